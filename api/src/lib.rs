@@ -1,0 +1,38 @@
+//! # myvid-api — the HTTP API tier
+//!
+//! ```text
+//!  /API/...   the original MyVid calls, same paths and shapes   (legacy.rs)
+//!  /v1/...    the same capabilities, versioned, cursor-paged    (v1.rs)
+//!  /metrics   Prometheus text;  /healthz  liveness              (ops.rs)
+//!  /*         the browser client from client-js/web, embedded   (web.rs)
+//! ```
+//!
+//! Every handler is a thin shell over `myvid_core`; every failure is answered as
+//! `{"error":{"code","message"}}` by `myvid_core::ApiError`.
+
+mod legacy;
+mod ops;
+mod pagination;
+mod v1;
+mod web;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use myvid_core::limits::MAX_JSON_BODY;
+use myvid_core::{ApiError, ErrorCode, Services};
+
+/// The API router: original calls, `/v1`, ops endpoints and the web pages.
+pub fn router(services: Services) -> Router {
+    Router::new()
+        .merge(legacy::routes())
+        .merge(v1::routes())
+        .merge(ops::routes())
+        .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
+        .method_not_allowed_fallback(method_not_allowed)
+        .fallback(web::serve)
+        .with_state(services)
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(ErrorCode::MethodNotAllowed, "this path does not accept that HTTP method")
+}

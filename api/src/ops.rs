@@ -1,0 +1,23 @@
+//! Operations endpoints: Prometheus metrics and a health check.
+
+use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use myvid_core::{ApiError, Services};
+use serde_json::{Value, json};
+
+pub fn routes() -> Router<Services> {
+    Router::new().route("/metrics", get(metrics)).route("/healthz", get(health))
+}
+
+async fn metrics(State(services): State<Services>) -> impl IntoResponse {
+    ([(CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], services.metrics.render())
+}
+
+/// Healthy when the metadata store answers a read.
+async fn health(State(services): State<Services>) -> Result<Json<Value>, ApiError> {
+    services.meta.random_public(1).await?;
+    Ok(Json(json!({ "status": "ok" })))
+}

@@ -1,0 +1,43 @@
+//! The browser client (client-js/web), embedded in the binary so `myvid` serves it
+//! from any working directory. Unknown `/API` and `/v1` paths get a JSON 404; other
+//! unknown paths get the site's 404.
+
+use axum::body::Body;
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::{Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use include_dir::{Dir, include_dir};
+use myvid_core::{ApiError, ErrorCode};
+
+static WEB: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../client-js/web");
+
+/// Fallback handler: a static file, or a 404 in the shape the caller expects.
+pub async fn serve(method: Method, uri: Uri) -> Response {
+    let path = uri.path();
+    if path.starts_with("/API/") || path.starts_with("/v1/") || path == "/v1" {
+        return ApiError::new(ErrorCode::NotFound, format!("no such API call: {method} {path}")).into_response();
+    }
+    if method != Method::GET && method != Method::HEAD {
+        return ApiError::new(ErrorCode::MethodNotAllowed, "the web pages only answer GET").into_response();
+    }
+    let relative = path.trim_start_matches('/');
+    let relative = if relative.is_empty() || relative.ends_with('/') {
+        format!("{relative}index.html")
+    } else {
+        relative.to_owned()
+    };
+    match WEB.get_file(&relative) {
+        Some(file) => {
+            let mime = mime_guess::from_path(&relative).first_or_octet_stream();
+            (
+                [(CONTENT_TYPE, mime.as_ref().to_owned()), (CACHE_CONTROL, "no-cache".to_owned())],
+                Body::from(file.contents()),
+            )
+                .into_response()
+        }
+        None => (StatusCode::NOT_FOUND, [(CONTENT_TYPE, "text/html; charset=utf-8")], NOT_FOUND_PAGE).into_response(),
+    }
+}
+
+const NOT_FOUND_PAGE: &str = "<!doctype html><meta charset=utf-8><title>Not found · MyVid</title>\
+<p style=\"font-family:sans-serif\">This page does not exist. <a href=\"/\">Back to MyVid</a></p>";

@@ -1,0 +1,332 @@
+// End-to-end test: the real MyVid server ($MYVID_BIN) + Debian's Chromium.
+//
+//   MYVID_BIN=/path/to/myvid npm test
+//
+// Screenshots of every step (and the server log) go to test-artifacts/.
+
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { startServer } from './support/server.mjs';
+import { makeMedia } from './support/media.mjs';
+import { launchBrowser } from './support/browser.mjs';
+
+const ARTIFACTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../test-artifacts');
+mkdirSync(ARTIFACTS, { recursive: true });
+
+/** A random lowercase word that no other video will contain. */
+function uniqueWord(prefix) {
+  return prefix + Array.from(randomBytes(10), (b) => 'abcdefghijklmnopqrstuvwxyz'[b % 26]).join('');
+}
+
+/** Open a fresh browser context + page that records uncaught page errors. */
+async function openPage(browser, name) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(20_000);
+  const pageErrors = [];
+  const failedRequests = [];
+  page.on('pageerror', (err) => pageErrors.push(String(err && err.stack ? err.stack : err)));
+  page.on('response', (res) => {
+    if (res.status() >= 500) failedRequests.push(`${res.status()} ${res.request().method()} ${res.url()}`);
+  });
+  let n = 0;
+  const shot = async (step) => {
+    n += 1;
+    const file = path.join(ARTIFACTS, `${name}-${String(n).padStart(2, '0')}-${step}.png`);
+    await page.screenshot({ path: file, fullPage: true });
+    return file;
+  };
+  return { context, page, shot, pageErrors, failedRequests };
+}
+
+/** Run the test body; on failure save a screenshot of the page state. */
+async function withFailureShot(ctx, fn) {
+  try {
+    await fn();
+  } catch (err) {
+    await ctx.shot('FAILED').catch(() => {});
+    throw err;
+  } finally {
+    await ctx.context.close();
+  }
+}
+
+/** Sign up a new user through login.html and land on upload.html. */
+async function signUp(page, shot, username) {
+  await page.goto('/login.html?next=upload.html');
+  await page.getByTestId('signup-username').fill(username);
+  await page.getByTestId('signup-email').fill(`${username}@example.test`);
+  await page.getByTestId('signup-password').fill('correct horse battery');
+  await shot('signup-form');
+  await page.getByTestId('signup-submit').click();
+
+  const signupError = page.getByTestId('signup-error');
+  await Promise.race([
+    page.waitForURL(/\/upload\.html$/),
+    signupError.waitFor({ state: 'visible' }).then(async () => {
+      throw new Error(`sign up failed on the page: ${await signupError.textContent()}`);
+    }),
+  ]);
+  await page.getByTestId('nav-username').waitFor();
+  assert.equal((await page.getByTestId('nav-username').textContent()).trim(), username, 'header shows the new username');
+  assert.equal(await page.getByTestId('nav-logout').count(), 1, 'header offers Log out');
+  const token = await page.evaluate(() => localStorage.getItem('myvid.token'));
+  assert.ok(token && token.length > 8, 'a session token is stored');
+  await page.getByTestId('upload-form').waitFor();
+}
+
+/** Fill the upload form, upload, and wait until both progress bars are at 100 %. */
+async function uploadThroughPage(page, { title, description, preview, video }) {
+  await page.getByTestId('upload-title').fill(title);
+  await page.getByTestId('upload-description').fill(description);
+  await page.getByTestId('upload-preview').setInputFiles(preview);
+  await page.getByTestId('upload-video').setInputFiles(video);
+  await page.getByTestId('upload-submit').click();
+  await page.getByTestId('upload-progress').waitFor({ state: 'visible' });
+
+  const errorBox = page.getByTestId('upload-error');
+  await Promise.race([
+    page.waitForFunction(
+      () =>
+        document.querySelector('[data-testid="video-progress"]')?.value === 100 &&
+        document.querySelector('[data-testid="preview-progress"]')?.value === 100 &&
+        !document.querySelector('[data-testid="publish-button"]')?.disabled,
+      null,
+      { timeout: 30_000 },
+    ),
+    errorBox.waitFor({ state: 'visible', timeout: 30_000 }).then(async () => {
+      throw new Error(`upload failed on the page: ${await errorBox.textContent()}`);
+    }),
+  ]);
+  assert.equal(await page.getByTestId('video-progress-text').textContent(), '100%');
+  assert.equal(await page.getByTestId('preview-progress-text').textContent(), '100%');
+  assert.equal(await page.getByTestId('video-progress').getAttribute('max'), '100');
+  assert.match(await page.getByTestId('upload-status').textContent(), /upload complete/i);
+  assert.ok(await page.getByTestId('publish-button').isEnabled(), 'Publish is enabled after the upload');
+}
+
+/** Search from the header search box on the current page. */
+async function searchFromHeader(page, words) {
+  const input = page.getByTestId('search-input');
+  await input.fill(words);
+  await input.press('Enter');
+  await page.waitForURL((u) => u.pathname.endsWith('/search.html') && u.searchParams.get('q') === words);
+  await page.waitForFunction(() => !document.querySelector('[data-testid="loading"]'));
+  const error = page.getByTestId('error');
+  if ((await error.count()) > 0) throw new Error(`search failed on the page: ${await error.textContent()}`);
+}
+
+async function apiJson(base, method, p, body) {
+  const res = await fetch(new URL(p, base), {
+    method,
+    headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    // leave json null
+  }
+  return { status: res.status, json, text };
+}
+
+describe('MyVid browser client end to end', () => {
+  let server;
+  let media;
+  let browser;
+
+  before(async () => {
+    server = await startServer({ logFile: path.join(ARTIFACTS, 'server.log') });
+    media = await makeMedia();
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    await browser?.close().catch(() => {});
+    await server?.stop();
+    await media?.cleanup();
+  });
+
+  const newPage = async (name) => {
+    const ctx = await openPage(browser, name);
+    await ctx.context.setDefaultNavigationTimeout(20_000);
+    // Resolve relative page.goto() paths against the server.
+    const goto = ctx.page.goto.bind(ctx.page);
+    ctx.page.goto = (u, opts) => goto(new URL(u, server.url).href, opts);
+    return ctx;
+  };
+
+  test('sign up, upload with progress, publish, search, watch', { timeout: 180_000 }, async () => {
+    const ctx = await newPage('happy');
+    const { page, shot, pageErrors, failedRequests } = ctx;
+    await withFailureShot(ctx, async () => {
+      const username = uniqueWord('u_').slice(0, 14);
+      const word = uniqueWord('zq');
+      const title = `Test pattern ${word} clip`;
+      const description = `Four seconds of colour bars.\nUploaded by the end-to-end test (${word}).`;
+
+      // 1. Sign up through login.html.
+      await signUp(page, shot, username);
+      await shot('upload-page');
+
+      // 2. Upload the clip + preview; both progress bars reach 100 %.
+      await uploadThroughPage(page, { title, description, preview: media.preview, video: media.clip });
+      await shot('uploaded-100-percent');
+
+      // Not public before publishing.
+      const before = await apiJson(server.url, 'GET', `/v1/videos?q=${encodeURIComponent(word)}`);
+      assert.equal(before.status, 200, `search API: ${before.text}`);
+      assert.equal(before.json.items.length, 0, 'an unpublished video is not in search results');
+
+      // 3. Publish.
+      await page.getByTestId('publish-button').click();
+      const watchLink = page.getByTestId('watch-link');
+      const errorBox = page.getByTestId('upload-error');
+      await Promise.race([
+        watchLink.waitFor({ state: 'visible' }),
+        errorBox.waitFor({ state: 'visible' }).then(async () => {
+          throw new Error(`publish failed on the page: ${await errorBox.textContent()}`);
+        }),
+      ]);
+      const href = await watchLink.getAttribute('href');
+      const id = new URL(href, server.url).searchParams.get('v');
+      assert.match(href, /^watch\.html\?v=/);
+      assert.ok(id, 'the watch link carries the video id');
+      assert.match(await watchLink.textContent(), new RegExp(word));
+      assert.ok(await errorBox.isHidden(), 'no error after publishing');
+      await shot('published');
+
+      const published = await apiJson(server.url, 'GET', `/API/VIDEO/${encodeURIComponent(id)}`);
+      assert.equal(published.status, 200, `GET /API/VIDEO/{id}: ${published.text}`);
+      assert.equal(published.json.title, title);
+      assert.equal(published.json.visibility, 'public');
+      assert.equal(published.json.owner, username);
+
+      // 4. The home page shows it among the random videos.
+      await page.getByTestId('nav-home').click();
+      await page.waitForURL(/\/index\.html$|\/$/);
+      const homeCard = page.locator(`[data-testid="video-card"][data-video-id="${id}"]`);
+      await homeCard.waitFor();
+      assert.equal((await homeCard.getByTestId('video-title').textContent()).trim(), title);
+      await page.waitForFunction(
+        (vid) => {
+          const img = document.querySelector(`[data-video-id="${vid}"] img`);
+          return img && img.complete && img.naturalWidth > 0;
+        },
+        id,
+      );
+      await shot('home');
+
+      // 5. Search for the unique word from the header search box.
+      await searchFromHeader(page, word);
+      const results = page.getByTestId('search-results').getByTestId('video-card');
+      assert.ok((await results.count()) >= 1, 'at least one search result');
+      assert.equal(await results.first().getAttribute('data-video-id'), id, 'the new video is the best match');
+      assert.equal((await results.first().getByTestId('video-title').textContent()).trim(), title);
+      assert.equal(await page.getByTestId('no-results').count(), 0);
+      assert.equal(await page.getByTestId('search-input').inputValue(), word, 'the search box keeps the query');
+      await shot('search-results');
+
+      // 6. Open it: the watch page plays the video.
+      await results.first().click();
+      await page.waitForURL((u) => u.pathname.endsWith('/watch.html') && u.searchParams.get('v') === id);
+      await page.getByTestId('watch').waitFor({ state: 'visible' });
+      assert.equal((await page.getByTestId('watch-title').textContent()).trim(), title);
+      assert.match(await page.getByTestId('watch-owner').textContent(), new RegExp(`\\b${username}\\b`));
+      assert.equal(await page.getByTestId('watch-description').textContent(), description);
+      const player = page.getByTestId('video-player');
+      assert.equal(await player.evaluate((v) => v.tagName), 'VIDEO');
+      assert.equal(await player.evaluate((v) => v.controls), true, 'the video has controls');
+      assert.ok((await player.evaluate((v) => v.currentSrc || v.src)).startsWith('http'), 'the video has an absolute src');
+
+      const playError = await player.evaluate(async (v) => {
+        v.muted = true;
+        try {
+          await v.play();
+          return null;
+        } catch (e) {
+          return String(e);
+        }
+      });
+      assert.equal(playError, null, `video.play() failed: ${playError}`);
+      await page.waitForFunction(
+        () => document.querySelector('[data-testid="video-player"]').currentTime > 1.0,
+        null,
+        { timeout: 20_000 },
+      );
+      const state = await player.evaluate((v) => ({
+        time: v.currentTime,
+        duration: v.duration,
+        width: v.videoWidth,
+        height: v.videoHeight,
+        error: v.error && v.error.code,
+      }));
+      assert.ok(state.time > 1.0, `currentTime advanced (${state.time})`);
+      assert.equal(state.error, null);
+      assert.equal(state.width, 320);
+      assert.equal(state.height, 240);
+      assert.ok(Math.abs(state.duration - 4) < 0.5, `duration is about 4 s (${state.duration})`);
+      assert.equal(await page.getByTestId('player-error').count(), 0);
+      await shot('watch-playing');
+
+      assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
+      assert.deepEqual(failedRequests, [], 'no 5xx responses');
+    });
+  });
+
+  test('a fake video cannot be published and stays out of search', { timeout: 180_000 }, async () => {
+    const ctx = await newPage('fake');
+    const { page, shot, pageErrors, failedRequests } = ctx;
+    await withFailureShot(ctx, async () => {
+      const username = uniqueWord('f_').slice(0, 14);
+      const word = uniqueWord('zf');
+      const title = `Not really a video ${word}`;
+
+      await signUp(page, shot, username);
+      await uploadThroughPage(page, { title, description: 'Plain text in disguise.', preview: media.preview, video: media.fake });
+      await shot('fake-uploaded');
+
+      await page.getByTestId('publish-button').click();
+      const errorBox = page.getByTestId('upload-error');
+      await errorBox.waitFor({ state: 'visible' });
+      const errorText = await errorBox.textContent();
+      assert.match(errorText, /^not_a_video: \S/, `the page shows the not_a_video error (got "${errorText}")`);
+      assert.equal(await errorBox.getAttribute('role'), 'alert');
+      assert.equal(await page.getByTestId('watch-link').count(), 0, 'no watch link for a rejected video');
+      assert.match(await page.getByTestId('upload-status').textContent(), /publishing failed/i);
+      await shot('not-a-video-error');
+
+      // The user's own list shows it as an unpublished draft.
+      await page.getByTestId('mine-item').first().waitFor();
+      const mine = page.getByTestId('mine-item').filter({ hasText: word });
+      assert.equal(await mine.count(), 1, 'the draft is listed under "Your videos"');
+      assert.match(await mine.textContent(), /draft/);
+
+      // Not searchable, neither from the page nor through either search API.
+      await searchFromHeader(page, word);
+      const noResults = page.getByTestId('no-results');
+      await noResults.waitFor();
+      assert.equal((await noResults.textContent()).trim(), `No videos match “${word}”.`);
+      assert.equal(await page.getByTestId('video-card').count(), 0);
+      await shot('search-no-results');
+
+      const v1 = await apiJson(server.url, 'GET', `/v1/videos?q=${encodeURIComponent(word)}`);
+      assert.equal(v1.status, 200, v1.text);
+      assert.equal(v1.json.items.length, 0);
+      const legacy = await apiJson(server.url, 'POST', '/API/VIDEO/', { search: word });
+      assert.equal(legacy.status, 200, legacy.text);
+      assert.ok(Array.isArray(legacy.json), 'POST /API/VIDEO/ returns an array');
+      assert.equal(legacy.json.filter((v) => v.title === title).length, 0);
+
+      assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
+      assert.deepEqual(failedRequests, [], 'no 5xx responses');
+    });
+  });
+});

@@ -1,0 +1,152 @@
+// Unit tests of the SDK (web/js/myvid.js) under Node: error parsing, session
+// handling and the request shapes, against the in-process mock server.
+// No browser and no real server needed.
+
+import { describe, test, before, after, beforeEach } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+
+import * as myvid from '../web/js/myvid.js';
+import { startMock } from './support/mock-myvid.mjs';
+
+describe('errorFromResponse', () => {
+  test('uses code and message from the JSON error body', () => {
+    const err = myvid.errorFromResponse(422, '{"error":{"code":"not_a_video","message":"not a playable video"}}');
+    assert.ok(err instanceof myvid.MyVidError);
+    assert.ok(err instanceof Error);
+    assert.equal(err.code, 'not_a_video');
+    assert.equal(err.status, 422);
+    assert.equal(err.message, 'not a playable video');
+    assert.equal(err.toString(), 'not_a_video: not a playable video');
+  });
+
+  test('falls back to a status-derived code for non-JSON bodies', () => {
+    const tooBig = myvid.errorFromResponse(413, 'length limit exceeded', 'Payload Too Large');
+    assert.equal(tooBig.code, 'payload_too_large');
+    assert.equal(tooBig.status, 413);
+    assert.equal(tooBig.message, 'length limit exceeded');
+
+    const boom = myvid.errorFromResponse(502, '', 'Bad Gateway');
+    assert.equal(boom.code, 'server_error');
+    assert.equal(boom.message, 'Bad Gateway');
+
+    const odd = myvid.errorFromResponse(418, '<html>' + 'x'.repeat(1000));
+    assert.equal(odd.code, 'http_418');
+    assert.equal(odd.message, 'HTTP 418');
+  });
+
+  test('ignores JSON that is not an error object', () => {
+    const err = myvid.errorFromResponse(404, '{"error":"nope"}');
+    assert.equal(err.code, 'not_found');
+    const err2 = myvid.errorFromResponse(400, '{"error":{"code":"invalid_input"}}');
+    assert.equal(err2.code, 'invalid_input');
+    assert.equal(err2.message, 'invalid_input');
+  });
+});
+
+describe('SDK against the mock API', () => {
+  let mock;
+  before(async () => {
+    mock = await startMock();
+    myvid.configure({ baseUrl: mock.url });
+  });
+  after(async () => {
+    myvid.clearSession();
+    await mock.close();
+  });
+  beforeEach(() => myvid.clearSession());
+
+  test('signup stores the session; me, logout', async () => {
+    const session = await myvid.signup({ username: 'alice', email: 'alice@example.test', password: 'password123' });
+    assert.equal(session.user.username, 'alice');
+    assert.equal(myvid.getToken(), session.token);
+    assert.deepEqual(myvid.currentUser(), session.user);
+    assert.equal((await myvid.me()).email, 'alice@example.test');
+    await myvid.logout();
+    assert.equal(myvid.getToken(), null);
+    assert.equal(myvid.currentUser(), null);
+  });
+
+  test('errors carry code and status', async () => {
+    await assert.rejects(myvid.login({ credential: 'nobody', password: 'whatever1' }), (err) => {
+      assert.equal(err.code, 'invalid_credentials');
+      assert.equal(err.status, 401);
+      return true;
+    });
+    await assert.rejects(myvid.signup({ username: 'x', email: 'x@example.test', password: 'password123' }), { code: 'invalid_input', status: 400 });
+    await assert.rejects(myvid.getVideo('does-not-exist'), { code: 'not_found', status: 404 });
+  });
+
+  test('authenticated calls fail locally without a session', async () => {
+    await assert.rejects(myvid.me(), { code: 'unauthorized', status: 401 });
+    await assert.rejects(myvid.myVideos(), { code: 'unauthorized' });
+  });
+
+  test('a rejected token clears the session', async () => {
+    await myvid.login({ credential: 'alice@example.test', password: 'password123' });
+    const token = myvid.getToken();
+    await myvid.logout();
+    // Put the revoked token back, as if another tab had logged out.
+    const storage = new Map([['myvid.token', token], ['myvid.user', '{"username":"alice"}']]);
+    myvid.configure({
+      storage: { getItem: (k) => storage.get(k) ?? null, setItem: (k, v) => storage.set(k, v), removeItem: (k) => storage.delete(k) },
+    });
+    await assert.rejects(myvid.me(), { status: 401 });
+    assert.equal(myvid.getToken(), null);
+  });
+
+  test('createUpload asks for an endpoint, then registers the files there', async () => {
+    await myvid.signup({ username: 'bob', email: 'bob@example.test', password: 'password123' });
+    const up = await myvid.createUpload({
+      title: 'Hello world',
+      description: 'd',
+      previewFile: { name: 'p.png' },
+      videoFile: { name: 'v.webm' },
+    });
+    assert.equal(up.endpoint, mock.url);
+    assert.ok(up.id);
+    assert.match(up.preview_upload_url, /^http:\/\//);
+    assert.match(up.video_upload_url, /^http:\/\//);
+    const mine = await myvid.myVideos();
+    assert.deepEqual(mine.map((v) => v.title), ['Hello world']);
+    assert.equal(mine[0].visibility, 'private');
+    await assert.rejects(myvid.publish(up.id), { code: 'upload_incomplete', status: 409 });
+  });
+});
+
+describe('request shapes', () => {
+  let server;
+  let seen;
+  before(async () => {
+    server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        seen.push({ method: req.method, url: req.url, auth: req.headers.authorization, type: req.headers['content-type'], body });
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ items: [{ id: 'a' }], next_cursor: null, token: 't0k3n', user: { username: 'u' } }));
+      });
+    });
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    myvid.configure({ baseUrl: `http://127.0.0.1:${server.address().port}/` });
+  });
+  after(() => new Promise((r) => server.close(r)));
+  beforeEach(() => {
+    seen = [];
+  });
+
+  test('search, random and login send what the API expects', async () => {
+    assert.deepEqual(await myvid.searchVideos('cats & dogs'), [{ id: 'a' }]);
+    assert.deepEqual(await myvid.randomVideos(), [{ id: 'a' }]);
+    await myvid.login({ credential: 'u', password: 'p' });
+    await myvid.publish('id/with slash');
+    assert.deepEqual(
+      seen.map((r) => `${r.method} ${r.url}`),
+      ['GET /v1/videos?q=cats+%26+dogs&limit=20', 'GET /v1/videos/random?limit=12', 'POST /v1/auth/login', 'POST /API/PUBLISH/id%2Fwith%20slash'],
+    );
+    assert.deepEqual(JSON.parse(seen[2].body), { credential: 'u', password: 'p' });
+    assert.equal(seen[2].type, 'application/json');
+    assert.equal(seen[2].auth, undefined);
+    assert.equal(seen[3].auth, 'Bearer t0k3n');
+  });
+});

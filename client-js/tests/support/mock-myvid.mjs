@@ -1,0 +1,340 @@
+#!/usr/bin/env node
+// A small in-memory stand-in for the MyVid server, written from the HTTP API
+// contract. It is only a development aid for the client: it lets the pages and
+// the test harness be exercised before/without the Rust server, e.g.
+//
+//   MYVID_BIN=tests/support/mock-myvid.mjs node --test tests/
+//
+// It accepts the same command line as the real binary
+// (`dev --listen HOST:PORT --data-dir DIR`) and prints
+// `listening on http://HOST:PORT` on stdout. It can also be imported
+// (`startMock()`) for in-process tests. It is NOT the real server: passing
+// tests against it say nothing about the Rust implementation.
+
+import http from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { readFile, writeFile, mkdtemp, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web');
+const MAX_UPLOAD = 50 * 1024 * 1024;
+const TYPES = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.json': 'application/json',
+};
+
+class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+const id = () => randomBytes(8).toString('hex');
+const now = () => Math.floor(Date.now() / 1000);
+const words = (s) => (String(s || '').toLowerCase().match(/[\p{L}\p{N}]+/gu) || []);
+
+/** Probe a media file with ffprobe; resolves to its duration or null if not a video. */
+function probe(buf) {
+  return new Promise((resolve) => {
+    mkdtemp(path.join(tmpdir(), 'mock-probe-')).then(async (dir) => {
+      const file = path.join(dir, 'media');
+      await writeFile(file, buf);
+      execFile(
+        'ffprobe',
+        ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=codec_type:format=duration', '-of', 'json', file],
+        async (err, stdout) => {
+          await rm(dir, { recursive: true, force: true });
+          if (err) return resolve(null);
+          try {
+            const info = JSON.parse(stdout);
+            if (!info.streams || info.streams.length === 0) return resolve(null);
+            const d = Number(info.format && info.format.duration);
+            resolve({ duration: Number.isFinite(d) ? d : null });
+          } catch {
+            resolve(null);
+          }
+        },
+      );
+    });
+  });
+}
+
+/**
+ * Start the mock server.
+ * @param {{host?: string, port?: number}} [options]
+ * @returns {Promise<{url: string, close: () => Promise<void>}>}
+ */
+export async function startMock({ host = '127.0.0.1', port = 0 } = {}) {
+  const users = new Map(); // id -> {id, username, email, password}
+  const tokens = new Map(); // token -> user id
+  const videos = new Map(); // id -> record
+  const sigs = new Map(); // signature -> {videoId, kind, mode}
+  let origin = '';
+
+  const publicUser = (u) => ({ id: u.id, username: u.username, email: u.email });
+
+  function sign(videoId, kind, mode) {
+    const sig = randomBytes(12).toString('hex');
+    sigs.set(sig, { videoId, kind, mode });
+    return `${origin}/mockfiles/${mode}/${videoId}/${kind}?sig=${sig}`;
+  }
+
+  function toJson(v) {
+    return {
+      id: v.id,
+      title: v.title,
+      description: v.description,
+      type: 'HTTP',
+      url: sign(v.id, 'video', 'get'),
+      preview_url: v.preview ? sign(v.id, 'preview', 'get') : null,
+      owner: users.get(v.ownerId)?.username ?? null,
+      visibility: v.visibility,
+      source: 'MYVID',
+      duration_seconds: v.duration,
+      created_at: v.created_at,
+      published_at: v.published_at,
+    };
+  }
+
+  function authUser(req) {
+    const m = /^Bearer (.+)$/.exec(req.headers.authorization || '');
+    const uid = m && tokens.get(m[1]);
+    if (!uid) throw new ApiError(401, 'unauthorized', 'missing or invalid token');
+    return users.get(uid);
+  }
+
+  async function readBody(req, limit = 1024 * 1024) {
+    const chunks = [];
+    let size = 0;
+    for await (const c of req) {
+      size += c.length;
+      if (size > limit) throw new ApiError(413, 'payload_too_large', `body larger than ${limit} bytes`);
+      chunks.push(c);
+    }
+    return Buffer.concat(chunks);
+  }
+
+  async function readJson(req) {
+    const buf = await readBody(req);
+    if (buf.length === 0) return {};
+    try {
+      return JSON.parse(buf.toString('utf8'));
+    } catch {
+      throw new ApiError(400, 'invalid_input', 'body is not valid JSON');
+    }
+  }
+
+  function search(q) {
+    const terms = words(q);
+    const pub = [...videos.values()].filter((v) => v.visibility === 'public');
+    if (terms.length === 0) return pub;
+    return pub
+      .map((v) => {
+        const t = words(v.title);
+        const d = words(v.description);
+        const score = terms.reduce((s, w) => s + (t.includes(w) ? 2 : 0) + (d.includes(w) ? 1 : 0), 0);
+        return { v, score };
+      })
+      .filter((x) => x.score > 0)
+      .sort((a, b) => b.score - a.score || b.v.published_at - a.v.published_at)
+      .map((x) => x.v);
+  }
+
+  const shuffled = (arr) => arr.map((v) => [Math.random(), v]).sort((a, b) => a[0] - b[0]).map((x) => x[1]);
+
+  async function api(req, res, url) {
+    const send = (status, body) => {
+      res.writeHead(status, body === undefined ? {} : { 'Content-Type': 'application/json' });
+      res.end(body === undefined ? undefined : JSON.stringify(body));
+    };
+    const p = url.pathname;
+    const m = req.method;
+
+    if (m === 'POST' && p === '/v1/auth/signup') {
+      const { username, email, password } = await readJson(req);
+      if (typeof username !== 'string' || !/^[A-Za-z0-9_.-]{3,32}$/.test(username)) throw new ApiError(400, 'invalid_input', 'username must be 3-32 letters, digits, _ . -');
+      if (typeof email !== 'string' || !/^[^@\s]+@[^@\s]+$/.test(email)) throw new ApiError(400, 'invalid_input', 'invalid email');
+      if (typeof password !== 'string' || password.length < 8 || password.length > 128) throw new ApiError(400, 'invalid_input', 'password must be 8-128 characters');
+      for (const u of users.values()) {
+        if (u.username.toLowerCase() === username.toLowerCase() || u.email.toLowerCase() === email.toLowerCase()) throw new ApiError(409, 'conflict', 'username or email already taken');
+      }
+      const u = { id: id(), username, email, password };
+      users.set(u.id, u);
+      const token = id() + id();
+      tokens.set(token, u.id);
+      return send(201, { token, user: publicUser(u) });
+    }
+    if (m === 'POST' && p === '/v1/auth/login') {
+      const { credential, password } = await readJson(req);
+      const c = String(credential || '').toLowerCase();
+      const u = [...users.values()].find((x) => (x.username.toLowerCase() === c || x.email.toLowerCase() === c) && x.password === password);
+      if (!u) throw new ApiError(401, 'invalid_credentials', 'wrong username/email or password');
+      const token = id() + id();
+      tokens.set(token, u.id);
+      return send(200, { token, user: publicUser(u) });
+    }
+    if (m === 'POST' && p === '/v1/auth/logout') {
+      authUser(req);
+      tokens.delete(req.headers.authorization.slice(7));
+      return send(204);
+    }
+    if (m === 'GET' && p === '/v1/me') return send(200, publicUser(authUser(req)));
+    if (m === 'GET' && p === '/v1/me/videos') {
+      const u = authUser(req);
+      const items = [...videos.values()].filter((v) => v.ownerId === u.id).sort((a, b) => b.created_at - a.created_at);
+      return send(200, { items: items.map(toJson), next_cursor: null });
+    }
+    if (m === 'GET' && p === '/v1/videos/random') {
+      const limit = Math.min(50, Number(url.searchParams.get('limit')) || 12);
+      return send(200, { items: shuffled(search('')).slice(0, limit).map(toJson) });
+    }
+    if (m === 'GET' && p === '/v1/videos') {
+      const limit = Math.min(50, Number(url.searchParams.get('limit')) || 20);
+      const start = Number(url.searchParams.get('cursor')) || 0;
+      const all = search(url.searchParams.get('q'));
+      const items = all.slice(start, start + limit);
+      return send(200, { items: items.map(toJson), next_cursor: start + limit < all.length ? String(start + limit) : null });
+    }
+    if (m === 'POST' && (p === '/API/VIDEO/' || p === '/API/VIDEO')) {
+      const body = await readJson(req);
+      const list = body.search ? search(body.search) : shuffled(search(''));
+      return send(200, list.map(toJson));
+    }
+    let match;
+    if (m === 'GET' && (match = /^\/API\/VIDEO\/([^/]+)$/.exec(p))) {
+      const v = videos.get(decodeURIComponent(match[1]));
+      if (!v || v.visibility !== 'public') throw new ApiError(404, 'not_found', 'no such video');
+      return send(200, toJson(v));
+    }
+    if (m === 'POST' && p === '/API/NEWUPLOAD/') {
+      authUser(req);
+      return send(200, { endpoint: origin });
+    }
+    if (m === 'POST' && p === '/NEWVIDEOUPLOAD') {
+      const u = authUser(req);
+      const body = await readJson(req);
+      if (typeof body.title !== 'string' || !body.title.trim()) throw new ApiError(400, 'invalid_input', 'title is required');
+      const v = {
+        id: id(),
+        ownerId: u.id,
+        title: body.title.trim(),
+        description: String(body.description || ''),
+        visibility: 'private',
+        duration: null,
+        created_at: now(),
+        published_at: null,
+        preview: null,
+        video: null,
+      };
+      videos.set(v.id, v);
+      return send(200, { id: v.id, preview_upload_url: sign(v.id, 'preview', 'put'), video_upload_url: sign(v.id, 'video', 'put') });
+    }
+    if (m === 'POST' && (match = /^\/API\/PUBLISH\/([^/]+)$/.exec(p))) {
+      const u = authUser(req);
+      const v = videos.get(decodeURIComponent(match[1]));
+      if (!v) throw new ApiError(404, 'not_found', 'no such video');
+      if (v.ownerId !== u.id) throw new ApiError(403, 'forbidden', 'not your video');
+      if (!v.preview || !v.preview.length || !v.video || !v.video.length) throw new ApiError(409, 'upload_incomplete', 'preview or video file missing');
+      const info = await probe(v.video);
+      if (!info) throw new ApiError(422, 'not_a_video', 'the uploaded video file is not a playable video');
+      v.duration = info.duration;
+      v.visibility = 'public';
+      v.published_at = v.published_at ?? now();
+      return send(200, toJson(v));
+    }
+    if ((match = /^\/mockfiles\/(put|get)\/([^/]+)\/(preview|video)$/.exec(p))) {
+      const s = sigs.get(url.searchParams.get('sig') || '');
+      if (!s || s.mode !== match[1] || s.videoId !== match[2] || s.kind !== match[3]) throw new ApiError(403, 'forbidden', 'bad or expired signature');
+      const v = videos.get(s.videoId);
+      if (!v) throw new ApiError(404, 'not_found', 'no such video');
+      if (s.mode === 'put' && m === 'PUT') {
+        const len = Number(req.headers['content-length'] || 0);
+        if (len > MAX_UPLOAD) throw new ApiError(413, 'payload_too_large', 'file too large');
+        v[s.kind] = await readBody(req, MAX_UPLOAD);
+        return send(200, { ok: true, bytes: v[s.kind].length });
+      }
+      if (s.mode === 'get' && (m === 'GET' || m === 'HEAD')) {
+        const buf = v[s.kind];
+        if (!buf) throw new ApiError(404, 'not_found', 'file not uploaded');
+        const type = s.kind === 'video' ? 'video/webm' : 'image/png';
+        const range = /^bytes=(\d*)-(\d*)$/.exec(req.headers.range || '');
+        if (range) {
+          const start = range[1] === '' ? Math.max(0, buf.length - Number(range[2])) : Number(range[1]);
+          const end = range[1] !== '' && range[2] !== '' ? Math.min(Number(range[2]), buf.length - 1) : buf.length - 1;
+          res.writeHead(206, { 'Content-Type': type, 'Accept-Ranges': 'bytes', 'Content-Range': `bytes ${start}-${end}/${buf.length}`, 'Content-Length': end - start + 1 });
+          return res.end(m === 'HEAD' ? undefined : buf.subarray(start, end + 1));
+        }
+        res.writeHead(200, { 'Content-Type': type, 'Accept-Ranges': 'bytes', 'Content-Length': buf.length });
+        return res.end(m === 'HEAD' ? undefined : buf);
+      }
+    }
+    throw new ApiError(404, 'not_found', `no route for ${m} ${p}`);
+  }
+
+  async function staticFile(res, pathname) {
+    const rel = pathname === '/' ? 'index.html' : decodeURIComponent(pathname).replace(/^\/+/, '');
+    const file = path.resolve(WEB_DIR, rel);
+    if (!file.startsWith(WEB_DIR + path.sep)) return false;
+    try {
+      const body = await readFile(file);
+      res.writeHead(200, { 'Content-Type': TYPES[path.extname(file)] || 'application/octet-stream' });
+      res.end(body);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  const server = http.createServer(async (req, res) => {
+    const url = new URL(req.url, origin);
+    try {
+      if (req.method === 'GET' && !/^\/(v1|API|mockfiles)\//.test(url.pathname) && url.pathname !== '/NEWVIDEOUPLOAD') {
+        if (await staticFile(res, url.pathname)) return;
+      }
+      await api(req, res, url);
+    } catch (e) {
+      const err = e instanceof ApiError ? e : new ApiError(500, 'internal', String(e && e.message));
+      if (!res.headersSent) {
+        res.writeHead(err.status, { 'Content-Type': 'application/json', Connection: 'close' });
+        res.end(JSON.stringify({ error: { code: err.code, message: err.message } }));
+      }
+      req.resume();
+    }
+  });
+
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, resolve);
+  });
+  origin = `http://${host}:${server.address().port}`;
+  return {
+    url: origin,
+    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
+}
+
+// Command line: `mock-myvid.mjs dev --listen HOST:PORT --data-dir DIR`
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const args = process.argv.slice(2);
+  if (args[0] !== 'dev') {
+    console.error('usage: mock-myvid.mjs dev --listen HOST:PORT [--data-dir DIR]');
+    process.exit(2);
+  }
+  const listen = args[args.indexOf('--listen') + 1] || '127.0.0.1:0';
+  const [host, port] = listen.split(':');
+  const { url, close } = await startMock({ host, port: Number(port) });
+  console.log(`mock myvid listening on ${url}`);
+  const stop = () => close().then(() => process.exit(0));
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}

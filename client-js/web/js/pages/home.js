@@ -1,0 +1,33 @@
+// Home page: a grid of random public videos.
+import { randomVideos } from '../myvid.js';
+import { renderHeader, videoCard, message, errorText, h } from '../ui.js';
+
+renderHeader();
+
+const grid = document.getElementById('grid');
+const status = document.getElementById('status');
+const shuffle = document.getElementById('shuffle');
+
+async function load() {
+  shuffle.disabled = true;
+  grid.setAttribute('aria-busy', 'true');
+  status.replaceChildren(message('info', 'Loading videos…', 'loading'));
+  try {
+    const videos = await randomVideos(12);
+    grid.replaceChildren(...videos.map((v) => videoCard(v)));
+    status.replaceChildren(
+      videos.length === 0
+        ? message('info', h('span', null, 'No videos yet. ', h('a', { href: 'upload.html' }, 'Upload the first one!')), 'empty')
+        : '',
+    );
+  } catch (err) {
+    grid.replaceChildren();
+    status.replaceChildren(message('error', `Could not load videos — ${errorText(err)}`, 'error'));
+  } finally {
+    grid.removeAttribute('aria-busy');
+    shuffle.disabled = false;
+  }
+}
+
+shuffle.addEventListener('click', load);
+load();

@@ -1,0 +1,211 @@
+// Upload page: create an upload, send preview + video with progress, publish.
+import { currentUser, createUpload, uploadFile, publish, myVideos } from '../myvid.js';
+import { renderHeader, message, errorText, h, loginHref, watchHref, formatDate } from '../ui.js';
+
+renderHeader();
+addEventListener('myvid:auth', () => render());
+
+const root = document.getElementById('upload-root');
+
+/** A labelled progress bar with a percentage. */
+function progressRow(label, testid) {
+  const bar = h('progress', { max: '100', value: '0', testid, 'aria-label': `${label} upload progress` });
+  const text = h('span', { class: 'pct', testid: `${testid}-text` }, '0%');
+  const row = h('div', { class: 'progress-row' }, h('span', { class: 'progress-label' }, label), bar, text);
+  return {
+    row,
+    set(fraction) {
+      const pct = Math.max(0, Math.min(100, Math.round(fraction * 100)));
+      bar.value = pct;
+      text.textContent = `${pct}%`;
+    },
+    state(s) {
+      row.dataset.state = s;
+    },
+  };
+}
+
+function render() {
+  const user = currentUser();
+  if (!user) {
+    root.replaceChildren(
+      message('info', h('span', null, 'You need to ', h('a', { href: loginHref('upload.html'), testid: 'login-link' }, 'log in'), ' to upload videos.'), 'login-required'),
+    );
+    return;
+  }
+
+  const title = h('input', { name: 'title', required: true, maxlength: '200', testid: 'upload-title', autocomplete: 'off' });
+  const description = h('textarea', { name: 'description', rows: '4', maxlength: '5000', testid: 'upload-description' });
+  const preview = h('input', { name: 'preview', type: 'file', accept: 'image/*', required: true, testid: 'upload-preview' });
+  const video = h('input', { name: 'video', type: 'file', accept: 'video/*', required: true, testid: 'upload-video' });
+  const submit = h('button', { type: 'submit', testid: 'upload-submit' }, 'Upload');
+
+  const form = h(
+    'form',
+    { class: 'panel upload-form', testid: 'upload-form' },
+    h('label', null, 'Title', title),
+    h('label', null, 'Description', description),
+    h('div', { class: 'file-row' }, h('label', null, 'Preview image', preview), h('label', null, 'Video file', video)),
+    h('div', { class: 'actions' }, submit),
+  );
+
+  const previewProgress = progressRow('Preview image', 'preview-progress');
+  const videoProgress = progressRow('Video', 'video-progress');
+  const statusLine = h('p', { class: 'upload-status', testid: 'upload-status', 'aria-live': 'polite' });
+  const errorBox = h('div', { class: 'msg msg-error', role: 'alert', testid: 'upload-error', hidden: true });
+  const publishButton = h('button', { type: 'button', testid: 'publish-button', disabled: true }, 'Publish');
+  const resetButton = h('button', { type: 'button', class: 'secondary', testid: 'upload-reset', hidden: true }, 'Upload another video');
+  const result = h('div', { testid: 'publish-result' });
+  const progressPanel = h(
+    'section',
+    { class: 'panel progress-panel', testid: 'upload-progress', hidden: true, 'aria-label': 'Upload progress' },
+    previewProgress.row,
+    videoProgress.row,
+    statusLine,
+    errorBox,
+    result,
+    h('div', { class: 'actions' }, publishButton, resetButton),
+  );
+
+  const mine = h('section', { class: 'my-videos', testid: 'my-videos' });
+
+  root.replaceChildren(form, progressPanel, mine);
+
+  let pending = null;
+
+  const showError = (prefix, err) => {
+    errorBox.textContent = prefix ? `${prefix} ${errorText(err)}` : errorText(err);
+    errorBox.hidden = false;
+  };
+
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const previewFile = preview.files[0];
+    const videoFile = video.files[0];
+    if (!previewFile || !videoFile) return;
+
+    for (const el of form.elements) el.disabled = true;
+    progressPanel.hidden = false;
+    errorBox.hidden = true;
+    result.replaceChildren();
+    publishButton.disabled = true;
+    publishButton.hidden = false;
+    resetButton.hidden = true;
+    previewProgress.set(0);
+    videoProgress.set(0);
+    statusLine.textContent = 'Starting upload…';
+
+    try {
+      pending = await createUpload({ title: title.value.trim(), description: description.value, previewFile, videoFile });
+      statusLine.textContent = 'Uploading…';
+      const send = async (url, file, bar) => {
+        bar.state('uploading');
+        try {
+          await uploadFile(url, file, (p) => bar.set(p.fraction));
+          bar.set(1);
+          bar.state('done');
+        } catch (err) {
+          bar.state('failed');
+          throw err;
+        }
+      };
+      await Promise.all([
+        send(pending.preview_upload_url, previewFile, previewProgress),
+        send(pending.video_upload_url, videoFile, videoProgress),
+      ]);
+      statusLine.textContent = 'Upload complete. Publish it to make it public.';
+      publishButton.disabled = false;
+      publishButton.focus();
+    } catch (err) {
+      statusLine.textContent = 'Upload failed.';
+      showError('', err);
+      resetButton.hidden = false;
+    }
+    refreshMine();
+  });
+
+  publishButton.addEventListener('click', async () => {
+    if (!pending) return;
+    publishButton.disabled = true;
+    errorBox.hidden = true;
+    statusLine.textContent = 'Publishing…';
+    try {
+      const published = await publish(pending.id);
+      statusLine.textContent = 'Published!';
+      result.replaceChildren(
+        message(
+          'success',
+          h('span', null, 'Your video is live: ', h('a', { href: watchHref(published.id || pending.id), testid: 'watch-link' }, `Watch “${published.title || title.value}”`)),
+          'publish-success',
+        ),
+      );
+      pending = null;
+      publishButton.hidden = true;
+    } catch (err) {
+      statusLine.textContent = 'Publishing failed.';
+      showError('', err);
+      // Retrying makes sense only for transient errors.
+      publishButton.disabled = err.code === 'not_a_video' || err.status === 404 || err.status === 403;
+    }
+    resetButton.hidden = false;
+    refreshMine();
+  });
+
+  resetButton.addEventListener('click', () => {
+    pending = null;
+    form.reset();
+    for (const el of form.elements) el.disabled = false;
+    progressPanel.hidden = true;
+    title.focus();
+  });
+
+  async function refreshMine() {
+    try {
+      const videos = await myVideos();
+      if (videos.length === 0) {
+        mine.replaceChildren();
+        return;
+      }
+      mine.replaceChildren(h('h2', null, 'Your videos'), h('ul', { class: 'mine-list' }, ...videos.map(mineItem)));
+    } catch (err) {
+      mine.replaceChildren(message('error', `Could not load your videos — ${errorText(err)}`));
+    }
+  }
+
+  function mineItem(v) {
+    const isPublished = v.visibility === 'public' && v.published_at != null;
+    const err = h('span', { class: 'inline-error', role: 'alert' });
+    const btn = isPublished
+      ? null
+      : h('button', {
+          type: 'button',
+          class: 'small',
+          testid: 'mine-publish',
+          onclick: async (e) => {
+            const b = e.currentTarget;
+            b.disabled = true;
+            err.textContent = '';
+            try {
+              await publish(v.id);
+              refreshMine();
+            } catch (ex) {
+              err.textContent = errorText(ex);
+              b.disabled = false;
+            }
+          },
+        }, 'Publish');
+    return h(
+      'li',
+      { testid: 'mine-item', dataset: { videoId: v.id } },
+      h('a', { href: watchHref(v.id) }, v.title || 'Untitled'),
+      h('span', { class: `badge ${isPublished ? 'badge-public' : ''}` }, isPublished ? 'public' : `${v.visibility || 'private'}${v.published_at ? '' : ' · draft'}`),
+      h('span', { class: 'muted' }, formatDate(v.created_at)),
+      btn,
+      err,
+    );
+  }
+
+  refreshMine();
+}
+
+render();

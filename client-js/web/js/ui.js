@@ -1,0 +1,250 @@
+/**
+ * Small DOM helpers shared by the MyVid pages: element builder, the site
+ * header, video cards and formatting.
+ *
+ * @module ui
+ */
+
+import * as myvid from './myvid.js';
+
+/**
+ * Create an element. Text children are added as text nodes (never parsed as HTML).
+ *
+ * @param {string} tag
+ * @param {Record<string, any>|null} [attrs] Attributes; `class`, `dataset`,
+ *   `on<event>` handlers and boolean attributes are supported.
+ * @param {...(Node|string|number|null|undefined|false)} children
+ * @returns {HTMLElement}
+ */
+export function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key.startsWith('on') && typeof value === 'function') {
+      el.addEventListener(key.slice(2), value);
+    } else if (key === 'dataset') {
+      Object.assign(el.dataset, value);
+    } else if (key === 'testid') {
+      el.setAttribute('data-testid', value);
+    } else if (value === true) {
+      el.setAttribute(key, '');
+    } else {
+      el.setAttribute(key, String(value));
+    }
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : String(child));
+  }
+  return el;
+}
+
+/**
+ * @param {string} name
+ * @returns {string|null} A query-string parameter of the current page.
+ */
+export function param(name) {
+  return new URLSearchParams(location.search).get(name);
+}
+
+/**
+ * Format seconds as `m:ss` or `h:mm:ss`.
+ *
+ * @param {number|null|undefined} seconds
+ * @returns {string} Empty string when unknown.
+ */
+export function formatDuration(seconds) {
+  if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0) return '';
+  const total = Math.round(seconds);
+  const hours = Math.floor(total / 3600);
+  const minutes = Math.floor((total % 3600) / 60);
+  const secs = String(total % 60).padStart(2, '0');
+  return hours > 0 ? `${hours}:${String(minutes).padStart(2, '0')}:${secs}` : `${minutes}:${secs}`;
+}
+
+/**
+ * @param {number|null|undefined} unixSeconds
+ * @returns {string} Localized date, or empty string.
+ */
+export function formatDate(unixSeconds) {
+  if (typeof unixSeconds !== 'number' || !Number.isFinite(unixSeconds)) return '';
+  return new Date(unixSeconds * 1000).toLocaleDateString(undefined, {
+    year: 'numeric',
+    month: 'short',
+    day: 'numeric',
+  });
+}
+
+/**
+ * @param {unknown} err
+ * @returns {string} `code: message` for SDK errors, the message otherwise.
+ */
+export function errorText(err) {
+  if (err instanceof myvid.MyVidError) return `${err.code}: ${err.message}`;
+  if (err && typeof err === 'object' && 'message' in err) return String(err.message);
+  return String(err);
+}
+
+/**
+ * @param {string} [page] Page to go to after logging in (default: the current page).
+ * @returns {string} Link to the login page.
+ */
+export function loginHref(page) {
+  const here = location.pathname.replace(/^.*\//, '');
+  if (page === undefined && here === 'login.html') return `login.html${location.search}`;
+  const next = page ?? here + location.search;
+  return `login.html?next=${encodeURIComponent(next || 'index.html')}`;
+}
+
+/**
+ * The watch page link of a video.
+ *
+ * @param {string} id
+ * @returns {string}
+ */
+export function watchHref(id) {
+  return `watch.html?v=${encodeURIComponent(id)}`;
+}
+
+/**
+ * Preview image (or a placeholder) with the duration badge.
+ *
+ * @param {import('./myvid.js').Video} video
+ * @returns {HTMLElement}
+ */
+export function thumbnail(video) {
+  const duration = formatDuration(video.duration_seconds);
+  const img = video.preview_url
+    ? h('img', { src: video.preview_url, alt: '', loading: 'lazy', testid: 'video-preview' })
+    : h('div', { class: 'thumb-placeholder', 'aria-hidden': 'true' }, '▶');
+  if (img.tagName === 'IMG') {
+    img.addEventListener('error', () => img.replaceWith(h('div', { class: 'thumb-placeholder', 'aria-hidden': 'true' }, '▶')));
+  }
+  return h(
+    'div',
+    { class: 'thumb' },
+    img,
+    duration ? h('span', { class: 'duration', testid: 'video-duration' }, duration) : null,
+  );
+}
+
+/**
+ * A clickable video card for grids and result lists.
+ *
+ * @param {import('./myvid.js').Video} video
+ * @param {{showDescription?: boolean}} [options]
+ * @returns {HTMLElement}
+ */
+export function videoCard(video, { showDescription = false } = {}) {
+  const meta = [video.owner, formatDate(video.published_at ?? video.created_at)].filter(Boolean).join(' · ');
+  return h(
+    'a',
+    { class: 'card', href: watchHref(video.id), testid: 'video-card', dataset: { videoId: video.id } },
+    thumbnail(video),
+    h(
+      'div',
+      { class: 'card-body' },
+      h('h3', { class: 'card-title', testid: 'video-title', title: video.title }, video.title || 'Untitled'),
+      meta ? h('p', { class: 'card-meta', testid: 'video-meta' }, meta) : null,
+      showDescription && video.description
+        ? h('p', { class: 'card-desc', testid: 'video-description' }, video.description)
+        : null,
+    ),
+  );
+}
+
+/**
+ * A message box (error, info, success) with `role="alert"` for errors.
+ *
+ * @param {'error'|'info'|'success'} kind
+ * @param {string|Node} content
+ * @param {string} [testid]
+ * @returns {HTMLElement}
+ */
+export function message(kind, content, testid) {
+  return h('div', { class: `msg msg-${kind}`, role: kind === 'error' ? 'alert' : 'status', testid }, content);
+}
+
+/**
+ * Render the shared site header (logo, search box, Upload, login state) into
+ * `<header id="site-header">`. Re-renders itself when the session changes.
+ *
+ * @param {{query?: string}} [options] Prefill the search box.
+ */
+export function renderHeader({ query = '' } = {}) {
+  const header = document.getElementById('site-header');
+  if (!header) return;
+
+  const draw = () => {
+    const user = myvid.currentUser();
+    const input = header.querySelector('input[name="q"]');
+    const currentQuery = input ? input.value : query;
+    const here = location.pathname.replace(/^.*\//, '') || 'index.html';
+    const navLink = (href, text, testid) =>
+      h('a', { href, class: here === href ? 'active' : null, testid, 'aria-current': here === href ? 'page' : null }, text);
+
+    const account = user
+      ? [
+          h('span', { class: 'nav-user', testid: 'nav-username', title: user.email || '' }, user.username),
+          h(
+            'button',
+            {
+              type: 'button',
+              class: 'link-button',
+              testid: 'nav-logout',
+              onclick: async (e) => {
+                e.currentTarget.disabled = true;
+                try {
+                  await myvid.logout();
+                } catch {
+                  // The local session is cleared anyway.
+                }
+                location.reload();
+              },
+            },
+            'Log out',
+          ),
+        ]
+      : [navLink(loginHref(), 'Log in', 'nav-login')];
+
+    header.replaceChildren(
+      h(
+        'div',
+        { class: 'header-inner' },
+        h('a', { href: 'index.html', class: 'logo', testid: 'nav-home', 'aria-label': 'MyVid home' }, h('span', { class: 'logo-mark' }, '▶'), 'MyVid'),
+        h(
+          'form',
+          { class: 'search-form', action: 'search.html', method: 'get', role: 'search', testid: 'search-form' },
+          h('input', {
+            type: 'search',
+            name: 'q',
+            placeholder: 'Search videos',
+            'aria-label': 'Search videos',
+            value: currentQuery,
+            testid: 'search-input',
+            required: true,
+          }),
+          h('button', { type: 'submit', testid: 'search-submit' }, 'Search'),
+        ),
+        h(
+          'nav',
+          { class: 'nav', 'aria-label': 'Main' },
+          navLink('index.html', 'Home', 'nav-home-link'),
+          navLink('upload.html', 'Upload', 'nav-upload'),
+          ...account,
+        ),
+      ),
+    );
+  };
+
+  draw();
+  addEventListener('myvid:auth', draw);
+  addEventListener('storage', (e) => {
+    if (e.key === null || e.key.startsWith('myvid.')) draw();
+  });
+
+  // Check that the stored token is still valid; a 401 clears it (and redraws).
+  if (myvid.isLoggedIn()) {
+    myvid.me().then(draw, () => draw());
+  }
+}

@@ -1,0 +1,180 @@
+//! The one HTTP error type. Every failure a client can see is an [`ApiError`]: a
+//! stable machine-readable code, a human message, and a status taken from one table
+//! ([`ErrorCode::status`]). Internal details are logged, never sent.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use myvid_store::StoreError;
+use serde_json::json;
+
+/// Stable error codes. The string form is part of the API: never rename one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// A field is missing, malformed, too long or out of range.
+    InvalidInput,
+    /// The body is not valid JSON.
+    InvalidJson,
+    /// No valid bearer token.
+    Unauthorized,
+    /// Wrong username/e-mail or password.
+    InvalidCredentials,
+    /// Logged in, but not allowed (e.g. not the owner).
+    Forbidden,
+    /// A signed URL whose signature does not match.
+    SignatureInvalid,
+    /// A signed URL past its expiry.
+    UrlExpired,
+    /// No such resource.
+    NotFound,
+    /// Known path, wrong method.
+    MethodNotAllowed,
+    /// Already exists (username, e-mail, id).
+    Conflict,
+    /// Publish before both files were uploaded (or one is empty).
+    UploadIncomplete,
+    /// Body or upload over its size limit.
+    PayloadTooLarge,
+    /// Body is not `application/json` where JSON is required.
+    UnsupportedMediaType,
+    /// The uploaded video file is not a playable video.
+    NotAVideo,
+    /// The uploaded preview is not an image.
+    InvalidPreview,
+    /// A backend is down or timed out; retry later.
+    Unavailable,
+    /// The store accepts reads only right now.
+    ReadOnly,
+    /// A bug. Details are in the server log.
+    Internal,
+}
+
+impl ErrorCode {
+    /// The one table from code to HTTP status and wire string.
+    pub fn describe(self) -> (StatusCode, &'static str) {
+        use ErrorCode::*;
+        match self {
+            InvalidInput => (StatusCode::BAD_REQUEST, "invalid_input"),
+            InvalidJson => (StatusCode::BAD_REQUEST, "invalid_json"),
+            Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
+            Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+            SignatureInvalid => (StatusCode::FORBIDDEN, "signature_invalid"),
+            UrlExpired => (StatusCode::FORBIDDEN, "url_expired"),
+            NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            Conflict => (StatusCode::CONFLICT, "conflict"),
+            UploadIncomplete => (StatusCode::CONFLICT, "upload_incomplete"),
+            PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+            NotAVideo => (StatusCode::UNPROCESSABLE_ENTITY, "not_a_video"),
+            InvalidPreview => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_preview"),
+            Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ReadOnly => (StatusCode::SERVICE_UNAVAILABLE, "read_only"),
+            Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+
+    /// HTTP status for this code.
+    pub fn status(self) -> StatusCode {
+        self.describe().0
+    }
+
+    /// Wire string for this code.
+    pub fn as_str(self) -> &'static str {
+        self.describe().1
+    }
+}
+
+/// An error answered as `{"error":{"code":"...","message":"..."}}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// What kind of failure.
+    pub code: ErrorCode,
+    /// A sentence for people: what was wrong and, where useful, what to do.
+    pub message: String,
+}
+
+impl ApiError {
+    /// An error with a code and a message.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError { code, message: message.into() }
+    }
+
+    /// 400 `invalid_input`.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidInput, message)
+    }
+
+    /// 404 `not_found` for a named thing.
+    pub fn not_found(what: &str) -> Self {
+        Self::new(ErrorCode::NotFound, format!("{what} not found"))
+    }
+
+    /// 500 `internal`: logs `detail`, tells the client only that it failed.
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        tracing::error!(%detail, "internal error");
+        Self::new(ErrorCode::Internal, "internal error; the details are in the server log")
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.code.describe();
+        let body = json!({ "error": { "code": code, "message": self.message } });
+        (status, Json(body)).into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::NotFound => ApiError::new(ErrorCode::NotFound, "not found"),
+            StoreError::Conflict(what) => ApiError::new(ErrorCode::Conflict, format!("{what} is already taken")),
+            StoreError::Unavailable(detail) => {
+                tracing::warn!(%detail, "storage unavailable");
+                ApiError::new(ErrorCode::Unavailable, "storage is unavailable right now; try again shortly")
+            }
+            StoreError::ReadOnly(detail) => {
+                tracing::warn!(%detail, "storage read-only");
+                ApiError::new(ErrorCode::ReadOnly, "storage is read-only right now; reading still works")
+            }
+            StoreError::Internal(detail) => ApiError::internal(detail),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_errors_map_to_distinct_codes() {
+        let cases = [
+            (StoreError::NotFound, "not_found", 404),
+            (StoreError::Conflict("email".into()), "conflict", 409),
+            (StoreError::Unavailable("x".into()), "unavailable", 503),
+            (StoreError::ReadOnly("x".into()), "read_only", 503),
+            (StoreError::Internal("x".into()), "internal", 500),
+        ];
+        for (store_err, code, status) in cases {
+            let api: ApiError = store_err.into();
+            assert_eq!(api.code.as_str(), code);
+            assert_eq!(api.code.status().as_u16(), status);
+        }
+    }
+
+    #[test]
+    fn internal_errors_hide_details() {
+        let api: ApiError = StoreError::Internal("secret path /var/x".into()).into();
+        assert!(!api.message.contains("/var/x"));
+    }
+}

@@ -1,0 +1,33 @@
+//! # myvid-core — what the API and the endpoint share
+//!
+//! The HTTP roles (`myvid-api`, `myvid-endpoint`) are thin routers over the
+//! operations here. Each request runs:
+//!
+//! ```text
+//! axum handler ──▶ extractors (JsonBody, AuthUser) ──▶ accounts / uploads / publish
+//!                                                         │
+//!                          Services { meta, objects, clock, settings, metrics }
+//!                                                         │
+//!                       MetaStore (SQLite | Galera)   ObjectStore (local | S3)
+//! ```
+//!
+//! Failures are [`ApiError`]s, answered as `{"error":{"code","message"}}`.
+
+pub mod accounts;
+pub mod auth;
+pub mod clock;
+pub mod error;
+pub mod ids;
+pub mod json;
+pub mod limits;
+pub mod metrics;
+pub mod probe;
+pub mod services;
+pub mod uploads;
+pub mod view;
+
+pub use auth::AuthUser;
+pub use clock::Clock;
+pub use error::{ApiError, ErrorCode};
+pub use json::JsonBody;
+pub use services::{Services, Settings};

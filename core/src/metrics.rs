@@ -1,0 +1,89 @@
+//! Prometheus metrics: a registry with request counters and the domain events an
+//! operator watches (sign-ups, uploads, publishes, refusals), served at `/metrics`.
+
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::services::Services;
+
+type Labels = Vec<(&'static str, String)>;
+
+/// The process's metrics.
+pub struct Metrics {
+    registry: Registry,
+    /// HTTP requests by method, route template and status.
+    pub http_requests: Family<Labels, Counter>,
+    /// HTTP request latency in seconds.
+    pub http_latency: Histogram,
+    /// Accounts created.
+    pub signups: Counter,
+    /// Failed log-ins.
+    pub login_failures: Counter,
+    /// Upload grants handed out.
+    pub uploads_created: Counter,
+    /// Bytes received by the local object store.
+    pub upload_bytes: Counter,
+    /// Videos made public.
+    pub videos_published: Counter,
+    /// Publish attempts refused (missing, empty or non-video files).
+    pub publish_refused: Counter,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("myvid");
+        let http_requests = Family::<Labels, Counter>::default();
+        // 1 ms .. ~16 s in 15 doublings covers everything from a cached GET to a probe.
+        let http_latency = Histogram::new(exponential_buckets(0.001, 2.0, 15));
+        let metrics = Metrics {
+            http_requests,
+            http_latency,
+            signups: Counter::default(),
+            login_failures: Counter::default(),
+            uploads_created: Counter::default(),
+            upload_bytes: Counter::default(),
+            videos_published: Counter::default(),
+            publish_refused: Counter::default(),
+            registry: Registry::default(),
+        };
+        registry.register("http_requests", "HTTP requests answered", metrics.http_requests.clone());
+        registry.register("http_request_duration_seconds", "HTTP request latency", metrics.http_latency.clone());
+        registry.register("signups", "Accounts created", metrics.signups.clone());
+        registry.register("login_failures", "Failed log-in attempts", metrics.login_failures.clone());
+        registry.register("uploads_created", "Upload grants handed out", metrics.uploads_created.clone());
+        registry.register("upload_bytes", "Bytes stored by the local object store", metrics.upload_bytes.clone());
+        registry.register("videos_published", "Videos made public", metrics.videos_published.clone());
+        registry.register("publish_refused", "Publish attempts refused", metrics.publish_refused.clone());
+        Metrics { registry, ..metrics }
+    }
+}
+
+impl Metrics {
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = encode(&mut out, &self.registry);
+        out
+    }
+}
+
+/// Middleware counting every request by method, matched route and status.
+pub async fn track(State(services): State<Services>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().to_string();
+    let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let response = next.run(req).await;
+    let labels = vec![("method", method), ("route", route), ("status", response.status().as_u16().to_string())];
+    services.metrics.http_requests.get_or_create(&labels).inc();
+    services.metrics.http_latency.observe(started.elapsed().as_secs_f64());
+    response
+}

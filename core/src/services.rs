@@ -1,0 +1,57 @@
+//! The shared state every handler gets: the two stores, the clock, settings, metrics.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use myvid_store::{MetaStore, ObjectStore};
+
+use crate::clock::Clock;
+use crate::metrics::Metrics;
+
+/// Runtime settings the operations need (a slice of the binary's config).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Base URL of the upload endpoint handed out by `POST /API/NEWUPLOAD/`.
+    pub endpoint_url: String,
+    /// Lifetime of signed upload and playback URLs, in seconds.
+    pub url_ttl_secs: i64,
+    /// Lifetime of a login session, in seconds.
+    pub session_ttl_secs: i64,
+    /// Largest accepted video file, in bytes.
+    pub max_video_bytes: u64,
+    /// Largest accepted preview image, in bytes.
+    pub max_preview_bytes: u64,
+    /// The `ffprobe` program used to check uploads at publish.
+    pub ffprobe: String,
+    /// How long one probe may take before publish fails with `unavailable`.
+    pub probe_timeout: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            endpoint_url: "http://127.0.0.1:8080".into(),
+            url_ttl_secs: 24 * 3600,
+            session_ttl_secs: 30 * 24 * 3600,
+            max_video_bytes: 2 << 30,
+            max_preview_bytes: 10 << 20,
+            ffprobe: "ffprobe".into(),
+            probe_timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+/// Everything a handler needs, cheap to clone.
+#[derive(Clone)]
+pub struct Services {
+    /// Accounts, sessions, videos.
+    pub meta: Arc<dyn MetaStore>,
+    /// Previews and video files.
+    pub objects: Arc<dyn ObjectStore>,
+    /// Source of "now".
+    pub clock: Clock,
+    /// Runtime settings.
+    pub settings: Arc<Settings>,
+    /// Prometheus counters.
+    pub metrics: Arc<Metrics>,
+}

@@ -1,0 +1,90 @@
+//! The JSON shape of a video, shared by the original API and `/v1`.
+
+use myvid_store::meta::{Video, VideoSource, Visibility};
+use myvid_store::objects::Bucket;
+use serde::Serialize;
+
+use crate::error::ApiError;
+use crate::services::Services;
+
+/// A video as clients see it.
+#[derive(Debug, Serialize)]
+pub struct VideoView {
+    /// Public id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Description.
+    pub description: String,
+    /// How to play it: `HTTP` (fetch `url`); `WebRTC` once live streams exist.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// Where to fetch the media; for stored videos a signed URL that expires.
+    pub url: String,
+    /// A preview image, if there is one (signed for stored videos).
+    pub preview_url: Option<String>,
+    /// The uploader's username (`null` for imported entries).
+    pub owner: Option<String>,
+    /// `public` or `private`.
+    pub visibility: Visibility,
+    /// `MYVID` for videos stored by us, `HTTP` for external ones.
+    pub source: &'static str,
+    /// Length in seconds, when known.
+    pub duration_seconds: Option<f64>,
+    /// Unix seconds at creation.
+    pub created_at: i64,
+    /// Unix seconds at publication.
+    pub published_at: Option<i64>,
+}
+
+/// Builds the client view, signing media URLs that expire after the configured TTL.
+pub async fn video_view(services: &Services, video: &Video) -> Result<VideoView, ApiError> {
+    let expires_at = services.clock.now() + services.settings.url_ttl_secs;
+    let (source, url, preview_url) = match &video.source {
+        VideoSource::Stored { video_key, preview_key } => (
+            "MYVID",
+            services.objects.presign_get(Bucket::Videos, video_key, expires_at).await?,
+            Some(services.objects.presign_get(Bucket::Previews, preview_key, expires_at).await?),
+        ),
+        VideoSource::External { url, preview_url } => ("HTTP", url.clone(), preview_url.clone()),
+    };
+    Ok(VideoView {
+        id: video.id.clone(),
+        title: video.title.clone(),
+        description: video.description.clone(),
+        kind: "HTTP",
+        url,
+        preview_url,
+        owner: video.owner_name.clone(),
+        visibility: video.visibility,
+        source,
+        // Millisecond precision is all we store; f64 holds it exactly for any real length.
+        #[allow(clippy::cast_precision_loss)]
+        duration_seconds: video.duration_ms.map(|ms| ms as f64 / 1000.0),
+        created_at: video.created_at,
+        published_at: video.published_at,
+    })
+}
+
+/// Views for a list of videos, in order.
+pub async fn video_views(services: &Services, videos: &[Video]) -> Result<Vec<VideoView>, ApiError> {
+    let mut out = Vec::with_capacity(videos.len());
+    for video in videos {
+        out.push(video_view(services, video).await?);
+    }
+    Ok(out)
+}
+
+/// Whether `viewer` (a user id, if logged in) may see `video`.
+pub fn may_view(video: &Video, viewer: Option<i64>) -> bool {
+    video.visibility == Visibility::Public || (viewer.is_some() && video.owner_id == viewer)
+}
+
+/// The view of video `id` if `viewer` may see it; `not_found` otherwise, so that a
+/// private video's existence is not revealed.
+pub async fn visible_video(services: &Services, viewer: Option<i64>, id: &str) -> Result<VideoView, ApiError> {
+    match services.meta.video(id).await? {
+        Some(video) if may_view(&video, viewer) => video_view(services, &video).await,
+        _ => Err(ApiError::not_found("video")),
+    }
+}

@@ -1,0 +1,273 @@
+//! The one typed configuration of `myvid`: a TOML file, then environment overrides,
+//! then command-line flags, validated at start with a message naming the bad field.
+//!
+//! Environment overrides: `MYVID_<FIELD>` for top-level fields and
+//! `MYVID_<SECTION>__<FIELD>` for fields in a section, e.g. `MYVID_LISTEN=0.0.0.0:8080`
+//! or `MYVID_UPLOADS__MAX_VIDEO_BYTES=104857600`. Values are read as TOML values
+//! (numbers, booleans) and otherwise as strings. Variables naming no field are ignored.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+
+/// The whole configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address the HTTP server listens on (`host:port`; port 0 picks a free port).
+    pub listen: String,
+    /// The base URL browsers use to reach this server, without a trailing slash.
+    /// Signed URLs and the upload endpoint are built from it. Default: from `listen`.
+    pub public_url: Option<String>,
+    /// Where the embedded stores keep their data (relative paths are resolved against
+    /// the working directory at start-up).
+    pub data_dir: PathBuf,
+    /// Upload limits and signed-URL lifetime.
+    pub uploads: UploadsConfig,
+    /// Sessions.
+    pub auth: AuthConfig,
+    /// Media tools.
+    pub media: MediaConfig,
+    /// Logging.
+    pub log: LogConfig,
+}
+
+/// `[uploads]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UploadsConfig {
+    /// Largest video file accepted, in bytes (default 2 GiB).
+    pub max_video_bytes: u64,
+    /// Largest preview image accepted, in bytes (default 10 MiB).
+    pub max_preview_bytes: u64,
+    /// Lifetime of signed upload and playback URLs, in seconds (default 24 h).
+    pub url_ttl_secs: i64,
+}
+
+/// `[auth]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// Lifetime of a login session, in seconds (default 30 days).
+    pub session_ttl_secs: i64,
+}
+
+/// `[media]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MediaConfig {
+    /// The ffprobe program (a name on `PATH` or a path).
+    pub ffprobe: String,
+    /// Seconds one ffprobe run may take.
+    pub probe_timeout_secs: u64,
+}
+
+/// `[log]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `text` (for people) or `json` (for log collectors).
+    pub format: String,
+    /// A `tracing` filter such as `info` or `myvid=debug,info`; `RUST_LOG` wins if set.
+    pub filter: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            public_url: None,
+            data_dir: PathBuf::from("myvid-data"),
+            uploads: UploadsConfig::default(),
+            auth: AuthConfig::default(),
+            media: MediaConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+impl Default for UploadsConfig {
+    fn default() -> Self {
+        UploadsConfig { max_video_bytes: 2 << 30, max_preview_bytes: 10 << 20, url_ttl_secs: 24 * 3600 }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig { session_ttl_secs: 30 * 24 * 3600 }
+    }
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        MediaConfig { ffprobe: "ffprobe".into(), probe_timeout_secs: 20 }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig { format: "text".into(), filter: "info".into() }
+    }
+}
+
+impl Config {
+    /// Reads `file` (if given), applies `env` overrides (pairs of name and value),
+    /// and validates. Flags are applied by the caller afterwards with
+    /// [`Config::validate`] called again.
+    pub fn load(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> anyhow::Result<Config> {
+        let mut table = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read config file {}", path.display()))?;
+                text.parse::<toml::Table>()
+                    .with_context(|| format!("config file {} is not valid TOML", path.display()))?
+            }
+            None => toml::Table::new(),
+        };
+        apply_env(&mut table, env)?;
+        let config: Config = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| anyhow::anyhow!("invalid configuration: {}", e.message()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks every field, naming the first bad one.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        self.listen_addr()?;
+        if let Some(url) = &self.public_url
+            && (!(url.starts_with("http://") || url.starts_with("https://"))
+                || url.ends_with('/')
+                || url.contains(char::is_whitespace))
+        {
+            bail!("`public_url` must be an http:// or https:// URL without a trailing slash, got {url:?}");
+        }
+        if self.data_dir.as_os_str().is_empty() {
+            bail!("`data_dir` must not be empty");
+        }
+        if self.uploads.max_video_bytes == 0 || self.uploads.max_preview_bytes == 0 {
+            bail!("`uploads.max_video_bytes` and `uploads.max_preview_bytes` must be above 0");
+        }
+        // One minute lets a slow client start an upload; a week bounds leaked URLs.
+        if !(60..=7 * 24 * 3600).contains(&self.uploads.url_ttl_secs) {
+            bail!("`uploads.url_ttl_secs` must be between 60 and 604800 (one week), got {}", self.uploads.url_ttl_secs);
+        }
+        if !(60..=365 * 24 * 3600).contains(&self.auth.session_ttl_secs) {
+            bail!(
+                "`auth.session_ttl_secs` must be between 60 and 31536000 (one year), got {}",
+                self.auth.session_ttl_secs
+            );
+        }
+        if self.media.ffprobe.trim().is_empty() {
+            bail!("`media.ffprobe` must name a program");
+        }
+        if !(1..=600).contains(&self.media.probe_timeout_secs) {
+            bail!("`media.probe_timeout_secs` must be between 1 and 600, got {}", self.media.probe_timeout_secs);
+        }
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            bail!("`log.format` must be \"text\" or \"json\", got {:?}", self.log.format);
+        }
+        Ok(())
+    }
+
+    /// `listen` as a socket address.
+    pub fn listen_addr(&self) -> anyhow::Result<SocketAddr> {
+        self.listen
+            .parse()
+            .map_err(|_| anyhow::anyhow!("`listen` must be host:port such as 127.0.0.1:8080, got {:?}", self.listen))
+    }
+
+    /// The probe timeout as a duration.
+    pub fn probe_timeout(&self) -> Duration {
+        Duration::from_secs(self.media.probe_timeout_secs)
+    }
+}
+
+/// Applies `MYVID_…` overrides to the raw table.
+fn apply_env(table: &mut toml::Table, env: impl IntoIterator<Item = (String, String)>) -> anyhow::Result<()> {
+    let defaults = toml::Table::try_from(Config::default()).context("default config")?;
+    for (name, raw) in env {
+        let Some(rest) = name.strip_prefix("MYVID_") else { continue };
+        let path: Vec<String> = rest.to_ascii_lowercase().split("__").map(str::to_owned).collect();
+        let known = match path.as_slice() {
+            [field] => defaults.contains_key(field) || field == "public_url",
+            [section, field] => {
+                defaults.get(section).and_then(toml::Value::as_table).is_some_and(|t| t.contains_key(field))
+            }
+            _ => false,
+        };
+        if !known {
+            continue;
+        }
+        let value = format!("v = {raw}")
+            .parse::<toml::Table>()
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or(toml::Value::String(raw.clone()));
+        let mut target = &mut *table;
+        for section in &path[..path.len() - 1] {
+            let entry = target.entry(section.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            target = entry.as_table_mut().with_context(|| format!("`{section}` in the config file must be a table"))?;
+        }
+        target.insert(path[path.len() - 1].clone(), value);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        let config = Config::load(None, env(&[])).unwrap();
+        assert_eq!(config.listen, "127.0.0.1:8080");
+        assert_eq!(config.uploads.url_ttl_secs, 86_400);
+    }
+
+    #[test]
+    fn file_then_env_overrides() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("myvid.toml");
+        std::fs::write(&path, "listen = \"127.0.0.1:9000\"\n[uploads]\nmax_video_bytes = 1000\n").unwrap();
+        let config = Config::load(
+            Some(&path),
+            env(&[
+                ("MYVID_UPLOADS__MAX_VIDEO_BYTES", "2000"),
+                ("MYVID_PUBLIC_URL", "https://v.example.org"),
+                ("MYVID_BIN", "/x"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.listen, "127.0.0.1:9000");
+        assert_eq!(config.uploads.max_video_bytes, 2000);
+        assert_eq!(config.public_url.as_deref(), Some("https://v.example.org"));
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let cases = [
+            (vec![("MYVID_LISTEN", "nonsense")], "`listen`"),
+            (vec![("MYVID_UPLOADS__URL_TTL_SECS", "5")], "`uploads.url_ttl_secs`"),
+            (vec![("MYVID_PUBLIC_URL", "ftp://x")], "`public_url`"),
+            (vec![("MYVID_LOG__FORMAT", "xml")], "`log.format`"),
+            (vec![("MYVID_UPLOADS__MAX_VIDEO_BYTES", "lots")], "max_video_bytes"),
+        ];
+        for (vars, field) in cases {
+            let err = Config::load(None, env(&vars)).unwrap_err().to_string();
+            assert!(err.contains(field), "{err} should name {field}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.toml");
+        std::fs::write(&path, "[uploads]\nmax_vidoe_bytes = 1\n").unwrap();
+        let err = Config::load(Some(&path), env(&[])).unwrap_err().to_string();
+        assert!(err.contains("max_vidoe_bytes"), "{err}");
+    }
+}

@@ -1,0 +1,18 @@
+//! # myvid — the one binary
+//!
+//! `main` parses flags and calls into this library, so tests start exactly what users
+//! start. Roles:
+//!
+//! ```text
+//! myvid dev     API + endpoint + embedded stores on one port   (dev.rs)
+//! myvid import  load a catalogue of external videos            (import.rs)
+//! ```
+//!
+//! The production roles (`api`, `endpoint`, `sfu`, `worker`) are split out as their
+//! backends (MariaDB Galera, S3, the SFU) arrive.
+
+pub mod config;
+pub mod dev;
+pub mod import;
+pub mod secret;
+pub mod shutdown;

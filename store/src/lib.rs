@@ -1,0 +1,25 @@
+//! # myvid-store — the two storage seams of MyVid
+//!
+//! MyVid keeps two kinds of state, each behind one async trait:
+//!
+//! ```text
+//!             ┌──────────────── MetaStore ────────────────┐
+//!  api/  ───▶ │ users, sessions, videos, full-text search │ ──▶ SqliteMeta (embedded default)
+//!  endpoint/  └───────────────────────────────────────────┘     MariaDB Galera (production, later)
+//!             ┌─────────────── ObjectStore ───────────────┐
+//!        ───▶ │ previews + videos buckets, signed URLs    │ ──▶ LocalObjects (embedded default)
+//!             └───────────────────────────────────────────┘     S3 (production, later)
+//! ```
+//!
+//! Both traits return [`StoreError`], which tells apart the cases a caller reacts to
+//! differently: not found, conflict, unavailable (retry later) and read-only.
+//! Neither trait reads the clock: every call that depends on time takes `now` (Unix
+//! seconds) as an argument, so behaviour is reproducible in tests.
+
+pub mod error;
+pub mod meta;
+pub mod objects;
+
+pub use error::StoreError;
+pub use meta::{MetaStore, sqlite::SqliteMeta};
+pub use objects::{Bucket, ObjectStore, local::LocalObjects};

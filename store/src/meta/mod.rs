@@ -1,0 +1,200 @@
+//! The metadata seam: accounts, sessions and videos, with full-text search.
+//!
+//! Implementations: [`sqlite::SqliteMeta`] (embedded default). The MariaDB Galera
+//! backend arrives with the scale-out work and must pass the same conformance tests
+//! (`tests/meta_conformance.rs`).
+
+pub mod sqlite;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+
+/// A registered account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    /// Stable numeric id.
+    pub id: i64,
+    /// Unique login name (case-insensitive unique).
+    pub username: String,
+    /// Unique e-mail address (case-insensitive unique).
+    pub email: String,
+    /// Unix seconds at sign-up.
+    pub created_at: i64,
+}
+
+/// A user together with the stored password hash, returned only for log-in checks.
+#[derive(Debug, Clone)]
+pub struct UserCredentials {
+    /// The account.
+    pub user: User,
+    /// PHC-format password hash (argon2id).
+    pub password_hash: String,
+}
+
+/// What is needed to create an account.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// Login name, already validated by the caller.
+    pub username: String,
+    /// E-mail, already validated by the caller.
+    pub email: String,
+    /// PHC-format password hash.
+    pub password_hash: String,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// Who may see a video.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Visibility {
+    /// Only the owner sees it (every upload starts here).
+    Private,
+    /// Listed in search and on the home page.
+    Public,
+}
+
+impl Visibility {
+    /// The database spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Visibility::Private => "private",
+            Visibility::Public => "public",
+        }
+    }
+}
+
+/// Where a video's media lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VideoSource {
+    /// Stored in our object store (the original design's `MYVID` type); the keys name
+    /// objects in the videos and previews buckets.
+    Stored {
+        /// Key in [`crate::Bucket::Videos`].
+        video_key: String,
+        /// Key in [`crate::Bucket::Previews`].
+        preview_key: String,
+    },
+    /// An external HTTP URL (imported catalogue entries).
+    External {
+        /// The media URL, played as is.
+        url: String,
+        /// A preview image URL, if the catalogue had one.
+        preview_url: Option<String>,
+    },
+}
+
+/// One video's metadata.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Video {
+    /// Public id, URL-safe (e.g. `k3J9xQ2mPa0Z`).
+    pub id: String,
+    /// Internal insertion sequence; used for keyset pagination, never shown.
+    pub seq: i64,
+    /// The uploader; `None` for imported entries.
+    pub owner_id: Option<i64>,
+    /// The uploader's username, joined in for display.
+    pub owner_name: Option<String>,
+    /// Title (searchable).
+    pub title: String,
+    /// Description (searchable).
+    pub description: String,
+    /// Where the media is.
+    pub source: VideoSource,
+    /// Private until published.
+    pub visibility: Visibility,
+    /// Length in milliseconds, when known (probed at publish).
+    pub duration_ms: Option<i64>,
+    /// Unix seconds at creation.
+    pub created_at: i64,
+    /// Unix seconds when it became public.
+    pub published_at: Option<i64>,
+}
+
+/// What is needed to create a video record.
+#[derive(Debug, Clone)]
+pub struct NewVideo {
+    /// Public id chosen by the caller (random, or derived from the URL on import).
+    pub id: String,
+    /// The uploader, if any.
+    pub owner_id: Option<i64>,
+    /// Title.
+    pub title: String,
+    /// Description.
+    pub description: String,
+    /// Where the media is.
+    pub source: VideoSource,
+    /// Starting visibility.
+    pub visibility: Visibility,
+    /// Length in milliseconds, if known.
+    pub duration_ms: Option<i64>,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// One page of a listing; `next` is where the following page starts, if there is one.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    /// The items of this page.
+    pub items: Vec<T>,
+    /// Opaque continuation for the next call (`None` on the last page).
+    pub next: Option<PageToken>,
+}
+
+/// Where a page starts. Search pages continue by rank offset; listings by sequence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageToken {
+    /// Skip this many ranked results.
+    Offset(u32),
+    /// Continue with items whose `seq` is below this one (newest first).
+    Before(i64),
+}
+
+/// The metadata store. Every method is a single transaction: it either happens
+/// whole or not at all.
+#[async_trait]
+pub trait MetaStore: Send + Sync + 'static {
+    /// Creates an account. `Conflict("username")` or `Conflict("email")` when taken
+    /// (compared case-insensitively).
+    async fn create_user(&self, user: NewUser) -> Result<User>;
+
+    /// Finds an account by username or e-mail (case-insensitive), with its password hash.
+    async fn user_credentials(&self, credential: &str) -> Result<Option<UserCredentials>>;
+
+    /// Stores a session under the SHA-256 hex digest of its bearer token.
+    async fn create_session(&self, token_hash: &str, user_id: i64, expires_at: i64) -> Result<()>;
+
+    /// The user a live session belongs to; `None` if unknown or expired at `now`.
+    async fn session_user(&self, token_hash: &str, now: i64) -> Result<Option<User>>;
+
+    /// Ends a session (idempotent).
+    async fn delete_session(&self, token_hash: &str) -> Result<()>;
+
+    /// Creates a video record. `Conflict("id")` if the id exists.
+    async fn create_video(&self, video: NewVideo) -> Result<Video>;
+
+    /// Inserts imported catalogue entries, skipping ids that already exist. Returns how
+    /// many were new.
+    async fn import_videos(&self, videos: Vec<NewVideo>) -> Result<usize>;
+
+    /// One video by id, whatever its visibility.
+    async fn video(&self, id: &str) -> Result<Option<Video>>;
+
+    /// Makes a video public and records its probed duration. `NotFound` if absent.
+    async fn publish_video(&self, id: &str, duration_ms: Option<i64>, now: i64) -> Result<Video>;
+
+    /// Public videos matching the words of `query`, best match first (title weighs more
+    /// than description). Words match as prefixes; any word may match.
+    async fn search_public(&self, query: &str, limit: u32, start: Option<PageToken>) -> Result<Page<Video>>;
+
+    /// Public videos, newest first.
+    async fn list_public(&self, limit: u32, start: Option<PageToken>) -> Result<Page<Video>>;
+
+    /// A random selection of public videos.
+    async fn random_public(&self, limit: u32) -> Result<Vec<Video>>;
+
+    /// One owner's videos (private ones too), newest first.
+    async fn list_by_owner(&self, owner_id: i64, limit: u32, start: Option<PageToken>) -> Result<Page<Video>>;
+}

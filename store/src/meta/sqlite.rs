@@ -1,0 +1,315 @@
+//! [`SqliteMeta`]: the embedded [`MetaStore`], one SQLite database file.
+//!
+//! One connection behind a mutex; every call runs on tokio's blocking pool, so the
+//! async runtime never waits on SQLite. Search uses an FTS5 index over title and
+//! description (see `sqlite/0001_init.sql`).
+
+mod errors;
+mod fts;
+mod rows;
+mod schema;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, ToSql, params};
+
+use self::errors::{map_migration, map_sqlite};
+use self::rows::{USER_COLUMNS, VIDEO_COLUMNS, VIDEO_FROM, insert_video_sql, video_params};
+use super::{MetaStore, NewUser, NewVideo, Page, PageToken, User, UserCredentials, Video};
+use crate::error::{Result, StoreError, from_io};
+
+/// How long a statement waits for a lock held by another connection.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The embedded metadata store on SQLite.
+///
+/// Paging: searches continue with [`PageToken::Offset`], listings with
+/// [`PageToken::Before`]; a token of the other kind is treated as "from the start".
+/// A `limit` of 0 gives an empty last page. Usernames and e-mails compare
+/// case-insensitively for ASCII letters (SQLite `NOCASE`).
+#[derive(Clone)]
+pub struct SqliteMeta {
+    /// The one connection; locked only inside blocking tasks.
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl std::fmt::Debug for SqliteMeta {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteMeta").finish_non_exhaustive()
+    }
+}
+
+impl SqliteMeta {
+    /// Opens (creating it and its parent directory if needed) the database at `path`
+    /// in WAL mode, and brings its schema up to date.
+    pub async fn open(path: &Path) -> Result<SqliteMeta> {
+        let path = path.to_owned();
+        blocking(move || {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(from_io)?;
+            }
+            let conn = Connection::open(&path).map_err(map_sqlite)?;
+            let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).map_err(map_sqlite)?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                tracing::warn!(path = %path.display(), mode, "SQLite refused WAL mode");
+            }
+            Self::prepare(conn)
+        })
+        .await
+    }
+
+    /// A private database in memory (for tests and trials), with the full schema.
+    pub async fn open_in_memory() -> Result<SqliteMeta> {
+        blocking(|| Self::prepare(Connection::open_in_memory().map_err(map_sqlite)?)).await
+    }
+
+    /// Sets the connection options and runs the migrations.
+    fn prepare(mut conn: Connection) -> Result<SqliteMeta> {
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(map_sqlite)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(map_sqlite)?;
+        schema::migrations().to_latest(&mut conn).map_err(map_migration)?;
+        Ok(SqliteMeta { conn: Arc::new(Mutex::new(conn)) })
+    }
+
+    /// Runs `f` with the connection on the blocking pool.
+    async fn call<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let conn = Arc::clone(&self.conn);
+        blocking(move || {
+            // A panic mid-call rolled its transaction back while unwinding, so the
+            // connection is still usable.
+            let mut conn = conn.lock().unwrap_or_else(PoisonError::into_inner);
+            f(&mut conn).map_err(map_sqlite)
+        })
+        .await
+    }
+}
+
+/// Runs `f` on tokio's blocking pool.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| StoreError::Internal(format!("database task failed: {e}")))?
+}
+
+/// Runs a video query and collects the rows.
+fn videos(conn: &Connection, sql: &str, params: &[&dyn ToSql]) -> rusqlite::Result<Vec<Video>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map(params, rows::video)?;
+    rows.collect()
+}
+
+/// One video by sequence number or id.
+fn video_where(conn: &Connection, condition: &str, param: &dyn ToSql) -> rusqlite::Result<Option<Video>> {
+    let sql = format!("SELECT {VIDEO_COLUMNS} FROM {VIDEO_FROM} WHERE {condition}");
+    conn.prepare_cached(&sql)?.query_row([param], rows::video).optional()
+}
+
+/// Cuts `rows` (fetched with `limit + 1`) to `limit`, reporting whether more exist.
+fn cut(mut rows: Vec<Video>, limit: u32) -> (Vec<Video>, bool) {
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    (rows, more)
+}
+
+/// A newest-first page by keyset (items with `seq` below the token's): one owner's
+/// videos, or all public videos when `owner` is `None`.
+async fn keyset_page(
+    meta: &SqliteMeta,
+    owner: Option<i64>,
+    limit: u32,
+    start: Option<PageToken>,
+) -> Result<Page<Video>> {
+    if limit == 0 {
+        return Ok(Page { items: Vec::new(), next: None });
+    }
+    let before = match start {
+        Some(PageToken::Before(seq)) => seq,
+        _ => i64::MAX,
+    };
+    let rows = meta
+        .call(move |conn| {
+            // ?1 is bound in both cases (unused, as NULL, for the public listing).
+            let condition = if owner.is_some() { "v.owner_id = ?1" } else { "v.visibility = 'public'" };
+            let sql = format!(
+                "SELECT {VIDEO_COLUMNS} FROM {VIDEO_FROM} WHERE {condition} AND v.seq < ?2 \
+                 ORDER BY v.seq DESC LIMIT ?3"
+            );
+            videos(conn, &sql, &[&owner, &before, &(i64::from(limit) + 1)])
+        })
+        .await?;
+    let (items, more) = cut(rows, limit);
+    let next = if more { items.last().map(|v| PageToken::Before(v.seq)) } else { None };
+    Ok(Page { items, next })
+}
+
+#[async_trait]
+impl MetaStore for SqliteMeta {
+    async fn create_user(&self, user: NewUser) -> Result<User> {
+        self.call(move |conn| {
+            let id = conn.query_row(
+                "INSERT INTO users (username, email, password_hash, created_at) \
+                 VALUES (?1, ?2, ?3, ?4) RETURNING id",
+                params![user.username, user.email, user.password_hash, user.created_at],
+                |r| r.get(0),
+            )?;
+            Ok(User { id, username: user.username, email: user.email, created_at: user.created_at })
+        })
+        .await
+    }
+
+    async fn user_credentials(&self, credential: &str) -> Result<Option<UserCredentials>> {
+        let credential = credential.to_owned();
+        self.call(move |conn| {
+            // A username match wins over an e-mail match of another account.
+            let sql = format!(
+                "SELECT {USER_COLUMNS}, u.password_hash FROM users u \
+                 WHERE u.username = ?1 OR u.email = ?1 ORDER BY u.username = ?1 DESC LIMIT 1"
+            );
+            conn.prepare_cached(&sql)?
+                .query_row([&credential], |r| Ok(UserCredentials { user: rows::user(r)?, password_hash: r.get(4)? }))
+                .optional()
+        })
+        .await
+    }
+
+    async fn create_session(&self, token_hash: &str, user_id: i64, expires_at: i64) -> Result<()> {
+        let token_hash = token_hash.to_owned();
+        self.call(move |conn| {
+            conn.prepare_cached("INSERT INTO sessions (token_hash, user_id, expires_at) VALUES (?1, ?2, ?3)")?
+                .execute(params![token_hash, user_id, expires_at])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn session_user(&self, token_hash: &str, now: i64) -> Result<Option<User>> {
+        let token_hash = token_hash.to_owned();
+        self.call(move |conn| {
+            let sql = format!(
+                "SELECT {USER_COLUMNS} FROM sessions s JOIN users u ON u.id = s.user_id \
+                 WHERE s.token_hash = ?1 AND s.expires_at > ?2"
+            );
+            conn.prepare_cached(&sql)?.query_row(params![token_hash, now], rows::user).optional()
+        })
+        .await
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> Result<()> {
+        let token_hash = token_hash.to_owned();
+        self.call(move |conn| {
+            conn.prepare_cached("DELETE FROM sessions WHERE token_hash = ?1")?.execute([token_hash])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn create_video(&self, video: NewVideo) -> Result<Video> {
+        let created = self
+            .call(move |conn| {
+                let tx = conn.transaction()?;
+                let seq: i64 = tx
+                    .prepare_cached(&insert_video_sql("RETURNING seq"))?
+                    .query_row(video_params(&video).as_params().as_slice(), |r| r.get(0))?;
+                let created = video_where(&tx, "v.seq = ?1", &seq)?;
+                tx.commit()?;
+                Ok(created)
+            })
+            .await?;
+        created.ok_or_else(|| StoreError::Internal("a created video vanished".to_owned()))
+    }
+
+    async fn import_videos(&self, videos: Vec<NewVideo>) -> Result<usize> {
+        self.call(move |conn| {
+            let tx = conn.transaction()?;
+            let mut inserted = 0;
+            {
+                let mut stmt = tx.prepare_cached(&insert_video_sql("ON CONFLICT (id) DO NOTHING"))?;
+                for video in &videos {
+                    inserted += stmt.execute(video_params(video).as_params().as_slice())?;
+                }
+            }
+            tx.commit()?;
+            Ok(inserted)
+        })
+        .await
+    }
+
+    async fn video(&self, id: &str) -> Result<Option<Video>> {
+        let id = id.to_owned();
+        self.call(move |conn| video_where(conn, "v.id = ?1", &id)).await
+    }
+
+    async fn publish_video(&self, id: &str, duration_ms: Option<i64>, now: i64) -> Result<Video> {
+        let id = id.to_owned();
+        let published = self
+            .call(move |conn| {
+                let tx = conn.transaction()?;
+                // A known duration is kept when the probe found none; republishing keeps
+                // the first publication time.
+                let changed = tx
+                    .prepare_cached(
+                        "UPDATE videos SET visibility = 'public', \
+                         duration_ms = COALESCE(?2, duration_ms), \
+                         published_at = CASE WHEN visibility = 'public' THEN published_at ELSE ?3 END \
+                         WHERE id = ?1",
+                    )?
+                    .execute(params![id, duration_ms, now])?;
+                if changed == 0 {
+                    return Ok(None);
+                }
+                let video = video_where(&tx, "v.id = ?1", &id)?;
+                tx.commit()?;
+                Ok(video)
+            })
+            .await?;
+        published.ok_or(StoreError::NotFound)
+    }
+
+    async fn search_public(&self, query: &str, limit: u32, start: Option<PageToken>) -> Result<Page<Video>> {
+        let Some(expression) = fts::match_expression(query).filter(|_| limit > 0) else {
+            return Ok(Page { items: Vec::new(), next: None });
+        };
+        let offset = match start {
+            Some(PageToken::Offset(offset)) => offset,
+            _ => 0,
+        };
+        let rows = self
+            .call(move |conn| {
+                let sql = format!(
+                    "SELECT {VIDEO_COLUMNS} FROM videos_fts JOIN videos v ON v.seq = videos_fts.rowid \
+                     LEFT JOIN users u ON u.id = v.owner_id \
+                     WHERE videos_fts MATCH ?1 AND v.visibility = 'public' \
+                     ORDER BY bm25(videos_fts, 10.0, 1.0), v.seq DESC LIMIT ?2 OFFSET ?3"
+                );
+                videos(conn, &sql, &[&expression, &(i64::from(limit) + 1), &i64::from(offset)])
+            })
+            .await?;
+        let (items, more) = cut(rows, limit);
+        let next = more.then(|| PageToken::Offset(offset.saturating_add(items.len() as u32)));
+        Ok(Page { items, next })
+    }
+
+    async fn list_public(&self, limit: u32, start: Option<PageToken>) -> Result<Page<Video>> {
+        keyset_page(self, None, limit, start).await
+    }
+
+    async fn random_public(&self, limit: u32) -> Result<Vec<Video>> {
+        self.call(move |conn| {
+            let sql = format!(
+                "SELECT {VIDEO_COLUMNS} FROM {VIDEO_FROM} WHERE v.visibility = 'public' \
+                 ORDER BY random() LIMIT ?1"
+            );
+            videos(conn, &sql, &[&i64::from(limit)])
+        })
+        .await
+    }
+
+    async fn list_by_owner(&self, owner_id: i64, limit: u32, start: Option<PageToken>) -> Result<Page<Video>> {
+        keyset_page(self, Some(owner_id), limit, start).await
+    }
+}

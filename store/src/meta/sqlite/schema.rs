@@ -1,0 +1,18 @@
+//! The SQLite schema, as `rusqlite_migration` steps tracked in `PRAGMA user_version`.
+//!
+//! Append new migrations; never edit one that has shipped.
+
+use rusqlite_migration::{M, Migrations};
+
+/// All migrations, oldest first.
+pub(super) fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(include_str!("0001_init.sql")).comment("users, sessions, videos, videos_fts")])
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn migrations_are_valid() {
+        super::migrations().validate().expect("migrations apply to an empty database");
+    }
+}

@@ -1,0 +1,223 @@
+//! `LocalObjects`: signed URLs, atomic size-limited writes, head/delete.
+
+use std::path::Path;
+
+use myvid_store::objects::ObjectInfo;
+use myvid_store::objects::local::{SignedQuery, WriteError};
+use myvid_store::objects::signing::{Method, SignatureError};
+use myvid_store::{Bucket, LocalObjects, ObjectStore, StoreError};
+
+const NOW: i64 = 1_700_000_000;
+const BASE: &str = "http://127.0.0.1:8080";
+
+async fn open(root: &Path) -> LocalObjects {
+    LocalObjects::open(root.to_owned(), format!("{BASE}/"), b"test secret").await.unwrap()
+}
+
+/// Splits a URL of ours into bucket, key and its signed query.
+fn parse(url: &str) -> (Bucket, String, SignedQuery) {
+    let rest = url.strip_prefix(&format!("{BASE}/objects/")).expect("URL on our /objects/ route");
+    let (path, query) = rest.split_once('?').expect("a query string");
+    let (bucket, key) = path.split_once('/').unwrap();
+    let mut q = SignedQuery { expires: 0, max: None, sig: String::new() };
+    let mut seen = Vec::new();
+    for pair in query.split('&') {
+        let (name, value) = pair.split_once('=').unwrap();
+        seen.push(name.to_owned());
+        match name {
+            "expires" => q.expires = value.parse().unwrap(),
+            "max" => q.max = Some(value.parse().unwrap()),
+            "sig" => q.sig = value.to_owned(),
+            other => panic!("unexpected parameter {other}"),
+        }
+    }
+    assert_eq!(seen.last().map(String::as_str), Some("sig"), "sig comes last");
+    (Bucket::parse(bucket).unwrap(), key.to_owned(), q)
+}
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() { out.extend(files_under(&path)) } else { out.push(path) }
+    }
+    out
+}
+
+#[tokio::test]
+async fn open_creates_the_bucket_directories() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("objects");
+    open(&root).await;
+    assert!(root.join("previews").is_dir());
+    assert!(root.join("videos").is_dir());
+}
+
+#[tokio::test]
+async fn presigned_put_url_checks_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let url = store.presign_put(Bucket::Videos, "abc/clip.webm", 5_000, NOW + 600).await.unwrap();
+    assert!(url.starts_with("http://127.0.0.1:8080/objects/videos/abc/clip.webm?expires=1700000600&max=5000&sig="));
+    let (bucket, key, query) = parse(&url);
+    assert_eq!((bucket, key.as_str(), query.expires, query.max), (Bucket::Videos, "abc/clip.webm", NOW + 600, Some(5_000)));
+    assert_eq!(store.check(Method::Put, bucket, &key, &query, NOW), Ok(()));
+    assert_eq!(store.check(Method::Put, bucket, &key, &query, NOW + 599), Ok(()));
+}
+
+#[tokio::test]
+async fn presigned_get_url_checks_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let url = store.presign_get(Bucket::Previews, "abc/preview.jpg", NOW + 60).await.unwrap();
+    assert!(url.starts_with("http://127.0.0.1:8080/objects/previews/abc/preview.jpg?expires=1700000060&sig="));
+    let (bucket, key, query) = parse(&url);
+    assert_eq!(query.max, None);
+    assert_eq!(store.check(Method::Get, bucket, &key, &query, NOW), Ok(()));
+    assert_eq!(store.check(Method::Put, bucket, &key, &query, NOW), Err(SignatureError::Invalid));
+}
+
+#[tokio::test]
+async fn tampered_urls_are_invalid() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let url = store.presign_put(Bucket::Videos, "abc/clip.webm", 5_000, NOW + 600).await.unwrap();
+    let (bucket, key, query) = parse(&url);
+    let invalid = Err(SignatureError::Invalid);
+    assert_eq!(store.check(Method::Put, bucket, "abc/other.webm", &query, NOW), invalid);
+    assert_eq!(store.check(Method::Put, Bucket::Previews, &key, &query, NOW), invalid);
+    assert_eq!(store.check(Method::Get, bucket, &key, &query, NOW), invalid);
+    let more = SignedQuery { max: Some(5_001), ..query.clone() };
+    assert_eq!(store.check(Method::Put, bucket, &key, &more, NOW), invalid);
+    let unlimited = SignedQuery { max: None, ..query.clone() };
+    assert_eq!(store.check(Method::Put, bucket, &key, &unlimited, NOW), invalid);
+    let later = SignedQuery { expires: NOW + 6_000, ..query.clone() };
+    assert_eq!(store.check(Method::Put, bucket, &key, &later, NOW), invalid);
+    let garbage = SignedQuery { sig: "not-hex".to_owned(), ..query.clone() };
+    assert_eq!(store.check(Method::Put, bucket, &key, &garbage, NOW), invalid);
+
+    // The same grant signed with another secret is refused.
+    let other = LocalObjects::open(dir.path().to_owned(), BASE.to_owned(), b"other secret").await.unwrap();
+    assert_eq!(other.check(Method::Put, bucket, &key, &query, NOW), invalid);
+}
+
+#[tokio::test]
+async fn expired_urls_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let url = store.presign_get(Bucket::Videos, "abc/clip.webm", NOW + 60).await.unwrap();
+    let (bucket, key, query) = parse(&url);
+    assert_eq!(store.check(Method::Get, bucket, &key, &query, NOW + 60), Err(SignatureError::Expired));
+    assert_eq!(store.check(Method::Get, bucket, &key, &query, NOW + 3_600), Err(SignatureError::Expired));
+}
+
+#[tokio::test]
+async fn invalid_keys_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let good = store.presign_get(Bucket::Videos, "abc/clip.webm", NOW + 60).await.unwrap();
+    let (_, _, query) = parse(&good);
+    for bad in ["", "../videos/abc/clip.webm", "abc/../clip.webm", "/etc/passwd", "a b", "a//b", "abc/"] {
+        assert_eq!(store.path_of(Bucket::Videos, bad), None, "{bad:?}");
+        assert_eq!(store.check(Method::Get, Bucket::Videos, bad, &query, NOW), Err(SignatureError::Invalid), "{bad:?}");
+        assert!(matches!(store.presign_put(Bucket::Videos, bad, 10, NOW + 60).await, Err(StoreError::Internal(_))));
+        assert!(matches!(store.presign_get(Bucket::Videos, bad, NOW + 60).await, Err(StoreError::Internal(_))));
+        assert!(matches!(store.head(Bucket::Videos, bad).await, Err(StoreError::Internal(_))));
+        assert!(matches!(store.probe_input(Bucket::Videos, bad, NOW).await, Err(StoreError::Internal(_))));
+        assert!(matches!(store.delete(Bucket::Videos, bad).await, Err(StoreError::Internal(_))));
+        let write = store.write(Bucket::Videos, bad, &b"data"[..], 100).await;
+        assert!(matches!(write, Err(WriteError::Store(StoreError::Internal(_)))), "{bad:?}");
+    }
+    assert_eq!(files_under(dir.path()), Vec::<std::path::PathBuf>::new());
+}
+
+#[tokio::test]
+async fn write_then_head_read_and_delete() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    assert_eq!(store.head(Bucket::Videos, "abc/clip.webm").await.unwrap(), None);
+    let written = store.write(Bucket::Videos, "abc/clip.webm", &data[..], data.len() as u64).await.unwrap();
+    assert_eq!(written, data.len() as u64);
+    assert_eq!(store.head(Bucket::Videos, "abc/clip.webm").await.unwrap(), Some(ObjectInfo { size: 200_000 }));
+    assert_eq!(store.head(Bucket::Previews, "abc/clip.webm").await.unwrap(), None, "buckets are apart");
+    assert_eq!(store.head(Bucket::Videos, "abc").await.unwrap(), None, "a directory is no object");
+    assert_eq!(store.head(Bucket::Videos, "abc/clip.webm/x").await.unwrap(), None);
+
+    let path = store.path_of(Bucket::Videos, "abc/clip.webm").unwrap();
+    assert_eq!(path, dir.path().join("videos/abc/clip.webm"));
+    assert_eq!(std::fs::read(&path).unwrap(), data);
+    let probe = store.probe_input(Bucket::Videos, "abc/clip.webm", NOW + 60).await.unwrap();
+    assert_eq!(Path::new(&probe), path);
+
+    // A second write replaces the object whole.
+    store.write(Bucket::Videos, "abc/clip.webm", &b"short"[..], 10).await.unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), b"short");
+    assert_eq!(files_under(dir.path()), [path.clone()], "no temporary file is left");
+
+    store.delete(Bucket::Videos, "abc/clip.webm").await.unwrap();
+    assert_eq!(store.head(Bucket::Videos, "abc/clip.webm").await.unwrap(), None);
+    assert!(!path.exists());
+    store.delete(Bucket::Videos, "abc/clip.webm").await.expect("deleting twice is fine");
+    store.delete(Bucket::Videos, "never/was").await.expect("deleting the absent is fine");
+}
+
+#[tokio::test]
+async fn exactly_the_limit_is_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    assert_eq!(store.write(Bucket::Previews, "p.jpg", &[7u8; 1000][..], 1000).await.unwrap(), 1000);
+    assert_eq!(store.write(Bucket::Previews, "empty.jpg", &b""[..], 0).await.unwrap(), 0);
+    assert_eq!(store.head(Bucket::Previews, "empty.jpg").await.unwrap(), Some(ObjectInfo { size: 0 }));
+}
+
+#[tokio::test]
+async fn write_over_the_limit_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let data = vec![1u8; 300_000];
+    match store.write(Bucket::Videos, "big/clip.webm", &data[..], 299_999).await {
+        Err(WriteError::TooLarge { limit }) => assert_eq!(limit, 299_999),
+        other => panic!("expected TooLarge, got {other:?}"),
+    }
+    assert_eq!(store.head(Bucket::Videos, "big/clip.webm").await.unwrap(), None);
+    assert_eq!(files_under(dir.path()), Vec::<std::path::PathBuf>::new(), "no object and no temporary file");
+
+    // An over-limit rewrite keeps the previous object intact.
+    store.write(Bucket::Videos, "big/clip.webm", &b"old"[..], 10).await.unwrap();
+    assert!(matches!(store.write(Bucket::Videos, "big/clip.webm", &data[..], 10).await, Err(WriteError::TooLarge { .. })));
+    assert_eq!(std::fs::read(store.path_of(Bucket::Videos, "big/clip.webm").unwrap()).unwrap(), b"old");
+    assert_eq!(files_under(dir.path()).len(), 1);
+}
+
+#[tokio::test]
+async fn a_failing_body_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let body = tokio_util::io::StreamReader::new(tokio_stream_of(vec![
+        Ok(b"first chunk".to_vec()),
+        Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "client went away")),
+    ]));
+    let result = store.write(Bucket::Videos, "gone.webm", body, 1_000).await;
+    assert!(matches!(result, Err(WriteError::Store(StoreError::Internal(_)))), "{result:?}");
+    assert_eq!(store.head(Bucket::Videos, "gone.webm").await.unwrap(), None);
+    assert_eq!(files_under(dir.path()), Vec::<std::path::PathBuf>::new());
+}
+
+#[tokio::test]
+async fn an_aborted_upload_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let (mut client, server) = tokio::io::duplex(64);
+    let upload = store.write(Bucket::Videos, "aborted.webm", server, 1_000);
+    tokio::pin!(upload);
+    use tokio::io::AsyncWriteExt;
+    client.write_all(b"partial").await.unwrap();
+    // Poll the upload once so that it creates its temporary file, then drop it.
+    assert!(futures_poll_once(upload.as_mut()).await.is_none());
+    assert_eq!(files_under(dir.path()).len(), 1, "the upload is in progress");
+    drop(upload);
+    assert_eq!(store.head(Bucket::Videos, "aborted.webm").await.unwrap(), None);
+    assert_eq!(files_under(dir.path()), Vec::<std::path::PathBuf>::new());
+}

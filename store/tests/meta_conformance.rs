@@ -1,0 +1,134 @@
+//! Runs the `MetaStore` conformance suite (`tests/common/meta.rs`) against
+//! `SqliteMeta`, in memory and on disk, plus the SQLite-specific behaviour.
+
+mod common;
+
+use common::meta::{self as suite, NOW};
+use myvid_store::SqliteMeta;
+use myvid_store::meta::{MetaStore, PageToken, Visibility};
+
+/// One `#[tokio::test]` per check and per flavour of store.
+macro_rules! conformance {
+    ($($check:ident),* $(,)?) => {
+        mod in_memory {
+            $(
+                #[tokio::test]
+                async fn $check() {
+                    let store = myvid_store::SqliteMeta::open_in_memory().await.unwrap();
+                    crate::suite::$check(&store).await;
+                }
+            )*
+        }
+        mod on_disk {
+            $(
+                #[tokio::test]
+                async fn $check() {
+                    let dir = tempfile::tempdir().unwrap();
+                    let store = myvid_store::SqliteMeta::open(&dir.path().join("meta.db")).await.unwrap();
+                    crate::suite::$check(&store).await;
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    users_are_unique_case_insensitively,
+    credentials_by_username_or_email,
+    sessions_live_expire_and_end,
+    videos_are_unique_by_id,
+    private_videos_are_hidden_until_published,
+    publishing_an_unknown_video_is_not_found,
+    search_ranks_title_above_description,
+    search_ranks_more_matching_words_higher,
+    search_matches_prefixes_case_insensitively,
+    hostile_queries_never_fail,
+    search_pages_visit_every_match_once,
+    list_pages_visit_every_item_once,
+    import_skips_existing_ids,
+    owner_listing_includes_private_videos,
+);
+
+#[tokio::test]
+async fn all_checks_share_one_store() {
+    let store = SqliteMeta::open_in_memory().await.unwrap();
+    suite::run_all(&store).await;
+}
+
+#[tokio::test]
+async fn data_survives_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested/dir/meta.db");
+    let (user, video) = {
+        let store = SqliteMeta::open(&path).await.expect("creates the parent directories");
+        let user = suite::user(&store, "henry").await;
+        store.create_session(&"f".repeat(64), user.id, NOW + 10).await.unwrap();
+        let new = suite::stored("vidHenry", Some(user.id), "Persistent ibex", "", Visibility::Private);
+        store.create_video(new).await.unwrap();
+        let video = store.publish_video("vidHenry", Some(7), NOW).await.unwrap();
+        (user, video)
+    };
+    let store = SqliteMeta::open(&path).await.expect("reopens (migrations already applied)");
+    assert_eq!(store.user_credentials("HENRY").await.unwrap().unwrap().user, user);
+    assert_eq!(store.session_user(&"f".repeat(64), NOW).await.unwrap(), Some(user));
+    assert_eq!(store.video("vidHenry").await.unwrap(), Some(video));
+    let found = store.search_public("ibex", 10, None).await.unwrap();
+    assert_eq!(found.items.len(), 1, "the full-text index persists too");
+    suite::run_all(&store).await;
+}
+
+#[tokio::test]
+async fn wrong_token_kind_starts_from_the_beginning() {
+    let store = SqliteMeta::open_in_memory().await.unwrap();
+    for i in 0..3 {
+        let new = suite::stored(&format!("vidTok{i}"), None, "Token lemur", "", Visibility::Public);
+        store.create_video(new).await.unwrap();
+    }
+    let search = store.search_public("lemur", 10, Some(PageToken::Before(1))).await.unwrap();
+    assert_eq!(search.items.len(), 3);
+    let list = store.list_public(10, Some(PageToken::Offset(2))).await.unwrap();
+    assert_eq!(list.items.len(), 3);
+    let owned = store.list_by_owner(0, 10, Some(PageToken::Offset(2))).await.unwrap();
+    assert!(owned.items.is_empty());
+}
+
+#[tokio::test]
+async fn zero_limit_gives_an_empty_last_page() {
+    let store = SqliteMeta::open_in_memory().await.unwrap();
+    store.create_video(suite::stored("vidZero", None, "Zero", "", Visibility::Public)).await.unwrap();
+    let search = store.search_public("zero", 0, None).await.unwrap();
+    assert!(search.items.is_empty() && search.next.is_none());
+    let list = store.list_public(0, None).await.unwrap();
+    assert!(list.items.is_empty() && list.next.is_none());
+    assert!(store.random_public(0).await.unwrap().is_empty());
+    assert_eq!(store.list_public(1, None).await.unwrap().items.len(), 1);
+}
+
+#[tokio::test]
+async fn republishing_keeps_the_first_publication_time_and_known_duration() {
+    let store = SqliteMeta::open_in_memory().await.unwrap();
+    store.create_video(suite::stored("vidRe", None, "Again", "", Visibility::Private)).await.unwrap();
+    store.publish_video("vidRe", Some(1_500), NOW).await.unwrap();
+    let again = store.publish_video("vidRe", None, NOW + 100).await.unwrap();
+    assert_eq!(again.published_at, Some(NOW));
+    assert_eq!(again.duration_ms, Some(1_500));
+}
+
+#[tokio::test]
+async fn concurrent_calls_are_serialised_safely() {
+    let store = std::sync::Arc::new(SqliteMeta::open_in_memory().await.unwrap());
+    let tasks: Vec<_> = (0..16)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let new = suite::stored(&format!("vidPar{i:02}"), None, "Parallel tapir", "", Visibility::Public);
+                store.create_video(new).await.unwrap();
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let page = store.search_public("tapir", 100, None).await.unwrap();
+    assert_eq!(page.items.len(), 16);
+}
