@@ -1,5 +1,5 @@
 //! The browser client (client-js/web), embedded in the binary so `myvid` serves it
-//! from any working directory. Unknown `/API` and `/v1` paths get a JSON 404; other
+//! from any working directory. Unknown `/API`, `/v1` and `/objects` paths get a JSON 404; other
 //! unknown paths get the site's 404.
 
 use axum::body::Body;
@@ -14,7 +14,8 @@ static WEB: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../client-js/web");
 /// Fallback handler: a static file, or a 404 in the shape the caller expects.
 pub async fn serve(method: Method, uri: Uri) -> Response {
     let path = uri.path();
-    if path.starts_with("/API/") || path.starts_with("/v1/") || path == "/v1" {
+    let machine_paths = ["/API/", "/v1/", "/objects/"];
+    if machine_paths.iter().any(|p| path.starts_with(p)) || path == "/v1" {
         return ApiError::new(ErrorCode::NotFound, format!("no such API call: {method} {path}")).into_response();
     }
     if method != Method::GET && method != Method::HEAD {

@@ -281,6 +281,46 @@ describe('MyVid browser client end to end', () => {
     });
   });
 
+  test('log out, then log in again with the email', { timeout: 120_000 }, async () => {
+    const ctx = await newPage('relogin');
+    const { page, shot, pageErrors, failedRequests } = ctx;
+    await withFailureShot(ctx, async () => {
+      const username = uniqueWord('l_').slice(0, 14);
+      await signUp(page, shot, username);
+
+      // Log out from the header: the upload page now asks to log in.
+      await page.getByTestId('nav-logout').click();
+      await page.getByTestId('nav-login').waitFor();
+      assert.equal(await page.getByTestId('nav-username').count(), 0);
+      assert.equal(await page.evaluate(() => localStorage.getItem('myvid.token')), null, 'the token is forgotten');
+      await page.getByTestId('login-required').waitFor();
+      assert.equal(await page.getByTestId('upload-form').count(), 0);
+      await shot('logged-out');
+
+      // A wrong password shows the server's error on the form.
+      await page.getByTestId('login-link').click();
+      await page.waitForURL(/\/login\.html\?next=upload\.html$/);
+      await page.getByTestId('login-credential').fill(`${username}@example.test`);
+      await page.getByTestId('login-password').fill('not the password');
+      await page.getByTestId('login-submit').click();
+      const loginError = page.getByTestId('login-error');
+      await loginError.waitFor({ state: 'visible' });
+      assert.match(await loginError.textContent(), /^invalid_credentials: \S/);
+      await shot('wrong-password');
+
+      // The right password logs in and returns to the upload page.
+      await page.getByTestId('login-password').fill('correct horse battery');
+      await page.getByTestId('login-submit').click();
+      await page.waitForURL(/\/upload\.html$/);
+      await page.getByTestId('upload-form').waitFor();
+      assert.equal((await page.getByTestId('nav-username').textContent()).trim(), username);
+      await shot('logged-in-again');
+
+      assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
+      assert.deepEqual(failedRequests, [], 'no 5xx responses');
+    });
+  });
+
   test('a fake video cannot be published and stays out of search', { timeout: 180_000 }, async () => {
     const ctx = await newPage('fake');
     const { page, shot, pageErrors, failedRequests } = ctx;

@@ -1,6 +1,12 @@
 //! `LocalObjects`: signed URLs, atomic size-limited writes, head/delete.
 
-use std::path::Path;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
+use tokio::sync::oneshot;
 
 use myvid_store::objects::ObjectInfo;
 use myvid_store::objects::local::{SignedQuery, WriteError};
@@ -36,7 +42,7 @@ fn parse(url: &str) -> (Bucket, String, SignedQuery) {
 }
 
 /// Every file under `dir`, recursively.
-fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
@@ -61,7 +67,10 @@ async fn presigned_put_url_checks_out() {
     let url = store.presign_put(Bucket::Videos, "abc/clip.webm", 5_000, NOW + 600).await.unwrap();
     assert!(url.starts_with("http://127.0.0.1:8080/objects/videos/abc/clip.webm?expires=1700000600&max=5000&sig="));
     let (bucket, key, query) = parse(&url);
-    assert_eq!((bucket, key.as_str(), query.expires, query.max), (Bucket::Videos, "abc/clip.webm", NOW + 600, Some(5_000)));
+    assert_eq!(
+        (bucket, key.as_str(), query.expires, query.max),
+        (Bucket::Videos, "abc/clip.webm", NOW + 600, Some(5_000))
+    );
     assert_eq!(store.check(Method::Put, bucket, &key, &query, NOW), Ok(()));
     assert_eq!(store.check(Method::Put, bucket, &key, &query, NOW + 599), Ok(()));
 }
@@ -129,7 +138,7 @@ async fn invalid_keys_are_refused() {
         let write = store.write(Bucket::Videos, bad, &b"data"[..], 100).await;
         assert!(matches!(write, Err(WriteError::Store(StoreError::Internal(_)))), "{bad:?}");
     }
-    assert_eq!(files_under(dir.path()), Vec::<std::path::PathBuf>::new());
+    assert_eq!(files_under(dir.path()), Vec::<PathBuf>::new());
 }
 
 #[tokio::test]
@@ -154,7 +163,7 @@ async fn write_then_head_read_and_delete() {
     // A second write replaces the object whole.
     store.write(Bucket::Videos, "abc/clip.webm", &b"short"[..], 10).await.unwrap();
     assert_eq!(std::fs::read(&path).unwrap(), b"short");
-    assert_eq!(files_under(dir.path()), [path.clone()], "no temporary file is left");
+    assert_eq!(files_under(dir.path()), vec![path.clone()], "no temporary file is left");
 
     store.delete(Bucket::Videos, "abc/clip.webm").await.unwrap();
     assert_eq!(store.head(Bucket::Videos, "abc/clip.webm").await.unwrap(), None);
@@ -182,27 +191,59 @@ async fn write_over_the_limit_leaves_nothing() {
         other => panic!("expected TooLarge, got {other:?}"),
     }
     assert_eq!(store.head(Bucket::Videos, "big/clip.webm").await.unwrap(), None);
-    assert_eq!(files_under(dir.path()), Vec::<std::path::PathBuf>::new(), "no object and no temporary file");
+    assert_eq!(files_under(dir.path()), Vec::<PathBuf>::new(), "no object and no temporary file");
 
     // An over-limit rewrite keeps the previous object intact.
     store.write(Bucket::Videos, "big/clip.webm", &b"old"[..], 10).await.unwrap();
-    assert!(matches!(store.write(Bucket::Videos, "big/clip.webm", &data[..], 10).await, Err(WriteError::TooLarge { .. })));
+    assert!(matches!(
+        store.write(Bucket::Videos, "big/clip.webm", &data[..], 10).await,
+        Err(WriteError::TooLarge { .. })
+    ));
     assert_eq!(std::fs::read(store.path_of(Bucket::Videos, "big/clip.webm").unwrap()).unwrap(), b"old");
     assert_eq!(files_under(dir.path()).len(), 1);
+}
+
+/// A body that yields one chunk and then fails, like a client that disconnects.
+struct FailingBody(Option<&'static [u8]>);
+
+impl AsyncRead for FailingBody {
+    fn poll_read(mut self: Pin<&mut Self>, _: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        match self.0.take() {
+            Some(chunk) => {
+                buf.put_slice(chunk);
+                Poll::Ready(Ok(()))
+            }
+            None => Poll::Ready(Err(io::Error::new(io::ErrorKind::ConnectionReset, "client went away"))),
+        }
+    }
+}
+
+/// A body that reports (once) when the reader first has to wait for more data.
+struct Stalling<R> {
+    inner: R,
+    stalled: Option<oneshot::Sender<()>>,
+}
+
+impl<R: AsyncRead + Unpin> AsyncRead for Stalling<R> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if polled.is_pending()
+            && let Some(stalled) = self.stalled.take()
+        {
+            let _ = stalled.send(());
+        }
+        polled
+    }
 }
 
 #[tokio::test]
 async fn a_failing_body_leaves_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path()).await;
-    let body = tokio_util::io::StreamReader::new(tokio_stream_of(vec![
-        Ok(b"first chunk".to_vec()),
-        Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "client went away")),
-    ]));
-    let result = store.write(Bucket::Videos, "gone.webm", body, 1_000).await;
+    let result = store.write(Bucket::Videos, "gone.webm", FailingBody(Some(b"first chunk")), 1_000).await;
     assert!(matches!(result, Err(WriteError::Store(StoreError::Internal(_)))), "{result:?}");
     assert_eq!(store.head(Bucket::Videos, "gone.webm").await.unwrap(), None);
-    assert_eq!(files_under(dir.path()), Vec::<std::path::PathBuf>::new());
+    assert_eq!(files_under(dir.path()), Vec::<PathBuf>::new());
 }
 
 #[tokio::test]
@@ -210,14 +251,22 @@ async fn an_aborted_upload_leaves_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path()).await;
     let (mut client, server) = tokio::io::duplex(64);
-    let upload = store.write(Bucket::Videos, "aborted.webm", server, 1_000);
-    tokio::pin!(upload);
-    use tokio::io::AsyncWriteExt;
     client.write_all(b"partial").await.unwrap();
-    // Poll the upload once so that it creates its temporary file, then drop it.
-    assert!(futures_poll_once(upload.as_mut()).await.is_none());
-    assert_eq!(files_under(dir.path()).len(), 1, "the upload is in progress");
+    let (stalled_tx, stalled_rx) = oneshot::channel();
+    let body = Stalling { inner: server, stalled: Some(stalled_tx) };
+    // Boxed, so that dropping it really drops (aborts) the upload.
+    let mut upload = Box::pin(store.write(Bucket::Videos, "aborted.webm", body, 1_000));
+    tokio::select! {
+        result = &mut upload => panic!("the upload cannot finish yet: {result:?}"),
+        _ = stalled_rx => {}
+    }
+    // The first chunk is in a temporary file, outside the bucket.
+    let in_progress = files_under(dir.path());
+    assert_eq!(in_progress.len(), 1);
+    assert!(in_progress[0].starts_with(dir.path().join(".incoming")), "{in_progress:?}");
+    assert_eq!(store.head(Bucket::Videos, "aborted.webm").await.unwrap(), None);
+
     drop(upload);
     assert_eq!(store.head(Bucket::Videos, "aborted.webm").await.unwrap(), None);
-    assert_eq!(files_under(dir.path()), Vec::<std::path::PathBuf>::new());
+    assert_eq!(files_under(dir.path()), Vec::<PathBuf>::new());
 }

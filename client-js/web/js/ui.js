@@ -222,6 +222,7 @@ export function renderHeader({ query = '' } = {}) {
             'aria-label': 'Search videos',
             value: currentQuery,
             testid: 'search-input',
+            maxlength: '200',
             required: true,
           }),
           h('button', { type: 'submit', testid: 'search-submit' }, 'Search'),
