@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# test.sh — install what the tests need, then run every check and test:
+# rustfmt, clippy, the Rust unit and integration tests (real server on port 0, real
+# ffmpeg/ffprobe), and the end-to-end browser tests (headless Debian Chromium).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+
+scripts/install-deps.sh test
+
+echo "== rustfmt"
+cargo fmt --all --check
+echo "== clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== cargo test"
+cargo test --workspace --locked
+echo "== browser end-to-end tests"
+cargo build -p myvid --locked
+target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+(cd client-js && MYVID_BIN="$target_dir/debug/myvid" npm test)
