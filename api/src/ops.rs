@@ -18,6 +18,6 @@ async fn metrics(State(services): State<Services>) -> impl IntoResponse {
 
 /// Healthy when the metadata store answers a read.
 async fn health(State(services): State<Services>) -> Result<Json<Value>, ApiError> {
-    services.meta.random_public(1).await?;
+    services.meta.list_public(1, None).await?;
     Ok(Json(json!({ "status": "ok" })))
 }

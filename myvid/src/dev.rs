@@ -12,6 +12,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use axum::middleware;
@@ -103,7 +104,34 @@ pub async fn run(
     tracing::info!(%bound, data_dir = %config.data_dir.display(), "myvid dev ready");
     // The one line on stdout: scripts and tests read the URL from it.
     println!("myvid listening on {url}");
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await.context("server failed")?;
+    serve_draining(listener, app, shutdown).await
+}
+
+/// How long requests in flight (a long video download, say) may run after shutdown
+/// begins before the server stops anyway.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves until `shutdown`, then stops accepting and waits up to [`DRAIN_TIMEOUT`]
+/// for requests in flight.
+async fn serve_draining(
+    listener: TcpListener,
+    app: axum::Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let (began, mut draining) = tokio::sync::watch::channel(false);
+    let signal = async move {
+        shutdown.await;
+        let _ = began.send(true);
+    };
+    let server = axum::serve(listener, app).with_graceful_shutdown(signal);
+    let deadline = async move {
+        let _ = draining.wait_for(|began| *began).await;
+        tokio::time::sleep(DRAIN_TIMEOUT).await;
+    };
+    tokio::select! {
+        result = server => result.context("server failed")?,
+        () = deadline => tracing::warn!("requests still running after {DRAIN_TIMEOUT:?}; stopping anyway"),
+    }
     tracing::info!("stopped");
     Ok(())
 }
