@@ -32,7 +32,7 @@ const KEEP = 64 * 1024;
 export async function startServer({ bin = process.env.MYVID_BIN, timeoutMs = 30_000, logFile } = {}) {
   if (!bin) {
     throw new Error(
-      'MYVID_BIN is not set. Build the server (cd /work/main && cargo build -p myvid) and run e.g. ' +
+      'MYVID_BIN is not set. Build the server (cargo build -p myvid at the repo root) and run e.g. ' +
         'MYVID_BIN=/path/to/target/debug/myvid npm test',
     );
   }
