@@ -17,8 +17,26 @@ use serde_json::{Value, json};
 
 const VIDEOS: usize = 10_000;
 const WORDS: &[&str] = &[
-    "rust", "video", "galera", "webrtc", "keynote", "storage", "codec", "latency", "stream", "browser", "network",
-    "cluster", "anycast", "erasure", "forwarding", "simulcast", "congestion", "replication", "search", "upload",
+    "rust",
+    "video",
+    "galera",
+    "webrtc",
+    "keynote",
+    "storage",
+    "codec",
+    "latency",
+    "stream",
+    "browser",
+    "network",
+    "cluster",
+    "anycast",
+    "erasure",
+    "forwarding",
+    "simulcast",
+    "congestion",
+    "replication",
+    "search",
+    "upload",
 ];
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -91,7 +109,8 @@ async fn main() -> anyhow::Result<()> {
                 tokio::spawn(async move {
                     for i in 0..100 {
                         let words = WORDS[(t * 5 + i) % WORDS.len()];
-                        let res = http.post(format!("{url}/API/VIDEO/")).json(&json!({ "search": words })).send().await?;
+                        let res =
+                            http.post(format!("{url}/API/VIDEO/")).json(&json!({ "search": words })).send().await?;
                         assert_eq!(res.status(), 200);
                         res.bytes().await?;
                     }
@@ -114,13 +133,19 @@ async fn main() -> anyhow::Result<()> {
     let (mut up, mut down) = (Vec::new(), Vec::new());
     for _ in 0..5 {
         let req = json!({"title": "bench", "preview_filename": "p.png", "video_filename": "v.webm"});
-        let grant: Value = http.post(format!("{url}/v1/uploads")).bearer_auth(&token).json(&req).send().await?.json().await?;
+        let grant: Value =
+            http.post(format!("{url}/v1/uploads")).bearer_auth(&token).json(&req).send().await?.json().await?;
         let put = grant["video_upload_url"].as_str().unwrap_or_default();
         let started = Instant::now();
         assert_eq!(http.put(put).body(body.clone()).send().await?.status(), 200);
         up.push(64.0 / started.elapsed().as_secs_f64());
-        let video: Value =
-            http.get(format!("{url}/API/VIDEO/{}", grant["id"].as_str().unwrap_or_default())).bearer_auth(&token).send().await?.json().await?;
+        let video: Value = http
+            .get(format!("{url}/API/VIDEO/{}", grant["id"].as_str().unwrap_or_default()))
+            .bearer_auth(&token)
+            .send()
+            .await?
+            .json()
+            .await?;
         let started = Instant::now();
         let bytes = http.get(video["url"].as_str().unwrap_or_default()).send().await?.bytes().await?;
         assert_eq!(bytes.len(), body.len());
