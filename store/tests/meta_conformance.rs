@@ -47,6 +47,7 @@ conformance!(
     list_pages_visit_every_item_once,
     import_skips_existing_ids,
     owner_listing_includes_private_videos,
+    live_streams_are_listed_only_while_live,
 );
 
 #[tokio::test]
@@ -131,4 +132,36 @@ async fn concurrent_calls_are_serialised_safely() {
     }
     let page = store.search_public("tapir", 100, None).await.unwrap();
     assert_eq!(page.items.len(), 16);
+}
+
+/// A database made by schema version 1 (before live streams) keeps its data, its
+/// search index and its constraints when version 2 rebuilds the videos table.
+#[tokio::test]
+async fn version_one_databases_migrate_with_their_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v1.db");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(include_str!("../src/meta/sqlite/0001_init.sql")).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute_batch(
+            "INSERT INTO users (id, username, email, password_hash, created_at) VALUES (1, 'old', 'old@x', 'h', 1); \
+             INSERT INTO videos (id, owner_id, title, description, source, video_key, preview_key, visibility, \
+               created_at, published_at) VALUES ('v1', 1, 'Archived pangolin talk', 'd', 'MYVID', 'k', 'p', 'public', 1, 1); \
+             INSERT INTO videos (id, title, description, source, external_url, visibility, created_at, published_at) \
+               VALUES ('v2', 'Imported wombat talk', '', 'HTTP', 'https://x/y.mp4', 'public', 2, 2);",
+        )
+        .unwrap();
+    }
+    let store = SqliteMeta::open(&path).await.unwrap();
+    let found = store.search_public("pangolin", 10, None).await.unwrap();
+    assert_eq!(found.items.len(), 1, "the full-text index survives the rebuild");
+    assert_eq!(found.items[0].owner_name.as_deref(), Some("old"));
+    assert_eq!(store.search_public("wombat", 10, None).await.unwrap().items.len(), 1);
+    // New rows continue the sequence and are indexed by the recreated triggers.
+    let fresh = store.create_video(suite::stored("v3", None, "Fresh numbat talk", "", Visibility::Public)).await.unwrap();
+    assert!(fresh.seq > 2);
+    assert_eq!(store.search_public("numbat", 10, None).await.unwrap().items.len(), 1);
+    let version: i64 = rusqlite::Connection::open(&path).unwrap().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    assert_eq!(version, 2);
 }

@@ -77,6 +77,11 @@ pub enum VideoSource {
         /// Key in [`crate::Bucket::Previews`].
         preview_key: String,
     },
+    /// A live stream, broadcast through the SFU.
+    Live {
+        /// Where it is in its life.
+        state: LiveState,
+    },
     /// An external HTTP URL (imported catalogue entries).
     External {
         /// The media URL, played as is.
@@ -84,6 +89,30 @@ pub enum VideoSource {
         /// A preview image URL, if the catalogue had one.
         preview_url: Option<String>,
     },
+}
+
+/// Where a live stream is in its life. A stream is public (listed, searchable)
+/// exactly while it is [`LiveState::Live`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LiveState {
+    /// Created; the broadcaster has not started.
+    Pending,
+    /// Being broadcast now.
+    Live,
+    /// The broadcaster stopped.
+    Ended,
+}
+
+impl LiveState {
+    /// The database spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LiveState::Pending => "pending",
+            LiveState::Live => "live",
+            LiveState::Ended => "ended",
+        }
+    }
 }
 
 /// One video's metadata.
@@ -182,8 +211,14 @@ pub trait MetaStore: Send + Sync + 'static {
     /// One video by id, whatever its visibility.
     async fn video(&self, id: &str) -> Result<Option<Video>>;
 
-    /// Makes a video public and records its probed duration. `NotFound` if absent.
+    /// Makes a video public and records its probed duration. `NotFound` if absent (or
+    /// a live stream: those go public through [`MetaStore::set_live_state`]).
     async fn publish_video(&self, id: &str, duration_ms: Option<i64>, now: i64) -> Result<Video>;
+
+    /// Moves a live stream to `state`: `Live` makes it public (recording the first
+    /// time it went live as its publication time), `Pending` and `Ended` private.
+    /// `NotFound` if there is no live stream with this id.
+    async fn set_live_state(&self, id: &str, state: LiveState, now: i64) -> Result<Video>;
 
     /// Public videos matching the words of `query`, best match first (title weighs more
     /// than description). Words match as prefixes; any word may match.

@@ -18,7 +18,7 @@ use rusqlite::{Connection, OptionalExtension, ToSql, params};
 
 use self::errors::{map_migration, map_sqlite};
 use self::rows::{USER_COLUMNS, VIDEO_COLUMNS, VIDEO_FROM, insert_video_sql, video_params};
-use super::{MetaStore, NewUser, NewVideo, Page, PageToken, User, UserCredentials, Video};
+use super::{LiveState, MetaStore, NewUser, NewVideo, Page, PageToken, User, UserCredentials, Video};
 use crate::error::{Result, StoreError, from_io};
 
 /// How long a statement waits for a lock held by another connection.
@@ -256,7 +256,7 @@ impl MetaStore for SqliteMeta {
                         "UPDATE videos SET visibility = 'public', \
                          duration_ms = COALESCE(?2, duration_ms), \
                          published_at = CASE WHEN visibility = 'public' THEN published_at ELSE ?3 END \
-                         WHERE id = ?1",
+                         WHERE id = ?1 AND source <> 'LIVE'",
                     )?
                     .execute(params![id, duration_ms, now])?;
                 if changed == 0 {
@@ -268,6 +268,30 @@ impl MetaStore for SqliteMeta {
             })
             .await?;
         published.ok_or(StoreError::NotFound)
+    }
+
+    async fn set_live_state(&self, id: &str, state: LiveState, now: i64) -> Result<Video> {
+        let id = id.to_owned();
+        let updated = self
+            .call(move |conn| {
+                let tx = conn.transaction()?;
+                let changed = tx
+                    .prepare_cached(
+                        "UPDATE videos SET live_state = ?2, \
+                         visibility = CASE WHEN ?2 = 'live' THEN 'public' ELSE 'private' END, \
+                         published_at = CASE WHEN ?2 = 'live' THEN COALESCE(published_at, ?3) ELSE published_at END \
+                         WHERE id = ?1 AND source = 'LIVE'",
+                    )?
+                    .execute(params![id, state.as_str(), now])?;
+                if changed == 0 {
+                    return Ok(None);
+                }
+                let video = video_where(&tx, "v.id = ?1", &id)?;
+                tx.commit()?;
+                Ok(video)
+            })
+            .await?;
+        updated.ok_or(StoreError::NotFound)
     }
 
     async fn search_public(&self, query: &str, limit: u32, start: Option<PageToken>) -> Result<Page<Video>> {

@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 
 use myvid_store::StoreError;
-use myvid_store::meta::{MetaStore, NewUser, NewVideo, PageToken, User, Video, VideoSource, Visibility};
+use myvid_store::meta::{LiveState, MetaStore, NewUser, NewVideo, PageToken, User, Video, VideoSource, Visibility};
 
 /// The fixed "current time" of the suite.
 pub const NOW: i64 = 1_700_000_000;
@@ -27,6 +27,7 @@ pub async fn run_all(store: &dyn MetaStore) {
     list_pages_visit_every_item_once(store).await;
     import_skips_existing_ids(store).await;
     owner_listing_includes_private_videos(store).await;
+    live_streams_are_listed_only_while_live(store).await;
 }
 
 /// Creates an account named `name` with e-mail `name@example.com`.
@@ -421,4 +422,42 @@ pub async fn owner_listing_includes_private_videos(store: &dyn MetaStore) {
     assert_eq!(ids(&page.items), ["vidGrace0"]);
     assert!(page.next.is_none());
     assert!(store.list_by_owner(i64::MAX, 10, None).await.unwrap().items.is_empty());
+}
+
+/// A live stream is private while pending, public (listed, searchable) while live, and
+/// private again once ended; it cannot be published like an upload.
+pub async fn live_streams_are_listed_only_while_live(store: &dyn MetaStore) {
+    let owner = user(store, "broadcaster").await;
+    let stream = NewVideo {
+        id: "live-1".to_owned(),
+        owner_id: Some(owner.id),
+        title: "Quokkacam live".to_owned(),
+        description: "a quokka, live".to_owned(),
+        source: VideoSource::Live { state: LiveState::Pending },
+        visibility: Visibility::Private,
+        duration_ms: None,
+        created_at: NOW,
+    };
+    let created = store.create_video(stream).await.expect("create stream");
+    assert_eq!(created.source, VideoSource::Live { state: LiveState::Pending });
+    assert!(search_all(store, "quokkacam", 10).await.is_empty(), "pending streams are not listed");
+
+    let live = store.set_live_state("live-1", LiveState::Live, NOW + 5).await.expect("go live");
+    assert_eq!(live.visibility, Visibility::Public);
+    assert_eq!(live.published_at, Some(NOW + 5));
+    assert_eq!(search_all(store, "quokkacam", 10).await, vec!["live-1".to_owned()]);
+
+    let ended = store.set_live_state("live-1", LiveState::Ended, NOW + 60).await.expect("end");
+    assert_eq!(ended.visibility, Visibility::Private);
+    assert_eq!(ended.source, VideoSource::Live { state: LiveState::Ended });
+    assert!(search_all(store, "quokkacam", 10).await.is_empty(), "ended streams are not listed");
+
+    let again = store.set_live_state("live-1", LiveState::Live, NOW + 90).await.expect("live again");
+    assert_eq!(again.published_at, Some(NOW + 5), "the first time it went live is kept");
+    store.set_live_state("live-1", LiveState::Ended, NOW + 95).await.expect("end again");
+
+    assert!(matches!(store.publish_video("live-1", None, NOW).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.set_live_state("nope", LiveState::Live, NOW).await, Err(StoreError::NotFound)));
+    store.create_video(stored("not-live", None, "upload", "", Visibility::Private)).await.expect("create");
+    assert!(matches!(store.set_live_state("not-live", LiveState::Live, NOW).await, Err(StoreError::NotFound)));
 }

@@ -3,12 +3,12 @@
 use rusqlite::types::Type;
 use rusqlite::{Row, ToSql};
 
-use crate::meta::{NewVideo, User, Video, VideoSource, Visibility};
+use crate::meta::{LiveState, NewVideo, User, Video, VideoSource, Visibility};
 
 /// The columns [`video`] reads, for `videos v LEFT JOIN users u ON u.id = v.owner_id`.
 pub(super) const VIDEO_COLUMNS: &str = "v.seq, v.id, v.owner_id, u.username, v.title, v.description, \
      v.source, v.video_key, v.preview_key, v.external_url, v.external_preview_url, \
-     v.visibility, v.duration_ms, v.created_at, v.published_at";
+     v.visibility, v.duration_ms, v.created_at, v.published_at, v.live_state";
 
 /// The `FROM` clause that goes with [`VIDEO_COLUMNS`].
 pub(super) const VIDEO_FROM: &str = "videos v LEFT JOIN users u ON u.id = v.owner_id";
@@ -27,6 +27,16 @@ pub(super) fn video(row: &Row) -> rusqlite::Result<Video> {
     let source = match source.as_str() {
         "MYVID" => VideoSource::Stored { video_key: row.get(7)?, preview_key: row.get(8)? },
         "HTTP" => VideoSource::External { url: row.get(9)?, preview_url: row.get(10)? },
+        "LIVE" => {
+            let state: String = row.get(15)?;
+            let state = match state.as_str() {
+                "pending" => LiveState::Pending,
+                "live" => LiveState::Live,
+                "ended" => LiveState::Ended,
+                other => return Err(bad_value(15, format!("unknown live state {other:?}"))),
+            };
+            VideoSource::Live { state }
+        }
         other => return Err(bad_value(6, format!("unknown video source {other:?}"))),
     };
     let visibility: String = row.get(11)?;
@@ -60,8 +70,8 @@ fn bad_value(column: usize, message: String) -> rusqlite::Error {
 pub(super) fn insert_video_sql(tail: &str) -> String {
     format!(
         "INSERT INTO videos (id, owner_id, title, description, source, video_key, preview_key, \
-         external_url, external_preview_url, visibility, duration_ms, created_at, published_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) {tail}"
+         external_url, external_preview_url, visibility, duration_ms, created_at, published_at, live_state) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) {tail}"
     )
 }
 
@@ -79,25 +89,28 @@ pub(super) struct VideoParams<'a> {
     urls: (Option<&'a str>, Option<&'a str>),
     /// Set to the creation time for videos created public.
     published_at: Option<i64>,
+    /// `pending`, `live` or `ended` for live streams.
+    live_state: Option<&'static str>,
 }
 
 /// The values to bind to [`insert_video_sql`] for `video`.
 pub(super) fn video_params(video: &NewVideo) -> VideoParams<'_> {
-    let (source, keys, urls) = match &video.source {
+    let (source, keys, urls, live_state) = match &video.source {
         VideoSource::Stored { video_key, preview_key } => {
-            ("MYVID", (Some(video_key.as_str()), Some(preview_key.as_str())), (None, None))
+            ("MYVID", (Some(video_key.as_str()), Some(preview_key.as_str())), (None, None), None)
         }
         VideoSource::External { url, preview_url } => {
-            ("HTTP", (None, None), (Some(url.as_str()), preview_url.as_deref()))
+            ("HTTP", (None, None), (Some(url.as_str()), preview_url.as_deref()), None)
         }
+        VideoSource::Live { state } => ("LIVE", (None, None), (None, None), Some(state.as_str())),
     };
     let published_at = (video.visibility == Visibility::Public).then_some(video.created_at);
-    VideoParams { video, source, visibility: video.visibility.as_str(), keys, urls, published_at }
+    VideoParams { video, source, visibility: video.visibility.as_str(), keys, urls, published_at, live_state }
 }
 
 impl VideoParams<'_> {
     /// The positional parameters.
-    pub(super) fn as_params(&self) -> [&dyn ToSql; 13] {
+    pub(super) fn as_params(&self) -> [&dyn ToSql; 14] {
         [
             &self.video.id,
             &self.video.owner_id,
@@ -112,6 +125,7 @@ impl VideoParams<'_> {
             &self.video.duration_ms,
             &self.video.created_at,
             &self.published_at,
+            &self.live_state,
         ]
     }
 }

@@ -6,7 +6,10 @@ use rusqlite_migration::{M, Migrations};
 
 /// All migrations, oldest first.
 pub(super) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!("0001_init.sql")).comment("users, sessions, videos, videos_fts")])
+    Migrations::new(vec![
+        M::up(include_str!("0001_init.sql")).comment("users, sessions, videos, videos_fts"),
+        M::up(include_str!("0002_live.sql")).comment("live streams"),
+    ])
 }
 
 #[cfg(test)]

@@ -1,0 +1,297 @@
+//! [`Stream`]: one publisher's media fanned out to its viewers. A plain state machine:
+//! every method takes `now`, nothing reads a clock or touches a socket.
+//!
+//! ```text
+//!  handle_publisher_rtp ─▶ meter + cache ─▶ for each viewer: rewrite ─▶ send(viewer, Forward)
+//!  add_viewer / handle_viewer_pli / layer change ─▶ keyframe throttle ─▶ poll_output()
+//!  handle_viewer_nack ─▶ origin ─▶ cache ─▶ send(viewer, Forward{retransmission})
+//!  handle_viewer_estimate ─▶ choose_layer ─▶ new target (switch at its keyframe)
+//!  poll_timeout / handle_timeout ─▶ due keyframe requests, periodic layer review
+//! ```
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use super::cache::PacketCache;
+use super::keyframe_throttle::KeyframeThrottle;
+use super::layers::{LayerMeter, choose_layer};
+use super::packet::{Forward, InPacket, Layer, MAX_LAYERS, MediaKind};
+use super::rewrite::TrackRewriter;
+
+/// How often every viewer's layer is reviewed (layers stopping or reappearing, a
+/// keyframe request that was lost).
+pub const REVIEW_INTERVAL: Duration = Duration::from_millis(500);
+
+/// RTP clock rates of the stream's media.
+#[derive(Debug, Clone, Copy)]
+pub struct StreamConfig {
+    /// Video clock (90 kHz for every video codec in WebRTC).
+    pub video_clock_rate: u32,
+    /// Audio clock (48 kHz for Opus).
+    pub audio_clock_rate: u32,
+}
+
+impl Default for StreamConfig {
+    fn default() -> Self {
+        StreamConfig { video_clock_rate: 90_000, audio_clock_rate: 48_000 }
+    }
+}
+
+/// A viewer's handle within one stream. Slots are reused, so the handle carries the
+/// slot's generation: a stale handle (RTCP arriving after a viewer left) never
+/// reaches the viewer that took its place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ViewerId {
+    index: u32,
+    generation: u32,
+}
+
+impl ViewerId {
+    /// The slot index (stable while the viewer stays; reused after it leaves).
+    pub fn index(self) -> u32 {
+        self.index
+    }
+}
+
+/// Something the stream asks its owner to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    /// Send the publisher a keyframe request (PLI, or FIR where PLI is not
+    /// negotiated) for this layer.
+    RequestKeyframe {
+        /// The simulcast layer.
+        layer: Layer,
+    },
+}
+
+#[derive(Debug)]
+struct Viewer {
+    generation: u32,
+    video: TrackRewriter,
+    audio: TrackRewriter,
+    estimate: Option<u64>,
+}
+
+impl Viewer {
+    fn track(&mut self, kind: MediaKind) -> &mut TrackRewriter {
+        match kind {
+            MediaKind::Video => &mut self.video,
+            MediaKind::Audio => &mut self.audio,
+        }
+    }
+}
+
+/// One stream's forwarding state.
+#[derive(Debug)]
+pub struct Stream {
+    config: StreamConfig,
+    viewers: Vec<Option<Viewer>>,
+    free: Vec<u32>,
+    count: usize,
+    caches: [PacketCache; MAX_LAYERS],
+    throttles: [KeyframeThrottle; MAX_LAYERS],
+    meter: LayerMeter,
+    outputs: VecDeque<Output>,
+    next_review: Option<Instant>,
+    generation: u32,
+}
+
+impl Stream {
+    /// An empty stream.
+    pub fn new(config: StreamConfig) -> Self {
+        Stream {
+            config,
+            viewers: Vec::new(),
+            free: Vec::new(),
+            count: 0,
+            caches: Default::default(),
+            throttles: Default::default(),
+            meter: LayerMeter::default(),
+            outputs: VecDeque::new(),
+            next_review: None,
+            generation: 0,
+        }
+    }
+
+    /// How many viewers are attached.
+    pub fn viewer_count(&self) -> usize {
+        self.count
+    }
+
+    fn viewer(&self, id: ViewerId) -> Option<&Viewer> {
+        self.viewers.get(id.index as usize)?.as_ref().filter(|v| v.generation == id.generation)
+    }
+
+    fn viewer_mut(&mut self, id: ViewerId) -> Option<&mut Viewer> {
+        self.viewers.get_mut(id.index as usize)?.as_mut().filter(|v| v.generation == id.generation)
+    }
+
+    /// The layer a viewer currently receives, if video flows to it yet.
+    pub fn viewer_layer(&self, id: ViewerId) -> Option<Layer> {
+        self.viewer(id)?.video.current()
+    }
+
+    fn request_keyframe(&mut self, now: Instant, layer: Layer) {
+        if let Some(throttle) = self.throttles.get_mut(usize::from(layer))
+            && throttle.request(now)
+        {
+            self.outputs.push_back(Output::RequestKeyframe { layer });
+        }
+    }
+
+    /// Adds a viewer: it gets audio at once and video from the next keyframe of the
+    /// best live layer, which is requested now.
+    pub fn add_viewer(&mut self, now: Instant) -> ViewerId {
+        let layer = choose_layer(self.meter.rates(now), None, None).unwrap_or(0);
+        self.generation = self.generation.wrapping_add(1);
+        let viewer = Viewer {
+            generation: self.generation,
+            video: TrackRewriter::new(MediaKind::Video, self.config.video_clock_rate, layer),
+            audio: TrackRewriter::new(MediaKind::Audio, self.config.audio_clock_rate, 0),
+            estimate: None,
+        };
+        let id = match self.free.pop() {
+            Some(index) => {
+                self.viewers[index as usize] = Some(viewer);
+                index
+            }
+            None => {
+                self.viewers.push(Some(viewer));
+                u32::try_from(self.viewers.len() - 1).unwrap_or(u32::MAX)
+            }
+        };
+        self.count += 1;
+        self.request_keyframe(now, layer);
+        self.next_review.get_or_insert(now + REVIEW_INTERVAL);
+        ViewerId { index: id, generation: self.generation }
+    }
+
+    /// Removes a viewer; the others are not affected.
+    pub fn remove_viewer(&mut self, id: ViewerId) {
+        if self.viewer(id).is_some() {
+            self.viewers[id.index as usize] = None;
+            self.free.push(id.index);
+            self.count -= 1;
+        }
+    }
+
+    /// A packet from the publisher: `send` is called once per viewer that gets it,
+    /// with that viewer's rewritten header fields. Allocates nothing per viewer.
+    pub fn handle_publisher_rtp(&mut self, now: Instant, packet: &InPacket, mut send: impl FnMut(ViewerId, Forward<'_>)) {
+        if packet.kind == MediaKind::Video {
+            if usize::from(packet.layer) >= MAX_LAYERS {
+                return;
+            }
+            self.meter.record(now, packet.layer, packet.payload.len());
+            self.caches[usize::from(packet.layer)].insert(packet);
+            if packet.keyframe {
+                self.throttles[usize::from(packet.layer)].keyframe_seen();
+            }
+        }
+        for (index, slot) in self.viewers.iter_mut().enumerate() {
+            let Some(viewer) = slot else { continue };
+            if let Some((seq, timestamp)) = viewer.track(packet.kind).rewrite(now, packet) {
+                let forward = Forward {
+                    kind: packet.kind,
+                    seq,
+                    timestamp,
+                    marker: packet.marker,
+                    payload_type: packet.payload_type,
+                    payload: &packet.payload,
+                    retransmission: false,
+                };
+                let index = u32::try_from(index).unwrap_or(u32::MAX);
+                send(ViewerId { index, generation: viewer.generation }, forward);
+            }
+        }
+    }
+
+    /// A viewer asked for a keyframe (its decoder lost state).
+    pub fn handle_viewer_pli(&mut self, now: Instant, id: ViewerId) {
+        if let Some(viewer) = self.viewer_mut(id) {
+            let layer = viewer.video.current().unwrap_or(viewer.video.target());
+            self.request_keyframe(now, layer);
+        }
+    }
+
+    /// A viewer reported lost video packets (its own sequence numbers): resend those
+    /// still in the cache through `send`.
+    pub fn handle_viewer_nack(&mut self, id: ViewerId, lost: &[u16], mut send: impl FnMut(ViewerId, Forward<'_>)) {
+        let Some(viewer) = self.viewer(id) else { return };
+        for &out_seq in lost {
+            let Some(origin) = viewer.video.origin(out_seq) else { continue };
+            let Some(packet) = self.caches.get(usize::from(origin.layer)).and_then(|c| c.get(origin.seq)) else {
+                continue;
+            };
+            let forward = Forward {
+                kind: MediaKind::Video,
+                seq: out_seq,
+                timestamp: packet.timestamp.wrapping_add(origin.ts_offset),
+                marker: packet.marker,
+                payload_type: packet.payload_type,
+                payload: &packet.payload,
+                retransmission: true,
+            };
+            send(id, forward);
+        }
+    }
+
+    /// A viewer's bandwidth estimate (REMB or transport-wide congestion control), in
+    /// bit/s: its layer follows, switching at the next keyframe.
+    pub fn handle_viewer_estimate(&mut self, now: Instant, id: ViewerId, bps: u64) {
+        let rates = self.meter.rates(now);
+        let Some(viewer) = self.viewer_mut(id) else { return };
+        viewer.estimate = Some(bps);
+        let wanted = choose_layer(rates, Some(bps), viewer.video.current());
+        if let Some(layer) = wanted
+            && layer != viewer.video.target()
+        {
+            viewer.video.set_target(layer);
+            self.request_keyframe(now, layer);
+        }
+    }
+
+    /// The next output, if any.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    /// When [`Stream::handle_timeout`] should next be called.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.throttles.iter().filter_map(KeyframeThrottle::poll_timeout).chain(self.next_review).min()
+    }
+
+    /// Sends due keyframe requests and reviews every viewer's layer: a viewer whose
+    /// layer stopped moves to a live one, and one still waiting for a keyframe asks
+    /// again (a request may have been lost).
+    pub fn handle_timeout(&mut self, now: Instant) {
+        for layer in 0..MAX_LAYERS {
+            if self.throttles[layer].handle_timeout(now) {
+                self.outputs.push_back(Output::RequestKeyframe { layer: Layer::try_from(layer).unwrap_or(0) });
+            }
+        }
+        let Some(due) = self.next_review else { return };
+        if now < due {
+            return;
+        }
+        self.next_review = (self.count > 0).then(|| now + REVIEW_INTERVAL);
+        let rates = self.meter.rates(now);
+        let mut wanted_keyframes = [false; MAX_LAYERS];
+        for viewer in self.viewers.iter_mut().flatten() {
+            let current = viewer.video.current();
+            if let Some(layer) = choose_layer(rates, viewer.estimate, current)
+                && layer != viewer.video.target()
+            {
+                viewer.video.set_target(layer);
+            }
+            if viewer.video.wants_keyframe() {
+                wanted_keyframes[usize::from(viewer.video.target())] = true;
+            }
+        }
+        for (layer, wanted) in wanted_keyframes.into_iter().enumerate() {
+            if wanted {
+                self.request_keyframe(now, Layer::try_from(layer).unwrap_or(0));
+            }
+        }
+    }
+}
