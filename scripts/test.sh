@@ -15,6 +15,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test"
 cargo test --workspace --locked
 echo "== browser end-to-end tests"
-cargo build -p myvid --locked
+# `cargo test` has just built the binary (its integration tests run it); building it
+# again with `cargo build` would resolve features differently and recompile much.
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-(cd client-js && MYVID_BIN="$target_dir/debug/myvid" npm test)
+bin="$target_dir/debug/myvid"
+[ -x "$bin" ] || { echo "test.sh: $bin was not built by cargo test" >&2; exit 1; }
+(cd client-js && MYVID_BIN="$bin" npm test)
