@@ -3,6 +3,7 @@
 //! ```text
 //!  /API/...   the original MyVid calls, same paths and shapes   (legacy.rs)
 //!  /v1/...    the same capabilities, versioned, cursor-paged    (v1.rs)
+//!  NEWSTREAM, ICE, /v1/streams, /v1/ice: live set-up             (live.rs)
 //!  /metrics   Prometheus text;  /healthz  liveness              (ops.rs)
 //!  /*         the browser client from client-js/web, embedded   (web.rs)
 //! ```
@@ -11,6 +12,7 @@
 //! `{"error":{"code","message"}}` by `myvid_core::ApiError`.
 
 mod legacy;
+mod live;
 mod ops;
 mod pagination;
 mod v1;
@@ -26,6 +28,7 @@ pub fn router(services: Services) -> Router {
     Router::new()
         .merge(legacy::routes())
         .merge(v1::routes())
+        .merge(live::routes())
         .merge(ops::routes())
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         .method_not_allowed_fallback(method_not_allowed)

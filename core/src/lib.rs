@@ -20,6 +20,7 @@ pub mod error;
 pub mod ids;
 pub mod json;
 pub mod limits;
+pub mod live;
 pub mod metrics;
 pub mod probe;
 pub mod services;

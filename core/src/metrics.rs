@@ -9,6 +9,7 @@ use axum::response::Response;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -35,6 +36,12 @@ pub struct Metrics {
     pub videos_published: Counter,
     /// Publish attempts refused (missing, empty or non-video files).
     pub publish_refused: Counter,
+    /// SFUs with an open control connection to this endpoint's relay.
+    pub live_sfus: Gauge,
+    /// Signalling clients parked, waiting for an SFU to attach.
+    pub live_parked_clients: Gauge,
+    /// Client sockets bridged to an SFU.
+    pub live_bridged_sessions: Gauge,
 }
 
 impl Default for Metrics {
@@ -52,6 +59,9 @@ impl Default for Metrics {
             upload_bytes: Counter::default(),
             videos_published: Counter::default(),
             publish_refused: Counter::default(),
+            live_sfus: Gauge::default(),
+            live_parked_clients: Gauge::default(),
+            live_bridged_sessions: Gauge::default(),
             registry: Registry::default(),
         };
         registry.register("http_requests", "HTTP requests answered", metrics.http_requests.clone());
@@ -62,6 +72,17 @@ impl Default for Metrics {
         registry.register("upload_bytes", "Bytes stored by the local object store", metrics.upload_bytes.clone());
         registry.register("videos_published", "Videos made public", metrics.videos_published.clone());
         registry.register("publish_refused", "Publish attempts refused", metrics.publish_refused.clone());
+        registry.register("live_sfus", "SFUs registered with the signalling relay", metrics.live_sfus.clone());
+        registry.register(
+            "live_parked_clients",
+            "Signalling clients waiting for an SFU",
+            metrics.live_parked_clients.clone(),
+        );
+        registry.register(
+            "live_bridged_sessions",
+            "Signalling clients bridged to an SFU",
+            metrics.live_bridged_sessions.clone(),
+        );
         Metrics { registry, ..metrics }
     }
 }

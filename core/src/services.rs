@@ -6,6 +6,7 @@ use std::time::Duration;
 use myvid_store::{MetaStore, ObjectStore};
 
 use crate::clock::Clock;
+use crate::live::{IceServer, StreamTokens};
 use crate::metrics::Metrics;
 
 /// Runtime settings the operations need (a slice of the binary's config).
@@ -25,6 +26,10 @@ pub struct Settings {
     pub ffprobe: String,
     /// How long one probe may take before publish fails with `unavailable`.
     pub probe_timeout: Duration,
+    /// Lifetime of a live stream's publish token, in seconds.
+    pub stream_token_ttl_secs: i64,
+    /// STUN/TURN servers handed to broadcasters and viewers.
+    pub ice_servers: Vec<IceServer>,
 }
 
 impl Default for Settings {
@@ -37,6 +42,8 @@ impl Default for Settings {
             max_preview_bytes: 10 << 20,
             ffprobe: "ffprobe".into(),
             probe_timeout: Duration::from_secs(20),
+            stream_token_ttl_secs: 24 * 3600,
+            ice_servers: Vec::new(),
         }
     }
 }
@@ -54,4 +61,6 @@ pub struct Services {
     pub settings: Arc<Settings>,
     /// Prometheus counters.
     pub metrics: Arc<Metrics>,
+    /// Signs live streams' publish tokens (the SFU checks them with the same secret).
+    pub stream_tokens: StreamTokens,
 }

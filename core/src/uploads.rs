@@ -146,12 +146,12 @@ pub async fn publish(services: &Services, user: &User, id: &str) -> Result<Video
             Visibility::Public => ApiError::new(ErrorCode::Forbidden, "only the owner can publish this video"),
         });
     }
-    if video.visibility == Visibility::Public {
-        return video_view(services, &video).await;
-    }
     let VideoSource::Stored { video_key, preview_key } = &video.source else {
         return Err(ApiError::new(ErrorCode::Conflict, "only uploaded videos can be published"));
     };
+    if video.visibility == Visibility::Public {
+        return video_view(services, &video).await;
+    }
     require_object(services, Bucket::Previews, preview_key, "preview image").await?;
     require_object(services, Bucket::Videos, video_key, "video file").await?;
     let duration_ms = match probe_object(services, Bucket::Videos, video_key).await? {

@@ -1,10 +1,11 @@
 //! The JSON shape of a video, shared by the original API and `/v1`.
 
-use myvid_store::meta::{Video, VideoSource, Visibility};
+use myvid_store::meta::{LiveState, Video, VideoSource, Visibility};
 use myvid_store::objects::Bucket;
 use serde::Serialize;
 
 use crate::error::ApiError;
+use crate::live::{IceServer, stream_urls};
 use crate::services::Services;
 
 /// A video as clients see it.
@@ -16,10 +17,12 @@ pub struct VideoView {
     pub title: String,
     /// Description.
     pub description: String,
-    /// How to play it: `HTTP` (fetch `url`); `WebRTC` once live streams exist.
+    /// How to play it: `HTTP` (fetch `url`) or `WebRTC` (a live stream: open `ws_url`
+    /// and send `join`, or use `whep_url`).
     #[serde(rename = "type")]
     pub kind: &'static str,
-    /// Where to fetch the media; for stored videos a signed URL that expires.
+    /// Where to fetch the media; for stored videos a signed URL that expires; for live
+    /// streams the signalling WebSocket.
     pub url: String,
     /// A preview image, if there is one (signed for stored videos).
     pub preview_url: Option<String>,
@@ -27,8 +30,20 @@ pub struct VideoView {
     pub owner: Option<String>,
     /// `public` or `private`.
     pub visibility: Visibility,
-    /// `MYVID` for videos stored by us, `HTTP` for external ones.
+    /// `MYVID` for videos stored by us, `HTTP` for external ones, `LIVE` for streams.
     pub source: &'static str,
+    /// Live streams: `pending`, `live` or `ended`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub live_state: Option<LiveState>,
+    /// Live streams: the signalling WebSocket to join.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ws_url: Option<String>,
+    /// Live streams: the WHEP URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub whep_url: Option<String>,
+    /// Live streams: STUN/TURN servers for the viewer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ice_servers: Option<Vec<IceServer>>,
     /// Length in seconds, when known.
     pub duration_seconds: Option<f64>,
     /// Unix seconds at creation.
@@ -40,30 +55,48 @@ pub struct VideoView {
 /// Builds the client view, signing media URLs that expire after the configured TTL.
 pub async fn video_view(services: &Services, video: &Video) -> Result<VideoView, ApiError> {
     let expires_at = services.clock.now() + services.settings.url_ttl_secs;
-    let (source, url, preview_url) = match &video.source {
-        VideoSource::Stored { video_key, preview_key } => (
-            "MYVID",
-            services.objects.presign_get(Bucket::Videos, video_key, expires_at).await?,
-            Some(services.objects.presign_get(Bucket::Previews, preview_key, expires_at).await?),
-        ),
-        VideoSource::External { url, preview_url } => ("HTTP", url.clone(), preview_url.clone()),
-    };
-    Ok(VideoView {
+    let mut view = VideoView {
         id: video.id.clone(),
         title: video.title.clone(),
         description: video.description.clone(),
         kind: "HTTP",
-        url,
-        preview_url,
+        url: String::new(),
+        preview_url: None,
         owner: video.owner_name.clone(),
         visibility: video.visibility,
-        source,
+        source: "HTTP",
+        live_state: None,
+        ws_url: None,
+        whep_url: None,
+        ice_servers: None,
         // Millisecond precision is all we store; f64 holds it exactly for any real length.
         #[allow(clippy::cast_precision_loss)]
         duration_seconds: video.duration_ms.map(|ms| ms as f64 / 1000.0),
         created_at: video.created_at,
         published_at: video.published_at,
-    })
+    };
+    match &video.source {
+        VideoSource::Stored { video_key, preview_key } => {
+            view.source = "MYVID";
+            view.url = services.objects.presign_get(Bucket::Videos, video_key, expires_at).await?;
+            view.preview_url = Some(services.objects.presign_get(Bucket::Previews, preview_key, expires_at).await?);
+        }
+        VideoSource::External { url, preview_url } => {
+            view.url.clone_from(url);
+            view.preview_url.clone_from(preview_url);
+        }
+        VideoSource::Live { state } => {
+            let urls = stream_urls(&services.settings.endpoint_url, &video.id);
+            view.kind = "WebRTC";
+            view.source = "LIVE";
+            view.url.clone_from(&urls.ws_url);
+            view.live_state = Some(*state);
+            view.ws_url = Some(urls.ws_url);
+            view.whep_url = Some(urls.whep_url);
+            view.ice_servers = Some(services.settings.ice_servers.clone());
+        }
+    }
+    Ok(view)
 }
 
 /// Views for a list of videos, in order.

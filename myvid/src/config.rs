@@ -31,6 +31,8 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Media tools.
     pub media: MediaConfig,
+    /// Live signalling: the relay between clients and SFUs.
+    pub live: LiveConfig,
     /// Logging.
     pub log: LogConfig,
 }
@@ -65,6 +67,48 @@ pub struct MediaConfig {
     pub probe_timeout_secs: u64,
 }
 
+/// `[live]`: the signalling relay between browsers and SFUs.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LiveConfig {
+    /// The shared secret SFUs present (`Authorization: Bearer <secret>`) when they
+    /// register with this endpoint. At least 16 characters, printable ASCII without
+    /// spaces. Default: none, and `myvid dev` makes a random one for each run.
+    pub sfu_secret: Option<String>,
+    /// Milliseconds a client waits for its SFU to attach before it gets a
+    /// `media_server_timeout` error (default 10 s; 100 ..= 120000).
+    pub park_timeout_ms: u64,
+    /// Most clients waiting for an SFU at once; beyond it clients get `busy`
+    /// (default 10,000; 1 ..= 1,000,000).
+    pub max_parked: usize,
+    /// The secret that signs broadcasters' publish tokens; the API and every SFU must
+    /// share it. Same rules as `sfu_secret`. Default: none, and `myvid dev` makes a
+    /// random one for each run (its SFU runs in the same process).
+    pub stream_secret: Option<String>,
+    /// Seconds a publish token from `NEWSTREAM` stays valid (default 24 h; 60 ..= 604800).
+    pub stream_token_ttl_secs: i64,
+    /// STUN/TURN URLs handed to broadcasters and viewers, e.g. `stun:stun.example.org:3478`
+    /// (default none: on one host or a LAN, host candidates suffice; at most 16).
+    pub ice_servers: Vec<String>,
+}
+
+/// Shortest accepted `live.sfu_secret`: 16 characters of a random token are enough
+/// that guessing is hopeless; operators should use more.
+pub const MIN_SFU_SECRET_LEN: usize = 16;
+
+impl std::fmt::Debug for LiveConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveConfig")
+            .field("sfu_secret", &self.sfu_secret.as_ref().map(|_| "<redacted>"))
+            .field("park_timeout_ms", &self.park_timeout_ms)
+            .field("max_parked", &self.max_parked)
+            .field("stream_secret", &self.stream_secret.as_ref().map(|_| "<redacted>"))
+            .field("stream_token_ttl_secs", &self.stream_token_ttl_secs)
+            .field("ice_servers", &self.ice_servers)
+            .finish()
+    }
+}
+
 /// `[log]`
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -84,6 +128,7 @@ impl Default for Config {
             uploads: UploadsConfig::default(),
             auth: AuthConfig::default(),
             media: MediaConfig::default(),
+            live: LiveConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -104,6 +149,19 @@ impl Default for AuthConfig {
 impl Default for MediaConfig {
     fn default() -> Self {
         MediaConfig { ffprobe: "ffprobe".into(), probe_timeout_secs: 20 }
+    }
+}
+
+impl Default for LiveConfig {
+    fn default() -> Self {
+        LiveConfig {
+            sfu_secret: None,
+            park_timeout_ms: 10_000,
+            max_parked: 10_000,
+            stream_secret: None,
+            stream_token_ttl_secs: 24 * 3600,
+            ice_servers: Vec::new(),
+        }
     }
 }
 
@@ -166,6 +224,39 @@ impl Config {
         if !(1..=600).contains(&self.media.probe_timeout_secs) {
             bail!("`media.probe_timeout_secs` must be between 1 and 600, got {}", self.media.probe_timeout_secs);
         }
+        for (field, secret) in [("sfu_secret", &self.live.sfu_secret), ("stream_secret", &self.live.stream_secret)] {
+            if let Some(secret) = secret
+                && (secret.len() < MIN_SFU_SECRET_LEN || !secret.bytes().all(|b| b.is_ascii_graphic()))
+            {
+                bail!(
+                    "`live.{field}` must be at least {MIN_SFU_SECRET_LEN} printable ASCII characters without spaces \
+                     (it travels in an HTTP header)"
+                );
+            }
+        }
+        if !(60..=7 * 24 * 3600).contains(&self.live.stream_token_ttl_secs) {
+            bail!(
+                "`live.stream_token_ttl_secs` must be between 60 and 604800, got {}",
+                self.live.stream_token_ttl_secs
+            );
+        }
+        if self.live.ice_servers.len() > 16 {
+            bail!("`live.ice_servers` may list at most 16 URLs, got {}", self.live.ice_servers.len());
+        }
+        for url in &self.live.ice_servers {
+            let scheme_ok = ["stun:", "stuns:", "turn:", "turns:"].iter().any(|s| url.starts_with(s));
+            if !scheme_ok || url.len() > 256 || url.contains(char::is_whitespace) {
+                bail!("`live.ice_servers` entries must be stun:, stuns:, turn: or turns: URLs, got {url:?}");
+            }
+        }
+        // Below 100 ms even a healthy SFU on the same host may miss it; above two
+        // minutes a browser has long given up.
+        if !(100..=120_000).contains(&self.live.park_timeout_ms) {
+            bail!("`live.park_timeout_ms` must be between 100 and 120000, got {}", self.live.park_timeout_ms);
+        }
+        if !(1..=1_000_000).contains(&self.live.max_parked) {
+            bail!("`live.max_parked` must be between 1 and 1000000, got {}", self.live.max_parked);
+        }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             bail!("`log.format` must be \"text\" or \"json\", got {:?}", self.log.format);
         }
@@ -183,7 +274,16 @@ impl Config {
     pub fn probe_timeout(&self) -> Duration {
         Duration::from_secs(self.media.probe_timeout_secs)
     }
+
+    /// The park timeout as a duration.
+    pub fn park_timeout(&self) -> Duration {
+        Duration::from_millis(self.live.park_timeout_ms)
+    }
 }
+
+/// Optional fields (absent from the serialised defaults) that environment variables
+/// may still set, as `section.field` or `field`.
+const OPTIONAL_FIELDS: &[&str] = &["public_url", "live.sfu_secret", "live.stream_secret"];
 
 /// Applies `MYVID_…` overrides to the raw table.
 fn apply_env(table: &mut toml::Table, env: impl IntoIterator<Item = (String, String)>) -> anyhow::Result<()> {
@@ -191,13 +291,14 @@ fn apply_env(table: &mut toml::Table, env: impl IntoIterator<Item = (String, Str
     for (name, raw) in env {
         let Some(rest) = name.strip_prefix("MYVID_") else { continue };
         let path: Vec<String> = rest.to_ascii_lowercase().split("__").map(str::to_owned).collect();
-        let known = match path.as_slice() {
-            [field] => defaults.contains_key(field) || field == "public_url",
-            [section, field] => {
-                defaults.get(section).and_then(toml::Value::as_table).is_some_and(|t| t.contains_key(field))
-            }
-            _ => false,
-        };
+        let known = OPTIONAL_FIELDS.contains(&path.join(".").as_str())
+            || match path.as_slice() {
+                [field] => defaults.contains_key(field),
+                [section, field] => {
+                    defaults.get(section).and_then(toml::Value::as_table).is_some_and(|t| t.contains_key(field))
+                }
+                _ => false,
+            };
         if !known {
             continue;
         }
@@ -251,6 +352,19 @@ mod tests {
     }
 
     #[test]
+    fn live_section_from_file_and_env() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("myvid.toml");
+        std::fs::write(&path, "[live]\npark_timeout_ms = 2500\n").unwrap();
+        let config = Config::load(Some(&path), env(&[("MYVID_LIVE__SFU_SECRET", "0123456789abcdef-secret")])).unwrap();
+        assert_eq!(config.park_timeout(), Duration::from_millis(2500));
+        assert_eq!(config.live.max_parked, 10_000);
+        assert_eq!(config.live.sfu_secret.as_deref(), Some("0123456789abcdef-secret"));
+        assert!(!format!("{config:?}").contains("0123456789abcdef"), "the secret must not be logged");
+        assert_eq!(Config::default().live.sfu_secret, None);
+    }
+
+    #[test]
     fn errors_name_the_field() {
         let cases = [
             (vec![("MYVID_LISTEN", "nonsense")], "`listen`"),
@@ -258,6 +372,13 @@ mod tests {
             (vec![("MYVID_PUBLIC_URL", "ftp://x")], "`public_url`"),
             (vec![("MYVID_LOG__FORMAT", "xml")], "`log.format`"),
             (vec![("MYVID_UPLOADS__MAX_VIDEO_BYTES", "lots")], "max_video_bytes"),
+            (vec![("MYVID_LIVE__SFU_SECRET", "short")], "`live.sfu_secret`"),
+            (vec![("MYVID_LIVE__SFU_SECRET", "sixteen chars with spaces")], "`live.sfu_secret`"),
+            (vec![("MYVID_LIVE__PARK_TIMEOUT_MS", "10")], "`live.park_timeout_ms`"),
+            (vec![("MYVID_LIVE__MAX_PARKED", "0")], "`live.max_parked`"),
+            (vec![("MYVID_LIVE__STREAM_SECRET", "short")], "`live.stream_secret`"),
+            (vec![("MYVID_LIVE__STREAM_TOKEN_TTL_SECS", "1")], "`live.stream_token_ttl_secs`"),
+            (vec![("MYVID_LIVE__ICE_SERVERS", "[\"http://x\"]")], "`live.ice_servers`"),
         ];
         for (vars, field) in cases {
             let err = Config::load(None, env(&vars)).unwrap_err().to_string();

@@ -1,5 +1,6 @@
 //! `myvid dev`: every role in one process on one port, with the embedded stores
-//! (SQLite metadata, a local object directory) under the data directory.
+//! (SQLite metadata, a local object directory) under the data directory, and the
+//! signalling relay SFUs register with (`/SFU`, `/ENDPOINT/{stream_id}`).
 //!
 //! ```text
 //! data_dir/
@@ -16,8 +17,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::middleware;
+use myvid_core::live::{IceServer, StreamTokens};
 use myvid_core::metrics::{self, Metrics};
 use myvid_core::{Clock, Services, Settings};
+use myvid_endpoint::{Relay, RelayConfig};
 use myvid_store::{LocalObjects, SqliteMeta};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
@@ -94,17 +97,54 @@ pub async fn run(
             max_preview_bytes: config.uploads.max_preview_bytes,
             ffprobe: config.media.ffprobe.clone(),
             probe_timeout: config.probe_timeout(),
+            stream_token_ttl_secs: config.live.stream_token_ttl_secs,
+            ice_servers: ice_servers(&config),
         }),
         metrics: Arc::new(Metrics::default()),
+        stream_tokens: StreamTokens::new(secret_or_random(&config.live.stream_secret, "live.stream_secret").as_bytes()),
     };
+    let relay = Relay::new(relay_config(&config), services.metrics.clone());
     let app = myvid_api::router(services.clone())
-        .merge(myvid_endpoint::router(services.clone(), Some(local)))
+        .merge(myvid_endpoint::router(services.clone(), Some(local), Some(relay.clone())))
         .layer(middleware::from_fn_with_state(services, metrics::track))
         .layer(TraceLayer::new_for_http());
     tracing::info!(%bound, data_dir = %config.data_dir.display(), "myvid dev ready");
     // The one line on stdout: scripts and tests read the URL from it.
     println!("myvid listening on {url}");
+    // Signalling sockets outlive their HTTP requests: close them when shutdown begins
+    // so that clients and SFUs hear "going away" instead of a dropped connection.
+    let shutdown = async move {
+        shutdown.await;
+        relay.shutdown();
+    };
     serve_draining(listener, app, shutdown).await
+}
+
+/// `[live].ice_servers` as the browser's `RTCIceServer` list (one URL each).
+fn ice_servers(config: &Config) -> Vec<IceServer> {
+    config
+        .live
+        .ice_servers
+        .iter()
+        .map(|url| IceServer { urls: vec![url.clone()], username: None, credential: None })
+        .collect()
+}
+
+/// A configured secret, or a random one for this run (fine for `myvid dev`, where
+/// every party that needs it lives in this process).
+fn secret_or_random(configured: &Option<String>, field: &str) -> String {
+    configured.clone().unwrap_or_else(|| {
+        tracing::info!("no `{field}` configured: using a random one for this run");
+        myvid_core::ids::new_token()
+    })
+}
+
+/// The relay's settings from `[live]`; without a configured secret, a random one for
+/// this run (no SFU outside this process can register then, which is what dev wants
+/// until it starts its own SFU).
+fn relay_config(config: &Config) -> RelayConfig {
+    let secret = secret_or_random(&config.live.sfu_secret, "live.sfu_secret");
+    RelayConfig { park_timeout: config.park_timeout(), max_parked: config.live.max_parked, ..RelayConfig::new(secret) }
 }
 
 /// How long requests in flight (a long video download, say) may run after shutdown
@@ -134,4 +174,22 @@ async fn serve_draining(
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_relay_takes_the_live_section_and_makes_a_secret_when_none_is_set() {
+        let mut config = Config::default();
+        config.live.park_timeout_ms = 2500;
+        config.live.max_parked = 7;
+        let relay = relay_config(&config);
+        assert_eq!((relay.park_timeout, relay.max_parked), (Duration::from_millis(2500), 7));
+        assert!(relay.sfu_secret.len() >= 32, "a random secret");
+        assert_ne!(relay_config(&config).sfu_secret, relay.sfu_secret, "one per run");
+        config.live.sfu_secret = Some("configured-secret-0123456789".into());
+        assert_eq!(relay_config(&config).sfu_secret, "configured-secret-0123456789");
+    }
 }

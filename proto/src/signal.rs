@@ -188,10 +188,14 @@ mod tests {
         assert_eq!(parse::<ClientMessage>(&huge).unwrap_err().code(), "frame_too_large");
         let big_sdp = format!(r#"{{"type":"answer","sdp":"{}"}}"#, "x".repeat(MAX_SDP_BYTES + 1));
         assert_eq!(parse::<ClientMessage>(&big_sdp).unwrap_err().code(), "invalid_message");
-        for bad in ["", "null", "[]", "{}", r#"{"type":"nope"}"#, r#"{"type":"answer"}"#, r#"{"type":"join","x":1}"#, "{"] {
+        for bad in
+            ["", "null", "[]", "{}", r#"{"type":"nope"}"#, r#"{"type":"answer"}"#, r#"{"type":"join","x":1}"#, "{"]
+        {
             assert_eq!(parse::<ClientMessage>(bad).unwrap_err().code(), "malformed_message", "{bad}");
         }
         let err = parse::<ClientMessage>("{").unwrap_err();
-        assert!(matches!(ServerMessage::refused(&err), ServerMessage::Error { code, .. } if code == "malformed_message"));
+        assert!(
+            matches!(ServerMessage::refused(&err), ServerMessage::Error { code, .. } if code == "malformed_message")
+        );
     }
 }

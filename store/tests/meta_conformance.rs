@@ -159,9 +159,11 @@ async fn version_one_databases_migrate_with_their_data() {
     assert_eq!(found.items[0].owner_name.as_deref(), Some("old"));
     assert_eq!(store.search_public("wombat", 10, None).await.unwrap().items.len(), 1);
     // New rows continue the sequence and are indexed by the recreated triggers.
-    let fresh = store.create_video(suite::stored("v3", None, "Fresh numbat talk", "", Visibility::Public)).await.unwrap();
+    let fresh =
+        store.create_video(suite::stored("v3", None, "Fresh numbat talk", "", Visibility::Public)).await.unwrap();
     assert!(fresh.seq > 2);
     assert_eq!(store.search_public("numbat", 10, None).await.unwrap().items.len(), 1);
-    let version: i64 = rusqlite::Connection::open(&path).unwrap().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    let version: i64 =
+        rusqlite::Connection::open(&path).unwrap().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
     assert_eq!(version, 2);
 }

@@ -76,7 +76,7 @@ impl LayerMeter {
 /// when no layer is live.
 pub fn choose_layer(rates: [Option<u64>; MAX_LAYERS], estimate: Option<u64>, current: Option<Layer>) -> Option<Layer> {
     let live = || (0..MAX_LAYERS).rev().filter_map(|i| rates[i].map(|r| (Layer::try_from(i).unwrap_or(0), r)));
-    let lowest = live().last().map(|(layer, _)| layer);
+    let lowest = live().next_back().map(|(layer, _)| layer);
     let Some(estimate) = estimate else {
         return live().next().map(|(layer, _)| layer);
     };

@@ -150,7 +150,11 @@ impl TrackRewriter {
         if seq_newer(out_seq, self.last_out_seq) {
             return None; // never sent
         }
-        Some(Origin { layer: segment.layer, seq: out_seq.wrapping_sub(segment.seq_offset), ts_offset: segment.ts_offset })
+        Some(Origin {
+            layer: segment.layer,
+            seq: out_seq.wrapping_sub(segment.seq_offset),
+            ts_offset: segment.ts_offset,
+        })
     }
 }
 

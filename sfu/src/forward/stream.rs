@@ -177,7 +177,12 @@ impl Stream {
 
     /// A packet from the publisher: `send` is called once per viewer that gets it,
     /// with that viewer's rewritten header fields. Allocates nothing per viewer.
-    pub fn handle_publisher_rtp(&mut self, now: Instant, packet: &InPacket, mut send: impl FnMut(ViewerId, Forward<'_>)) {
+    pub fn handle_publisher_rtp(
+        &mut self,
+        now: Instant,
+        packet: &InPacket,
+        mut send: impl FnMut(ViewerId, Forward<'_>),
+    ) {
         if packet.kind == MediaKind::Video {
             if usize::from(packet.layer) >= MAX_LAYERS {
                 return;

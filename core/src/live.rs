@@ -1,0 +1,206 @@
+//! Live stream set-up: `NEWSTREAM` creates a pending stream and hands the broadcaster
+//! where to connect and a publish token; the SFU checks that token without asking
+//! the database.
+//!
+//! ```text
+//!  POST /API/NEWSTREAM/ ─▶ pending LIVE record + token = v1.<expiry>.<HMAC(stream id, expiry)>
+//!  broadcaster ─WS /ENDPOINT/{id}─▶ {"type":"publish","token",…} ─▶ SFU verifies ─▶ state live
+//! ```
+
+use hmac::{Hmac, KeyInit, Mac};
+use myvid_store::StoreError;
+use myvid_store::meta::{LiveState, NewVideo, User, VideoSource, Visibility};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+use crate::error::ApiError;
+use crate::ids::new_video_id;
+use crate::limits::{self, MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS};
+use crate::services::Services;
+
+/// One STUN or TURN server, in the shape of the browser's `RTCIceServer`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IceServer {
+    /// `stun:host:port` or `turn:host:port?transport=udp` URLs.
+    pub urls: Vec<String>,
+    /// TURN user name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// TURN password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
+}
+
+/// `POST /API/NEWSTREAM/` body.
+#[derive(Debug, Deserialize)]
+pub struct StreamRequest {
+    /// 1–200 characters.
+    pub title: String,
+    /// Up to 5,000 characters.
+    #[serde(default)]
+    pub description: String,
+}
+
+/// Everything a broadcaster needs to go live.
+#[derive(Debug, Serialize)]
+pub struct StreamGrant {
+    /// The stream's id (also its video id).
+    pub stream_id: String,
+    /// Base URL of the endpoint to use.
+    pub endpoint: String,
+    /// Signalling WebSocket.
+    pub ws_url: String,
+    /// WHIP URL (OBS, GStreamer, ffmpeg).
+    pub whip_url: String,
+    /// WHEP URL for viewers.
+    pub whep_url: String,
+    /// Publish token: send it in `publish`, or as `Authorization: Bearer` for WHIP.
+    pub token: String,
+    /// STUN/TURN servers.
+    pub ice_servers: Vec<IceServer>,
+}
+
+/// Where clients reach a stream through an endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamUrls {
+    /// Signalling WebSocket.
+    pub ws_url: String,
+    /// WHIP.
+    pub whip_url: String,
+    /// WHEP.
+    pub whep_url: String,
+}
+
+/// The URLs of stream `id` on the endpoint at `endpoint` (an http(s) base URL).
+pub fn stream_urls(endpoint: &str, id: &str) -> StreamUrls {
+    let ws_base = endpoint.replacen("https://", "wss://", 1).replacen("http://", "ws://", 1);
+    StreamUrls {
+        ws_url: format!("{ws_base}/ENDPOINT/{id}"),
+        whip_url: format!("{endpoint}/whip/{id}"),
+        whep_url: format!("{endpoint}/whep/{id}"),
+    }
+}
+
+/// Signs and checks publish tokens with a secret shared by the API and the SFUs.
+#[derive(Clone)]
+pub struct StreamTokens {
+    key: Hmac<Sha256>,
+}
+
+impl std::fmt::Debug for StreamTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StreamTokens(..)")
+    }
+}
+
+/// Why a publish token was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    /// Not a token for this stream from this platform.
+    #[error("the publish token is not valid for this stream")]
+    Invalid,
+    /// Past its expiry.
+    #[error("the publish token has expired; create the stream again")]
+    Expired,
+}
+
+impl StreamTokens {
+    /// Tokens keyed with `secret` (any length; 32 random bytes recommended).
+    pub fn new(secret: &[u8]) -> Self {
+        // HMAC accepts keys of any length, so this cannot fail.
+        let key = <Hmac<Sha256> as KeyInit>::new_from_slice(secret).unwrap_or_else(|_| unreachable!());
+        StreamTokens { key }
+    }
+
+    fn mac(&self, stream_id: &str, expires_at: i64) -> Hmac<Sha256> {
+        let mut mac = self.key.clone();
+        mac.update(format!("publish\n{stream_id}\n{expires_at}").as_bytes());
+        mac
+    }
+
+    /// A token allowing publishing to `stream_id` until `expires_at` (Unix seconds).
+    pub fn issue(&self, stream_id: &str, expires_at: i64) -> String {
+        let sig = hex::encode(self.mac(stream_id, expires_at).finalize().into_bytes());
+        format!("v1.{expires_at}.{sig}")
+    }
+
+    /// Checks a token for `stream_id` at `now`.
+    pub fn verify(&self, stream_id: &str, token: &str, now: i64) -> Result<(), TokenError> {
+        let mut parts = token.splitn(3, '.');
+        let (Some("v1"), Some(expires), Some(sig)) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(TokenError::Invalid);
+        };
+        let expires_at: i64 = expires.parse().map_err(|_| TokenError::Invalid)?;
+        let sig = hex::decode(sig).map_err(|_| TokenError::Invalid)?;
+        self.mac(stream_id, expires_at).verify_slice(&sig).map_err(|_| TokenError::Invalid)?;
+        if now >= expires_at {
+            return Err(TokenError::Expired);
+        }
+        Ok(())
+    }
+}
+
+/// Creates a pending live stream owned by `user`.
+pub async fn create_stream(services: &Services, user: &User, req: StreamRequest) -> Result<StreamGrant, ApiError> {
+    let title = limits::text("title", &req.title, MAX_TITLE_CHARS, true, false)?;
+    let description = limits::text("description", &req.description, MAX_DESCRIPTION_CHARS, false, true)?;
+    let now = services.clock.now();
+    let mut attempt = 0;
+    let stream = loop {
+        let new = NewVideo {
+            id: new_video_id(),
+            owner_id: Some(user.id),
+            title: title.clone(),
+            description: description.clone(),
+            source: VideoSource::Live { state: LiveState::Pending },
+            visibility: Visibility::Private,
+            duration_ms: None,
+            created_at: now,
+        };
+        match services.meta.create_video(new).await {
+            Ok(video) => break video,
+            Err(StoreError::Conflict(_)) if attempt < 3 => attempt += 1,
+            Err(e) => return Err(e.into()),
+        }
+    };
+    let settings = &services.settings;
+    let urls = stream_urls(&settings.endpoint_url, &stream.id);
+    tracing::info!(stream = %stream.id, user = %user.username, "live stream created");
+    Ok(StreamGrant {
+        token: services.stream_tokens.issue(&stream.id, now + settings.stream_token_ttl_secs),
+        stream_id: stream.id,
+        endpoint: settings.endpoint_url.clone(),
+        ws_url: urls.ws_url,
+        whip_url: urls.whip_url,
+        whep_url: urls.whep_url,
+        ice_servers: settings.ice_servers.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_verify_only_for_their_stream_until_expiry() {
+        let tokens = StreamTokens::new(b"secret");
+        let token = tokens.issue("abc", 1_000);
+        assert_eq!(tokens.verify("abc", &token, 999), Ok(()));
+        assert_eq!(tokens.verify("abc", &token, 1_000), Err(TokenError::Expired));
+        assert_eq!(tokens.verify("abd", &token, 10), Err(TokenError::Invalid));
+        assert_eq!(StreamTokens::new(b"other").verify("abc", &token, 10), Err(TokenError::Invalid));
+        let forged = token.replacen("v1.1000.", "v1.9999.", 1);
+        assert_eq!(tokens.verify("abc", &forged, 10), Err(TokenError::Invalid));
+        for junk in ["", "v1", "v1.x.y", "v2.1000.00", "v1.1000.zz"] {
+            assert_eq!(tokens.verify("abc", junk, 10), Err(TokenError::Invalid), "{junk}");
+        }
+    }
+
+    #[test]
+    fn urls_follow_the_endpoint_scheme() {
+        let urls = stream_urls("https://edge.example.org", "s1");
+        assert_eq!(urls.ws_url, "wss://edge.example.org/ENDPOINT/s1");
+        assert_eq!(urls.whip_url, "https://edge.example.org/whip/s1");
+        assert_eq!(stream_urls("http://127.0.0.1:8080", "s1").ws_url, "ws://127.0.0.1:8080/ENDPOINT/s1");
+    }
+}
