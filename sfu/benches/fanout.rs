@@ -29,7 +29,7 @@ fn run(viewers: usize, packets: u32) -> (Duration, u64) {
             timestamp: (i / 5).wrapping_mul(3_000),
             marker: i % 5 == 4,
             payload_type: 96,
-            keyframe: i % 300 == 0,
+            keyframe: i.is_multiple_of(300),
             payload: payload.clone(),
         };
         let now = t0 + Duration::from_micros(u64::from(i) * 6_667);

@@ -27,7 +27,7 @@ impl Publisher {
     /// One frame of `layer` (3 packets; `size` bytes each).
     fn frame(&mut self, layer: Layer, size: usize) -> Vec<InPacket> {
         let l = usize::from(layer);
-        let keyframe = self.frame[l] % self.gop == 0;
+        let keyframe = self.frame[l].is_multiple_of(self.gop);
         self.frame[l] += 1;
         self.ts[l] = self.ts[l].wrapping_add(3_000);
         (0..3)

@@ -10,9 +10,15 @@
 // `listening on http://HOST:PORT` on stdout. It can also be imported
 // (`startMock()`) for in-process tests. It is NOT the real server: passing
 // tests against it say nothing about the Rust implementation.
+//
+// Live streams: NEWSTREAM, ICE and the signalling WebSocket (/ENDPOINT/{id}) are
+// served too; the media part is a headless Chromium page (mock-media.mjs) started on
+// the first publish. MOCK_MEDIA=none leaves it out, so every signalling session gets
+// `no_media_server` like a server without an SFU.
 
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
+import { acceptWebSocket } from './ws-server.mjs';
 import { readFile, writeFile, mkdtemp, rm } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
 import { tmpdir } from 'node:os';
@@ -74,7 +80,7 @@ function probe(buf) {
  * @param {{host?: string, port?: number}} [options]
  * @returns {Promise<{url: string, close: () => Promise<void>}>}
  */
-export async function startMock({ host = '127.0.0.1', port = 0 } = {}) {
+export async function startMock({ host = '127.0.0.1', port = 0, media = process.env.MOCK_MEDIA !== 'none' } = {}) {
   const users = new Map(); // id -> {id, username, email, password}
   const tokens = new Map(); // token -> user id
   const videos = new Map(); // id -> record
@@ -89,7 +95,29 @@ export async function startMock({ host = '127.0.0.1', port = 0 } = {}) {
     return `${origin}/mockfiles/${mode}/${videoId}/${kind}?sig=${sig}`;
   }
 
+  const wsOrigin = () => origin.replace(/^http/, 'ws');
+
   function toJson(v) {
+    if (v.live) {
+      return {
+        id: v.id,
+        title: v.title,
+        description: v.description,
+        type: 'WebRTC',
+        url: `${wsOrigin()}/ENDPOINT/${v.id}`,
+        preview_url: null,
+        owner: users.get(v.ownerId)?.username ?? null,
+        visibility: v.visibility,
+        source: 'LIVE',
+        live_state: v.live.state,
+        ws_url: `${wsOrigin()}/ENDPOINT/${v.id}`,
+        whep_url: `${origin}/whep/${v.id}`,
+        ice_servers: [],
+        duration_seconds: null,
+        created_at: v.created_at,
+        published_at: v.published_at,
+      };
+    }
     return {
       id: v.id,
       title: v.title,
@@ -104,6 +132,12 @@ export async function startMock({ host = '127.0.0.1', port = 0 } = {}) {
       created_at: v.created_at,
       published_at: v.published_at,
     };
+  }
+
+  function optionalUser(req) {
+    const m = /^Bearer (.+)$/.exec(req.headers.authorization || '');
+    const uid = m && tokens.get(m[1]);
+    return uid ? users.get(uid) : null;
   }
 
   function authUser(req) {
@@ -213,8 +247,40 @@ export async function startMock({ host = '127.0.0.1', port = 0 } = {}) {
     let match;
     if (m === 'GET' && (match = /^\/API\/VIDEO\/([^/]+)$/.exec(p))) {
       const v = videos.get(decodeURIComponent(match[1]));
-      if (!v || v.visibility !== 'public') throw new ApiError(404, 'not_found', 'no such video');
+      const viewer = optionalUser(req);
+      if (!v || (v.visibility !== 'public' && (!viewer || viewer.id !== v.ownerId))) throw new ApiError(404, 'not_found', 'no such video');
       return send(200, toJson(v));
+    }
+    if (m === 'POST' && (p === '/API/NEWSTREAM/' || p === '/API/NEWSTREAM' || p === '/v1/streams')) {
+      const u = authUser(req);
+      const body = await readJson(req);
+      if (typeof body.title !== 'string' || !body.title.trim() || body.title.length > 200) throw new ApiError(400, 'invalid_input', 'title must be 1-200 characters');
+      const v = {
+        id: id(),
+        ownerId: u.id,
+        title: body.title.trim(),
+        description: String(body.description || ''),
+        visibility: 'private',
+        duration: null,
+        created_at: now(),
+        published_at: null,
+        preview: null,
+        video: null,
+        live: { state: 'pending', token: `v1.${id()}${id()}` },
+      };
+      videos.set(v.id, v);
+      return send(p === '/v1/streams' ? 201 : 200, {
+        stream_id: v.id,
+        endpoint: origin,
+        ws_url: `${wsOrigin()}/ENDPOINT/${v.id}`,
+        whip_url: `${origin}/whip/${v.id}`,
+        whep_url: `${origin}/whep/${v.id}`,
+        token: v.live.token,
+        ice_servers: [],
+      });
+    }
+    if (m === 'GET' && (p === '/API/ICE' || p === '/API/ICE/' || p === '/v1/ice')) {
+      return send(200, { ice_servers: [] });
     }
     if (m === 'POST' && p === '/API/NEWUPLOAD/') {
       authUser(req);
@@ -244,6 +310,7 @@ export async function startMock({ host = '127.0.0.1', port = 0 } = {}) {
       const v = videos.get(decodeURIComponent(match[1]));
       if (!v) throw new ApiError(404, 'not_found', 'no such video');
       if (v.ownerId !== u.id) throw new ApiError(403, 'forbidden', 'not your video');
+      if (v.live) throw new ApiError(409, 'conflict', 'a live stream cannot be published');
       if (!v.preview || !v.preview.length || !v.video || !v.video.length) throw new ApiError(409, 'upload_incomplete', 'preview or video file missing');
       const info = await probe(v.video);
       if (!info) throw new ApiError(422, 'not_a_video', 'the uploaded video file is not a playable video');
@@ -312,6 +379,104 @@ export async function startMock({ host = '127.0.0.1', port = 0 } = {}) {
     }
   });
 
+  // ---- live signalling: /ENDPOINT/{stream_id} ----
+  const clients = new Map(); // sid -> {ws, streamId, chain}
+  let relay = null; // Promise<MediaRelay|null>
+  const getRelay = () => {
+    if (!media) return Promise.resolve(null);
+    relay ??= import('./mock-media.mjs')
+      .then(({ startMediaRelay }) =>
+        startMediaRelay({
+          send: (sid, msg) => clients.get(sid)?.ws.send(JSON.stringify(msg)),
+          close: (sid, reason) => {
+            const c = clients.get(sid);
+            if (!c) return;
+            c.ws.send(JSON.stringify({ type: 'bye', reason }));
+            c.ws.close(1000, '');
+          },
+          state: (streamId, state) => {
+            const v = videos.get(streamId);
+            if (!v || !v.live) return;
+            v.live.state = state;
+            v.visibility = state === 'live' ? 'public' : 'private';
+            if (state === 'live') v.published_at ??= now();
+          },
+        }),
+      )
+      .catch((e) => {
+        console.error(`mock: no media relay (${e.message})`);
+        return null;
+      });
+    return relay;
+  };
+
+  const errorFrame = (code, message) => JSON.stringify({ type: 'error', code, message });
+
+  server.on('upgrade', (req, socket) => {
+    const url = new URL(req.url, origin);
+    const match = /^\/ENDPOINT\/([A-Za-z0-9_-]{1,64})$/.exec(url.pathname);
+    if (!match) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    const streamId = match[1];
+    const sid = `c-${id()}`;
+    const client = { ws: null, streamId, chain: Promise.resolve(), relay: null };
+    client.ws = acceptWebSocket(req, socket, {
+      onBinary: () => client.ws.send(errorFrame('binary_not_supported', 'binary frames are not supported; send JSON text frames')),
+      onText: (text) => {
+        client.chain = client.chain.then(() => onClientText(sid, client, text)).catch((e) => console.error('mock signalling:', e));
+      },
+      onClose: () => {
+        clients.delete(sid);
+        if (client.relay) client.relay.closeSession(sid, 'socket closed').catch(() => {});
+      },
+    });
+    if (!client.ws) return;
+    clients.set(sid, client);
+    client.chain = client.chain.then(async () => {
+      client.relay = await getRelay();
+      if (!client.relay) {
+        client.ws.send(errorFrame('no_media_server', 'no media server is available; try again shortly'));
+        client.ws.close(1013, '');
+      }
+    });
+  });
+
+  async function onClientText(sid, client, text) {
+    if (client.ws.closed || !client.relay) return;
+    if (Buffer.byteLength(text) > 64 * 1024) {
+      client.ws.send(errorFrame('frame_too_large', `frame of ${Buffer.byteLength(text)} bytes exceeds the 65536-byte limit`));
+      return;
+    }
+    let msg;
+    try {
+      msg = JSON.parse(text);
+    } catch {
+      msg = null;
+    }
+    if (!msg || typeof msg !== 'object' || typeof msg.type !== 'string') {
+      client.ws.send(errorFrame('malformed_message', 'malformed message'));
+      return;
+    }
+    const v = videos.get(client.streamId);
+    if (msg.type === 'publish') {
+      if (!v || !v.live || msg.token !== v.live.token || v.live.state === 'ended') {
+        client.ws.send(errorFrame('unauthorized', 'the publish token is not valid for this stream'));
+        client.ws.send(JSON.stringify({ type: 'bye', reason: 'unauthorized' }));
+        client.ws.close(1000, '');
+        return;
+      }
+    }
+    if (msg.type === 'join' && (!v || !v.live || v.live.state !== 'live')) {
+      client.ws.send(errorFrame('not_found', 'this stream is not live'));
+      client.ws.send(JSON.stringify({ type: 'bye', reason: 'not live' }));
+      client.ws.close(1000, '');
+      return;
+    }
+    await client.relay.fromClient(sid, client.streamId, msg);
+  }
+
   await new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, resolve);
@@ -319,7 +484,12 @@ export async function startMock({ host = '127.0.0.1', port = 0 } = {}) {
   origin = `http://${host}:${server.address().port}`;
   return {
     url: origin,
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: async () => {
+      for (const c of clients.values()) c.ws.close(1001, 'going away');
+      const r = relay && (await relay);
+      if (r) await r.stop();
+      await new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); });
+    },
   };
 }
 

@@ -2,6 +2,9 @@
  * MyVid browser SDK.
  *
  * A thin wrapper around the MyVid HTTP API. Plain ES module, no dependencies.
+ * Live streaming (go live, watch live) is in `live.js`, re-exported here as
+ * `live` (`myvid.live.publish(…)`) and as `newStream`, `iceServers`,
+ * `publishLive` and `watch`.
  * The session token is kept in `localStorage` (falls back to memory when
  * `localStorage` is not available, e.g. under Node for tests).
  *
@@ -30,12 +33,19 @@
  * @property {string} id
  * @property {string} title
  * @property {string} description
- * @property {string} type Always `"HTTP"`.
- * @property {string} url Absolute (possibly time-limited, signed) URL of the video.
- * @property {string|null} preview_url Absolute URL of the preview image, if any.
+ * @property {"HTTP"|"WebRTC"} type `HTTP`: fetch `url`. `WebRTC`: a live stream,
+ *   watch it with {@link watch} (`live.js`).
+ * @property {string} url Absolute (possibly time-limited, signed) URL of the video;
+ *   for live streams the signalling WebSocket (same as `ws_url`).
+ * @property {string|null} preview_url Absolute URL of the preview image, if any
+ *   (live streams have none).
  * @property {string|null} owner Username of the owner, if any.
  * @property {"public"|"private"} visibility
- * @property {"MYVID"|"HTTP"} source
+ * @property {"MYVID"|"HTTP"|"LIVE"} source
+ * @property {"pending"|"live"|"ended"} [live_state] Live streams only.
+ * @property {string} [ws_url] Live streams: signalling WebSocket.
+ * @property {string} [whep_url] Live streams: WHEP URL.
+ * @property {import('./live.js').IceServer[]} [ice_servers] Live streams: STUN/TURN servers.
  * @property {number|null} duration_seconds
  * @property {number} created_at Unix seconds.
  * @property {number|null} published_at Unix seconds, or null while unpublished.
@@ -495,3 +505,18 @@ export function uploadFile(url, file, onProgress) {
 export async function publish(id) {
   return request('POST', `/API/PUBLISH/${encodeURIComponent(id)}`, { auth: true });
 }
+
+/**
+ * True for a live stream entry (`type` `WebRTC`).
+ *
+ * @param {Video|null|undefined} video
+ * @returns {boolean}
+ */
+export function isLive(video) {
+  return Boolean(video) && (video.type === 'WebRTC' || video.source === 'LIVE');
+}
+
+// Live streaming (see live.js). `publish` there is re-exported as `publishLive`
+// because `publish` here publishes an uploaded video.
+export * as live from './live.js';
+export { newStream, iceServers, watch, publish as publishLive } from './live.js';

@@ -107,18 +107,54 @@ export function watchHref(id) {
 }
 
 /**
- * Preview image (or a placeholder) with the duration badge.
+ * A red "LIVE" badge.
+ *
+ * @param {string} [extraClass]
+ * @returns {HTMLElement}
+ */
+export function liveBadge(extraClass = '') {
+  return h(
+    'span',
+    { class: `live-badge ${extraClass}`.trim(), testid: 'live-badge' },
+    h('span', { class: 'live-dot', 'aria-hidden': 'true' }),
+    h('span', { class: 'live-label' }, 'LIVE'),
+  );
+}
+
+/**
+ * Mark a {@link liveBadge} with a watch or broadcast state: grey "ENDED" once over.
+ *
+ * @param {HTMLElement} badge
+ * @param {string} state
+ */
+export function setBadgeState(badge, state) {
+  badge.dataset.state = state;
+  const label = badge.querySelector('.live-label');
+  if (label) label.textContent = state === 'ended' ? 'ENDED' : 'LIVE';
+}
+
+function placeholder(live) {
+  return live
+    ? h('div', { class: 'thumb-placeholder thumb-live', 'aria-hidden': 'true', testid: 'live-placeholder' }, h('span', { class: 'live-glyph' }, '((•))'))
+    : h('div', { class: 'thumb-placeholder', 'aria-hidden': 'true' }, '▶');
+}
+
+/**
+ * Preview image (or a placeholder) with the duration badge; live streams get a
+ * placeholder and a red LIVE badge instead.
  *
  * @param {import('./myvid.js').Video} video
  * @returns {HTMLElement}
  */
 export function thumbnail(video) {
+  const live = myvid.isLive(video);
+  if (live) return h('div', { class: 'thumb' }, placeholder(true), liveBadge('thumb-badge'));
   const duration = formatDuration(video.duration_seconds);
   const img = video.preview_url
     ? h('img', { src: video.preview_url, alt: '', loading: 'lazy', testid: 'video-preview' })
-    : h('div', { class: 'thumb-placeholder', 'aria-hidden': 'true' }, '▶');
+    : placeholder(false);
   if (img.tagName === 'IMG') {
-    img.addEventListener('error', () => img.replaceWith(h('div', { class: 'thumb-placeholder', 'aria-hidden': 'true' }, '▶')));
+    img.addEventListener('error', () => img.replaceWith(placeholder(false)));
   }
   return h(
     'div',
@@ -136,10 +172,12 @@ export function thumbnail(video) {
  * @returns {HTMLElement}
  */
 export function videoCard(video, { showDescription = false } = {}) {
-  const meta = [video.owner, formatDate(video.published_at ?? video.created_at)].filter(Boolean).join(' · ');
+  const live = myvid.isLive(video);
+  const when = live ? 'live now' : formatDate(video.published_at ?? video.created_at);
+  const meta = [video.owner, when].filter(Boolean).join(' · ');
   return h(
     'a',
-    { class: 'card', href: watchHref(video.id), testid: 'video-card', dataset: { videoId: video.id } },
+    { class: `card${live ? ' card-live' : ''}`, href: watchHref(video.id), testid: 'video-card', dataset: live ? { videoId: video.id, live: 'true' } : { videoId: video.id } },
     thumbnail(video),
     h(
       'div',
@@ -166,7 +204,7 @@ export function message(kind, content, testid) {
 }
 
 /**
- * Render the shared site header (logo, search box, Upload, login state) into
+ * Render the shared site header (logo, search box, Upload, Go live, login state) into
  * `<header id="site-header">`. Re-renders itself when the session changes.
  *
  * @param {{query?: string}} [options] Prefill the search box.
@@ -232,6 +270,7 @@ export function renderHeader({ query = '' } = {}) {
           { class: 'nav', 'aria-label': 'Main' },
           navLink('index.html', 'Home', 'nav-home-link'),
           navLink('upload.html', 'Upload', 'nav-upload'),
+          navLink('broadcast.html', 'Go live', 'nav-go-live'),
           ...account,
         ),
       ),

@@ -1,5 +1,5 @@
-// Home page: a grid of random public videos.
-import { randomVideos } from '../myvid.js';
+// Home page: a grid of random public videos, live streams first.
+import { randomVideos, isLive } from '../myvid.js';
 import { renderHeader, videoCard, message, errorText, h } from '../ui.js';
 
 renderHeader();
@@ -13,7 +13,8 @@ async function load() {
   grid.setAttribute('aria-busy', 'true');
   status.replaceChildren(message('info', 'Loading videos…', 'loading'));
   try {
-    const videos = await randomVideos(12);
+    // Live streams first (the sort is stable, so the rest stay shuffled).
+    const videos = (await randomVideos(12)).sort((a, b) => Number(isLive(b)) - Number(isLive(a)));
     grid.replaceChildren(...videos.map((v) => videoCard(v)));
     status.replaceChildren(
       videos.length === 0

@@ -1,6 +1,6 @@
 // Upload page: create an upload, send preview + video with progress, publish.
-import { currentUser, createUpload, uploadFile, publish, myVideos } from '../myvid.js';
-import { renderHeader, message, errorText, h, loginHref, watchHref, formatDate } from '../ui.js';
+import { currentUser, createUpload, uploadFile, publish, myVideos, isLive } from '../myvid.js';
+import { renderHeader, message, errorText, h, loginHref, watchHref, formatDate, liveBadge } from '../ui.js';
 
 renderHeader();
 addEventListener('myvid:auth', () => render());
@@ -173,6 +173,17 @@ function render() {
   }
 
   function mineItem(v) {
+    if (isLive(v)) {
+      // Live streams are not published like uploads: they are public while live.
+      const state = v.live_state || 'live';
+      return h(
+        'li',
+        { testid: 'mine-item', dataset: { videoId: v.id } },
+        h('a', { href: watchHref(v.id) }, v.title || 'Untitled'),
+        state === 'live' ? liveBadge() : h('span', { class: 'badge' }, `live stream · ${state}`),
+        h('span', { class: 'muted' }, formatDate(v.created_at)),
+      );
+    }
     const isPublished = v.visibility === 'public' && v.published_at != null;
     const err = h('span', { class: 'inline-error', role: 'alert' });
     const btn = isPublished

@@ -1,6 +1,7 @@
-// Watch page: watch.html?v=ID
-import { getVideo } from '../myvid.js';
-import { renderHeader, message, errorText, param, formatDate, formatDuration, h } from '../ui.js';
+// Watch page: watch.html?v=ID. Stored videos play from their URL; live streams
+// (type WebRTC) play through live.js with a LIVE badge and a status overlay.
+import { getVideo, isLive, watch } from '../myvid.js';
+import { renderHeader, message, errorText, param, formatDate, formatDuration, h, liveBadge, setBadgeState } from '../ui.js';
 
 renderHeader();
 
@@ -38,15 +39,21 @@ async function load() {
   owner.dataset.owner = video.owner || '';
   document.getElementById('date').textContent = formatDate(video.published_at ?? video.created_at);
   document.getElementById('duration').textContent = formatDuration(video.duration_seconds);
+  const description = document.getElementById('description');
+  description.textContent = video.description || '';
+  description.hidden = !video.description;
+
+  if (isLive(video)) {
+    playLive(video);
+    article.hidden = false;
+    return;
+  }
+
   const visibility = document.getElementById('visibility');
   if (video.visibility && video.visibility !== 'public') {
     visibility.hidden = false;
     visibility.textContent = video.published_at ? video.visibility : `${video.visibility} · not published`;
   }
-  const description = document.getElementById('description');
-  description.textContent = video.description || '';
-  description.hidden = !video.description;
-
   player.addEventListener('error', () => {
     playerError.replaceChildren(
       message(
@@ -60,6 +67,147 @@ async function load() {
   if (video.preview_url) player.poster = video.preview_url;
   player.src = video.url;
   article.hidden = false;
+}
+
+// ---------------------------------------------------------------------------
+// Live streams
+// ---------------------------------------------------------------------------
+
+const LIVE_TEXT = {
+  waiting: 'The broadcast has not started yet…',
+  connecting: 'Connecting to the live stream…',
+  playing: '',
+  ended: 'The broadcast has ended.',
+  failed: 'The live stream could not be played.',
+};
+
+/** A small "speaker muted" icon. */
+function mutedIcon() {
+  const NS = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(NS, 'svg');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('width', '16');
+  svg.setAttribute('height', '16');
+  svg.setAttribute('aria-hidden', 'true');
+  const path = document.createElementNS(NS, 'path');
+  path.setAttribute('d', 'M4 9v6h4l5 4V5L8 9H4zm12.6 3 2.7-2.7-1.1-1.1-2.7 2.7-2.7-2.7-1.1 1.1 2.7 2.7-2.7 2.7 1.1 1.1 2.7-2.7 2.7 2.7 1.1-1.1z');
+  path.setAttribute('fill', 'currentColor');
+  svg.append(path);
+  return svg;
+}
+
+/** How often to look again while a stream is pending (owner's view only). */
+const PENDING_POLL_MS = 3000;
+
+/**
+ * Play a live stream: badge, status overlay, unmute button, retry on failure.
+ *
+ * @param {import('../myvid.js').Video} video
+ */
+function playLive(video) {
+  const wrap = player.parentElement;
+  wrap.classList.add('is-live');
+  player.controls = true;
+  player.muted = true;
+  player.autoplay = true;
+  player.playsInline = true;
+  player.removeAttribute('preload');
+
+  const metaBadge = liveBadge('meta-badge');
+  document.querySelector('.watch-meta').prepend(metaBadge);
+  const date = document.getElementById('date');
+  const startedAt = video.published_at
+    ? new Date(video.published_at * 1000).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' })
+    : '';
+  if (startedAt) date.textContent = `Live since ${startedAt}`;
+
+  const statusText = h('p', { class: 'live-overlay-text' });
+  const spinner = h('span', { class: 'spinner', 'aria-hidden': 'true' });
+  const retry = h('button', { type: 'button', class: 'secondary small', testid: 'live-retry', hidden: true }, 'Try again');
+  const home = h('a', { href: 'index.html', class: 'overlay-link', hidden: true }, 'Find other videos');
+  const overlay = h('div', { class: 'live-overlay', testid: 'live-status', dataset: { state: 'connecting' }, role: 'status', 'aria-live': 'polite' }, spinner, statusText, retry, home);
+  const unmute = h('button', { type: 'button', class: 'unmute', testid: 'unmute', hidden: true }, mutedIcon(), 'Unmute');
+  const badge = liveBadge('stage-badge');
+  wrap.append(overlay, h('div', { class: 'stage-top' }, badge), unmute);
+
+  let handle = null;
+  let pendingTimer = null;
+
+  const show = (state, text) => {
+    overlay.dataset.state = state;
+    wrap.dataset.state = state;
+    statusText.textContent = text ?? LIVE_TEXT[state] ?? '';
+    spinner.hidden = !(state === 'connecting' || state === 'waiting');
+    overlay.hidden = state === 'playing';
+    retry.hidden = state !== 'failed';
+    unmute.hidden = !(state === 'playing' && player.muted);
+    setBadgeState(badge, state);
+    setBadgeState(metaBadge, state);
+    home.hidden = state !== 'ended';
+    if (state === 'ended' && startedAt) date.textContent = `Started at ${startedAt}`;
+  };
+
+  unmute.addEventListener('click', () => {
+    player.muted = false;
+    unmute.hidden = true;
+  });
+  player.addEventListener('volumechange', () => {
+    unmute.hidden = !(overlay.dataset.state === 'playing' && player.muted);
+  });
+
+  const start = (v) => {
+    if (v.live_state === 'ended') {
+      show('ended');
+      return;
+    }
+    if (v.live_state === 'pending') {
+      // Only the owner sees a pending stream: wait for it to start.
+      show('waiting');
+      pendingTimer = setTimeout(() => refresh(), PENDING_POLL_MS);
+      return;
+    }
+    show('connecting');
+    handle = watch({
+      video: v,
+      element: player,
+      onState: (state, detail) => {
+        if (state === 'ended') {
+          player.srcObject = null;
+          show('ended', detail && detail.reason && !/ended/i.test(detail.reason) ? `The broadcast has ended (${detail.reason}).` : undefined);
+        } else if (state === 'failed') {
+          show('failed', `The live stream could not be played: ${detail && detail.error ? detail.error.message : 'unknown error'}`);
+        } else {
+          show(state);
+        }
+      },
+      onError: (err) => console.warn(`live server error: ${err.code}: ${err.message}`),
+    });
+    // For tests and debugging: the peer connection and timings.
+    window.__myvidWatch = handle;
+  };
+
+  const refresh = async () => {
+    clearTimeout(pendingTimer);
+    show('connecting');
+    try {
+      start(await getVideo(video.id));
+    } catch (err) {
+      if (err.status === 404) show('ended');
+      else show('failed', `Could not load the stream — ${errorText(err)}`);
+    }
+  };
+
+  retry.addEventListener('click', () => {
+    if (handle) handle.stop('retrying');
+    handle = null;
+    refresh();
+  });
+  addEventListener('pagehide', () => {
+    clearTimeout(pendingTimer);
+    if (handle) handle.stop('the viewer left');
+  });
+
+  start(video);
 }
 
 load().catch((err) => fail(`Could not load the video — ${errorText(err)}`));
