@@ -33,6 +33,8 @@ pub struct Config {
     pub media: MediaConfig,
     /// Live signalling: the relay between clients and SFUs.
     pub live: LiveConfig,
+    /// The SFU that `myvid dev` runs in-process.
+    pub sfu: SfuConfig,
     /// Logging.
     pub log: LogConfig,
 }
@@ -92,6 +94,46 @@ pub struct LiveConfig {
     pub ice_servers: Vec<String>,
 }
 
+/// `[sfu]`: the media server `myvid dev` runs in-process.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SfuConfig {
+    /// Run the SFU (default true; without it live streams cannot start).
+    pub enabled: bool,
+    /// UDP address of the one media socket all publishers and viewers share (default
+    /// `127.0.0.1:0`: loopback, any free port; use `0.0.0.0:PORT` plus `announce_ip`
+    /// to serve other machines).
+    pub media_bind: String,
+    /// The IP written into the SFU's ICE candidates; required when `media_bind` is a
+    /// wildcard address or behind 1:1 NAT.
+    pub announce_ip: Option<String>,
+    /// Most concurrent media sessions, publishers plus viewers (default 10,000).
+    pub max_sessions: usize,
+}
+
+impl Default for SfuConfig {
+    fn default() -> Self {
+        SfuConfig { enabled: true, media_bind: "127.0.0.1:0".into(), announce_ip: None, max_sessions: 10_000 }
+    }
+}
+
+impl SfuConfig {
+    /// `media_bind` as a socket address.
+    pub fn media_bind_addr(&self) -> anyhow::Result<SocketAddr> {
+        self.media_bind.parse().map_err(|_| {
+            anyhow::anyhow!("`sfu.media_bind` must be host:port such as 127.0.0.1:0, got {:?}", self.media_bind)
+        })
+    }
+
+    /// `announce_ip` as an address.
+    pub fn announce_ip_addr(&self) -> anyhow::Result<Option<std::net::IpAddr>> {
+        self.announce_ip
+            .as_deref()
+            .map(|ip| ip.parse().map_err(|_| anyhow::anyhow!("`sfu.announce_ip` must be an IP address, got {ip:?}")))
+            .transpose()
+    }
+}
+
 /// Shortest accepted `live.sfu_secret`: 16 characters of a random token are enough
 /// that guessing is hopeless; operators should use more.
 pub const MIN_SFU_SECRET_LEN: usize = 16;
@@ -129,6 +171,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             media: MediaConfig::default(),
             live: LiveConfig::default(),
+            sfu: SfuConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -257,6 +300,13 @@ impl Config {
         if !(1..=1_000_000).contains(&self.live.max_parked) {
             bail!("`live.max_parked` must be between 1 and 1000000, got {}", self.live.max_parked);
         }
+        let media_bind = self.sfu.media_bind_addr()?;
+        if self.sfu.announce_ip_addr()?.is_none() && media_bind.ip().is_unspecified() {
+            bail!("`sfu.announce_ip` must be set when `sfu.media_bind` ({media_bind}) is a wildcard address");
+        }
+        if !(1..=1_000_000).contains(&self.sfu.max_sessions) {
+            bail!("`sfu.max_sessions` must be between 1 and 1000000, got {}", self.sfu.max_sessions);
+        }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             bail!("`log.format` must be \"text\" or \"json\", got {:?}", self.log.format);
         }
@@ -283,7 +333,7 @@ impl Config {
 
 /// Optional fields (absent from the serialised defaults) that environment variables
 /// may still set, as `section.field` or `field`.
-const OPTIONAL_FIELDS: &[&str] = &["public_url", "live.sfu_secret", "live.stream_secret"];
+const OPTIONAL_FIELDS: &[&str] = &["public_url", "live.sfu_secret", "live.stream_secret", "sfu.announce_ip"];
 
 /// Applies `MYVID_…` overrides to the raw table.
 fn apply_env(table: &mut toml::Table, env: impl IntoIterator<Item = (String, String)>) -> anyhow::Result<()> {
@@ -377,6 +427,9 @@ mod tests {
             (vec![("MYVID_LIVE__PARK_TIMEOUT_MS", "10")], "`live.park_timeout_ms`"),
             (vec![("MYVID_LIVE__MAX_PARKED", "0")], "`live.max_parked`"),
             (vec![("MYVID_LIVE__STREAM_SECRET", "short")], "`live.stream_secret`"),
+            (vec![("MYVID_SFU__MEDIA_BIND", "nowhere")], "`sfu.media_bind`"),
+            (vec![("MYVID_SFU__MEDIA_BIND", "0.0.0.0:40000")], "`sfu.announce_ip`"),
+            (vec![("MYVID_SFU__ANNOUNCE_IP", "example.org")], "`sfu.announce_ip`"),
             (vec![("MYVID_LIVE__STREAM_TOKEN_TTL_SECS", "1")], "`live.stream_token_ttl_secs`"),
             (vec![("MYVID_LIVE__ICE_SERVERS", "[\"http://x\"]")], "`live.ice_servers`"),
         ];

@@ -26,6 +26,7 @@ use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
+use crate::sfu_role::{self, SfuSetup};
 use crate::secret;
 
 /// Where the data directory's parts live.
@@ -103,7 +104,27 @@ pub async fn run(
         metrics: Arc::new(Metrics::default()),
         stream_tokens: StreamTokens::new(secret_or_random(&config.live.stream_secret, "live.stream_secret").as_bytes()),
     };
-    let relay = Relay::new(relay_config(&config), services.metrics.clone());
+    let relay_config = relay_config(&config);
+    let sfu_secret = relay_config.sfu_secret.clone();
+    let relay = Relay::new(relay_config, services.metrics.clone());
+    let sfu = if config.sfu.enabled {
+        // The SFU reaches this process's endpoint over loopback, as a remote SFU would.
+        let endpoint_ws = format!("ws://{}", SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, bound.port())));
+        let setup = SfuSetup {
+            media_bind: config.sfu.media_bind_addr()?,
+            announce_ip: config.sfu.announce_ip_addr()?,
+            max_sessions: config.sfu.max_sessions,
+            endpoint_ws,
+            sfu_secret,
+            tokens: services.stream_tokens.clone(),
+            clock: services.clock.clone(),
+            meta: services.meta.clone(),
+        };
+        Some(sfu_role::start(setup).await?)
+    } else {
+        tracing::warn!("`sfu.enabled` is false: live streams cannot start");
+        None
+    };
     let app = myvid_api::router(services.clone())
         .merge(myvid_endpoint::router(services.clone(), Some(local), Some(relay.clone())))
         .layer(middleware::from_fn_with_state(services, metrics::track))
@@ -115,6 +136,9 @@ pub async fn run(
     // so that clients and SFUs hear "going away" instead of a dropped connection.
     let shutdown = async move {
         shutdown.await;
+        if let Some(sfu) = &sfu {
+            sfu.shutdown();
+        }
         relay.shutdown();
     };
     serve_draining(listener, app, shutdown).await

@@ -15,4 +15,5 @@ pub mod config;
 pub mod dev;
 pub mod import;
 pub mod secret;
+pub mod sfu_role;
 pub mod shutdown;

@@ -18,3 +18,5 @@
 pub mod codec;
 pub mod forward;
 pub mod link;
+pub mod media;
+pub mod session;

@@ -1,0 +1,725 @@
+//! [`MediaPlane`]: every peer connection and every forwarding [`Stream`] of one media
+//! task, as a state machine without I/O. It takes datagrams, commands and timeouts with
+//! the current time, and hands back datagrams to send and when to wake up — the shape of
+//! rtc's own peer connection, one level up. [`super::run`] drives it from a socket.
+//!
+//! ```text
+//!  handle_datagram(now, from, bytes) ─▶ demux ─▶ pc.handle_read ─▶ mark session dirty
+//!  handle_command(now, cmd)          ─▶ publish / view / answer / candidate / close
+//!  handle_timeout(now)               ─▶ due pcs, streams, connect deadlines
+//!                                         │
+//!  poll_transmit() ─▶ flush: for each dirty session (FIFO, each once per pass):
+//!      events  ─▶ connected / failed / closed / new SSRC (simulcast layer)
+//!      reads   ─▶ publisher RTP ─▶ Stream::handle_publisher_rtp ─▶ viewers' write_rtp
+//!                  (each viewer written to becomes dirty: its pc encrypts on its turn)
+//!              ─▶ viewer PLI/FIR/REMB ─▶ Stream ─▶ Output::RequestKeyframe ─▶ PLI to publisher
+//!      writes  ─▶ outgoing datagrams (and the peer address is remembered for demux)
+//!  poll_timeout() ─▶ earliest of every pc's timer, every stream's, connect deadlines
+//! ```
+//!
+//! Ownership: sessions live in one map keyed by [`SessionId`]; a stream is keyed by its
+//! publisher's session id (so a publisher's packets find their stream without a string
+//! lookup) and names its viewers. A session's lifecycle:
+//!
+//! ```text
+//!  publisher: publish ─▶ connecting ─▶ connected ─▶ closed | failed ─▶ its viewers: StreamEnded
+//!  viewer:    view ─▶ (answer) ─▶ connecting ─▶ connected: added to the Stream ─▶ closed | failed
+//! ```
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use bytes::BytesMut;
+use myvid_proto::MAX_SDP_BYTES;
+use myvid_proto::signal::Candidate;
+use rtc::media_stream::MediaStreamTrack;
+use rtc::peer_connection::RTCPeerConnection;
+use rtc::peer_connection::event::{RTCPeerConnectionEvent, RTCTrackEvent, RTCTrackEventInit};
+use rtc::peer_connection::message::RTCMessage;
+use rtc::peer_connection::sdp::RTCSessionDescription;
+use rtc::peer_connection::state::RTCPeerConnectionState;
+use rtc::peer_connection::transport::RTCIceCandidateInit;
+use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
+use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtcp::payload_feedbacks::receiver_estimated_maximum_bitrate::ReceiverEstimatedMaximumBitrate;
+use rtc::rtp;
+use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind};
+use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
+use rtc::sansio::Protocol;
+use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
+use tokio::sync::mpsc;
+use tracing::{debug, info, warn};
+
+use super::command::{Command, MediaStats, Publication, ViewOffer};
+use super::config::MediaConfig;
+use super::demux::Demux;
+use super::error::{MediaError, bad_sdp};
+use super::event::{SessionEvent, SessionId};
+use super::peer::{self, Leg};
+use super::publisher::PublisherLeg;
+use super::viewer::{OutTrack, ViewerLeg};
+use crate::codec::Codec;
+use crate::codec::keyframe::starts_keyframe;
+use crate::forward::{InPacket, Layer, MediaKind, Output, Stream, StreamConfig};
+
+/// One datagram to send.
+#[derive(Debug)]
+pub struct Transmit {
+    /// Destination.
+    pub to: SocketAddr,
+    /// The bytes.
+    pub payload: BytesMut,
+}
+
+/// What a session is.
+enum Role {
+    Publisher(PublisherLeg),
+    Viewer(ViewerLeg),
+}
+
+/// One peer connection and its bookkeeping.
+struct Session {
+    pc: RTCPeerConnection,
+    ufrag: String,
+    stream_id: String,
+    role: Role,
+    events: mpsc::UnboundedSender<SessionEvent>,
+    connected: bool,
+    /// Dropped as failed if not connected by then.
+    connect_by: Instant,
+    /// The pc's own next timeout, as of its last flush.
+    timeout: Option<Instant>,
+    /// Queued in `MediaPlane::dirty`.
+    dirty: bool,
+    candidates: usize,
+}
+
+impl Session {
+    fn notify(&self, event: SessionEvent) {
+        // The owner may be gone already; nothing to do then.
+        let _ = self.events.send(event);
+    }
+}
+
+/// One publisher's stream.
+struct StreamState {
+    forward: Stream,
+    /// The publisher's negotiated (payload type, codec) pairs.
+    codecs: Vec<(u8, Codec)>,
+    /// Connected viewers' sessions, indexed by `ViewerId::index`.
+    forwarding: Vec<Option<SessionId>>,
+    /// Every viewer session of the stream, connected or not (to end them with it).
+    members: Vec<SessionId>,
+}
+
+/// Why a session is removed: decides the event its owner gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Removal {
+    /// The owner asked (no event).
+    Closed,
+    /// Its connection failed, was closed by the peer, or never came up.
+    Failed,
+    /// Its stream ended (viewers).
+    StreamEnded,
+}
+
+/// The media plane of one task. See the module docs.
+pub struct MediaPlane {
+    config: MediaConfig,
+    /// The announced address: our host candidate, and the local address rtc's ICE agent
+    /// matches incoming datagrams against.
+    announce: SocketAddr,
+    now: Instant,
+    sessions: HashMap<SessionId, Session>,
+    streams: HashMap<SessionId, StreamState>,
+    live: HashMap<String, SessionId>,
+    demux: Demux,
+    next_id: u64,
+    dirty: VecDeque<SessionId>,
+    transmits: VecDeque<Transmit>,
+    stats: MediaStats,
+    scratch_events: Vec<RTCPeerConnectionEvent>,
+    scratch_reads: Vec<RTCMessage>,
+    scratch_ids: Vec<SessionId>,
+}
+
+/// Marks a session to be flushed (once, however often it is marked before its turn).
+fn mark(dirty: &mut VecDeque<SessionId>, id: SessionId, session: &mut Session) {
+    if !session.dirty {
+        session.dirty = true;
+        dirty.push_back(id);
+    }
+}
+
+impl MediaPlane {
+    /// An empty plane announcing `announce` (see [`MediaConfig::announce_addr`]).
+    pub fn new(config: MediaConfig, announce: SocketAddr, now: Instant) -> Self {
+        MediaPlane {
+            config,
+            announce,
+            now,
+            sessions: HashMap::new(),
+            streams: HashMap::new(),
+            live: HashMap::new(),
+            demux: Demux::default(),
+            next_id: 1,
+            dirty: VecDeque::new(),
+            transmits: VecDeque::new(),
+            stats: MediaStats::default(),
+            scratch_events: Vec::new(),
+            scratch_reads: Vec::new(),
+            scratch_ids: Vec::new(),
+        }
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> MediaStats {
+        MediaStats { sessions: self.sessions.len() as u64, streams: self.streams.len() as u64, ..self.stats }
+    }
+
+    /// A datagram arrived on the shared socket.
+    pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, datagram: BytesMut) {
+        self.now = now;
+        self.stats.datagrams_in += 1;
+        let Some(id) = self.demux.route(from, &datagram) else {
+            debug!(%from, bytes = datagram.len(), "datagram from an unknown address dropped");
+            return;
+        };
+        let Some(session) = self.sessions.get_mut(&id) else { return };
+        let transport = TransportContext {
+            local_addr: self.announce,
+            peer_addr: from,
+            ecn: None,
+            transport_protocol: TransportProtocol::UDP,
+        };
+        if let Err(err) = session.pc.handle_read(TaggedBytesMut { now, transport, message: datagram }) {
+            debug!(session = %id, %err, "datagram refused");
+        }
+        mark(&mut self.dirty, id, session);
+    }
+
+    /// Serves one command (replies through its oneshot).
+    pub fn handle_command(&mut self, now: Instant, command: Command) {
+        self.now = now;
+        match command {
+            Command::Publish { stream_id, offer_sdp, reply } => {
+                let _ = reply.send(self.publish(stream_id, offer_sdp));
+            }
+            Command::View { stream_id, reply } => {
+                let _ = reply.send(self.view(stream_id));
+            }
+            Command::ViewerAnswer { session, answer_sdp, reply } => {
+                let _ = reply.send(self.viewer_answer(session, answer_sdp));
+            }
+            Command::AddRemoteCandidate { session, candidate, reply } => {
+                let _ = reply.send(self.add_remote_candidate(session, candidate));
+            }
+            Command::Close { session, reply } => {
+                let result = if self.remove(session, Removal::Closed) { Ok(()) } else { Err(MediaError::UnknownSession) };
+                let _ = reply.send(result);
+            }
+            Command::Stats { reply } => {
+                let _ = reply.send(self.stats());
+            }
+        }
+    }
+
+    /// Runs every timer due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.now = now;
+        let mut due = std::mem::take(&mut self.scratch_ids);
+        due.extend(self.sessions.iter().filter(|(_, s)| s.timeout.is_some_and(|t| t <= now)).map(|(id, _)| *id));
+        for id in due.drain(..) {
+            if let Some(session) = self.sessions.get_mut(&id) {
+                if let Err(err) = session.pc.handle_timeout(now) {
+                    debug!(session = %id, %err, "timeout handling failed");
+                }
+                // Recomputed at its flush; until then it must not look due again.
+                session.timeout = None;
+                mark(&mut self.dirty, id, session);
+            }
+        }
+        due.extend(self.sessions.iter().filter(|(_, s)| !s.connected && s.connect_by <= now).map(|(id, _)| *id));
+        for id in due.drain(..) {
+            info!(session = %id, "not connected in time");
+            self.remove(id, Removal::Failed);
+        }
+        due.extend(self.streams.iter().filter(|(_, s)| s.forward.poll_timeout().is_some_and(|t| t <= now)).map(|(id, _)| *id));
+        for id in due.drain(..) {
+            if let Some(stream) = self.streams.get_mut(&id) {
+                stream.forward.handle_timeout(now);
+            }
+            self.drain_stream_outputs(id);
+        }
+        self.scratch_ids = due;
+    }
+
+    /// The next datagram to send. Flushes every session touched since the last call
+    /// first, so that one batch of input becomes one batch of output.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        if self.transmits.is_empty() {
+            self.flush();
+        }
+        let transmit = self.transmits.pop_front();
+        if transmit.is_some() {
+            self.stats.datagrams_out += 1;
+        }
+        transmit
+    }
+
+    /// When [`MediaPlane::handle_timeout`] should next run.
+    pub fn poll_timeout(&mut self) -> Option<Instant> {
+        self.flush();
+        let sessions = self
+            .sessions
+            .values()
+            .flat_map(|s| [s.timeout, (!s.connected).then_some(s.connect_by)])
+            .flatten();
+        let streams = self.streams.values().filter_map(|s| s.forward.poll_timeout());
+        sessions.chain(streams).min()
+    }
+
+    fn flush(&mut self) {
+        while let Some(id) = self.dirty.pop_front() {
+            self.process(id);
+        }
+    }
+
+    /// One session's turn: its events, its reads, then its writes and next timeout.
+    fn process(&mut self, id: SessionId) {
+        let mut events = std::mem::take(&mut self.scratch_events);
+        let mut reads = std::mem::take(&mut self.scratch_reads);
+        if let Some(session) = self.sessions.get_mut(&id) {
+            session.dirty = false;
+            while let Some(event) = session.pc.poll_event() {
+                events.push(event);
+            }
+            while let Some(message) = session.pc.poll_read() {
+                reads.push(message.message);
+            }
+        }
+        for event in events.drain(..) {
+            self.on_event(id, event);
+        }
+        for message in reads.drain(..) {
+            match message {
+                RTCMessage::RtpPacket(_, packet) => self.on_publisher_rtp(id, packet),
+                RTCMessage::RtcpPacket(_, packets) => self.on_viewer_rtcp(id, &packets),
+                _ => {}
+            }
+        }
+        self.scratch_events = events;
+        self.scratch_reads = reads;
+        if let Some(session) = self.sessions.get_mut(&id) {
+            while let Some(out) = session.pc.poll_write() {
+                self.demux.learn(out.transport.peer_addr, id);
+                self.transmits.push_back(Transmit { to: out.transport.peer_addr, payload: out.message });
+            }
+            session.timeout = session.pc.poll_timeout();
+        }
+    }
+
+    fn on_event(&mut self, id: SessionId, event: RTCPeerConnectionEvent) {
+        match event {
+            RTCPeerConnectionEvent::OnConnectionStateChangeEvent(state) => {
+                debug!(session = %id, %state, "connection state");
+                match state {
+                    RTCPeerConnectionState::Connected => self.on_connected(id),
+                    RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed => {
+                        info!(session = %id, %state, "session ended by its connection");
+                        self.remove(id, Removal::Failed);
+                    }
+                    _ => {}
+                }
+            }
+            RTCPeerConnectionEvent::OnTrack(RTCTrackEvent::OnOpen(init)) => self.on_track_open(id, &init),
+            _ => {}
+        }
+    }
+
+    fn on_connected(&mut self, id: SessionId) {
+        let Some(session) = self.sessions.get_mut(&id) else { return };
+        if session.connected {
+            return;
+        }
+        session.connected = true;
+        session.notify(SessionEvent::Connected);
+        let Role::Viewer(leg) = &mut session.role else {
+            info!(session = %id, stream = %session.stream_id, "publisher connected");
+            return;
+        };
+        let publisher = leg.publisher;
+        let Some(stream) = self.streams.get_mut(&publisher) else { return };
+        let viewer = stream.forward.add_viewer(self.now);
+        let index = viewer.index() as usize;
+        if stream.forwarding.len() <= index {
+            stream.forwarding.resize(index + 1, None);
+        }
+        stream.forwarding[index] = Some(id);
+        leg.forwarding = Some(viewer);
+        info!(session = %id, stream = %session.stream_id, "viewer connected");
+        self.drain_stream_outputs(publisher);
+        self.notify_viewer_count(publisher);
+    }
+
+    fn on_track_open(&mut self, id: SessionId, init: &RTCTrackEventInit) {
+        let Some(session) = self.sessions.get_mut(&id) else { return };
+        let Some(receiver) = session.pc.rtp_receiver(init.receiver_id) else { return };
+        let kind = match receiver.track().kind() {
+            RtpCodecKind::Audio => MediaKind::Audio,
+            RtpCodecKind::Video => MediaKind::Video,
+            _ => return,
+        };
+        let Role::Publisher(leg) = &mut session.role else { return };
+        let layer = leg.open(init.ssrc, init.receiver_id, kind, init.rid.as_deref());
+        info!(session = %id, ssrc = init.ssrc, rid = ?init.rid, ?kind, ?layer, "publisher source");
+    }
+
+    /// A publisher's RTP packet: through the stream's forwarding core to every viewer
+    /// that gets it.
+    fn on_publisher_rtp(&mut self, id: SessionId, packet: rtp::Packet) {
+        let Some(session) = self.sessions.get(&id) else { return };
+        let Role::Publisher(leg) = &session.role else { return };
+        let Some(source) = leg.source(packet.header.ssrc).copied() else { return };
+        let Some(stream) = self.streams.get_mut(&id) else { return };
+        self.stats.rtp_in += 1;
+        let codec = stream.codecs.iter().find(|(pt, _)| *pt == packet.header.payload_type).map(|(_, c)| *c);
+        let keyframe = source.kind == MediaKind::Video && codec.is_some_and(|c| starts_keyframe(c, &packet.payload));
+        let input = InPacket {
+            kind: source.kind,
+            layer: source.layer,
+            seq: packet.header.sequence_number,
+            timestamp: packet.header.timestamp,
+            marker: packet.header.marker,
+            payload_type: packet.header.payload_type,
+            keyframe,
+            payload: packet.payload,
+        };
+        let StreamState { forward, forwarding, .. } = stream;
+        let (sessions, dirty, stats, now) = (&mut self.sessions, &mut self.dirty, &mut self.stats, self.now);
+        forward.handle_publisher_rtp(now, &input, |viewer, out| {
+            let Some(Some(viewer_id)) = forwarding.get(viewer.index() as usize).copied() else { return };
+            let Some(session) = sessions.get_mut(&viewer_id) else { return };
+            let Role::Viewer(leg) = &session.role else { return };
+            let written = leg.packet(&out).and_then(|(sender, packet)| {
+                let mut sender = session.pc.rtp_sender(sender)?;
+                sender.write_rtp(now, packet).map_err(|err| debug!(session = %viewer_id, %err, "write_rtp")).ok()
+            });
+            if written.is_some() {
+                stats.rtp_forwarded += 1;
+            } else {
+                stats.forward_errors += 1;
+            }
+            mark(dirty, viewer_id, session);
+        });
+        self.drain_stream_outputs(id);
+    }
+
+    /// A viewer's keyframe requests and bandwidth estimates, into its stream.
+    fn on_viewer_rtcp(&mut self, id: SessionId, packets: &[Box<dyn rtc::rtcp::Packet>]) {
+        let Some(Session { role: Role::Viewer(leg), .. }) = self.sessions.get(&id) else { return };
+        let (Some(viewer), publisher) = (leg.forwarding, leg.publisher) else { return };
+        let Some(stream) = self.streams.get_mut(&publisher) else { return };
+        for packet in packets {
+            let any = packet.as_any();
+            if any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>() {
+                self.stats.viewer_keyframe_requests += 1;
+                stream.forward.handle_viewer_pli(self.now, viewer);
+            } else if let Some(remb) = any.downcast_ref::<ReceiverEstimatedMaximumBitrate>() {
+                self.stats.viewer_estimates += 1;
+                // REMB carries a float of bits per second; anything odd counts as nothing.
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let bps = if remb.bitrate.is_finite() && remb.bitrate > 0.0 { remb.bitrate as u64 } else { 0 };
+                stream.forward.handle_viewer_estimate(self.now, viewer, bps);
+            }
+        }
+        self.drain_stream_outputs(publisher);
+    }
+
+    /// Carries out what a stream asked for: keyframe requests to its publisher.
+    fn drain_stream_outputs(&mut self, publisher: SessionId) {
+        let Some(stream) = self.streams.get_mut(&publisher) else { return };
+        while let Some(output) = stream.forward.poll_output() {
+            let Output::RequestKeyframe { layer } = output;
+            let Some(session) = self.sessions.get_mut(&publisher) else { return };
+            if request_keyframe(session, layer, self.now) {
+                self.stats.keyframe_requests += 1;
+                mark(&mut self.dirty, publisher, session);
+            }
+        }
+    }
+
+    fn notify_viewer_count(&mut self, publisher: SessionId) {
+        let Some(stream) = self.streams.get(&publisher) else { return };
+        let count = u32::try_from(stream.forward.viewer_count()).unwrap_or(u32::MAX);
+        if let Some(session) = self.sessions.get(&publisher) {
+            session.notify(SessionEvent::ViewerCount(count));
+        }
+    }
+
+    fn new_id(&mut self) -> SessionId {
+        let id = SessionId(self.next_id);
+        self.next_id += 1;
+        id
+    }
+
+    fn check_capacity(&self) -> Result<(), MediaError> {
+        if self.sessions.len() >= self.config.max_sessions { Err(MediaError::Full) } else { Ok(()) }
+    }
+
+    fn publish(&mut self, stream_id: String, offer_sdp: String) -> Result<Publication, MediaError> {
+        if offer_sdp.len() > MAX_SDP_BYTES {
+            return Err(MediaError::SdpTooLarge(offer_sdp.len()));
+        }
+        if self.live.contains_key(&stream_id) {
+            return Err(MediaError::AlreadyPublishing(stream_id));
+        }
+        self.check_capacity()?;
+        let now = self.now;
+        let (ufrag, mut pc) = peer::build(Leg::Publisher, now).map_err(internal)?;
+        let offer = RTCSessionDescription::offer(offer_sdp).map_err(bad_sdp)?;
+        pc.set_remote_description(now, offer).map_err(bad_sdp)?;
+        peer::add_host_candidate(&mut pc, self.announce).map_err(internal)?;
+        let answer = pc.create_answer(None).map_err(bad_sdp)?;
+        pc.set_local_description(now, answer).map_err(bad_sdp)?;
+        let answer_sdp = pc.local_description().ok_or(MediaError::Internal)?.sdp;
+        let codecs = receive_codecs(&mut pc);
+        if codecs.is_empty() {
+            return Err(MediaError::BadSdp("the offer has no VP8, H.264 or Opus media to receive".into()));
+        }
+        let id = self.new_id();
+        let (events, receiver) = mpsc::unbounded_channel();
+        self.demux.add_session(id, ufrag.clone());
+        self.live.insert(stream_id.clone(), id);
+        self.streams.insert(
+            id,
+            StreamState { forward: Stream::new(StreamConfig::default()), codecs, forwarding: Vec::new(), members: Vec::new() },
+        );
+        info!(session = %id, stream = %stream_id, "publisher session created");
+        self.insert(id, pc, ufrag, stream_id, Role::Publisher(PublisherLeg::default()), events);
+        Ok(Publication { session: id, answer_sdp, events: receiver })
+    }
+
+    fn view(&mut self, stream_id: String) -> Result<ViewOffer, MediaError> {
+        let Some(&publisher) = self.live.get(&stream_id) else {
+            return Err(MediaError::NotLive(stream_id));
+        };
+        self.check_capacity()?;
+        let now = self.now;
+        let (ufrag, mut pc) = peer::build(Leg::Viewer, now).map_err(internal)?;
+        let video = add_send_track(&mut pc, RtpCodecKind::Video)?;
+        let audio = add_send_track(&mut pc, RtpCodecKind::Audio)?;
+        let offer = pc.create_offer(None).map_err(internal)?;
+        pc.set_local_description(now, offer).map_err(internal)?;
+        peer::add_host_candidate(&mut pc, self.announce).map_err(internal)?;
+        let offer_sdp = pc.local_description().ok_or(MediaError::Internal)?.sdp;
+        let id = self.new_id();
+        let (events, receiver) = mpsc::unbounded_channel();
+        self.demux.add_session(id, ufrag.clone());
+        if let Some(stream) = self.streams.get_mut(&publisher) {
+            stream.members.push(id);
+        }
+        let leg = ViewerLeg { publisher, video, audio, forwarding: None, answered: false };
+        debug!(session = %id, stream = %stream_id, "viewer session created");
+        self.insert(id, pc, ufrag, stream_id, Role::Viewer(leg), events);
+        Ok(ViewOffer { session: id, offer_sdp, events: receiver })
+    }
+
+    fn insert(
+        &mut self,
+        id: SessionId,
+        pc: RTCPeerConnection,
+        ufrag: String,
+        stream_id: String,
+        role: Role,
+        events: mpsc::UnboundedSender<SessionEvent>,
+    ) {
+        let mut session = Session {
+            pc,
+            ufrag,
+            stream_id,
+            role,
+            events,
+            connected: false,
+            connect_by: self.now + self.config.connect_timeout,
+            timeout: None,
+            dirty: false,
+            candidates: 0,
+        };
+        mark(&mut self.dirty, id, &mut session);
+        self.sessions.insert(id, session);
+    }
+
+    fn viewer_answer(&mut self, id: SessionId, answer_sdp: String) -> Result<(), MediaError> {
+        if answer_sdp.len() > MAX_SDP_BYTES {
+            return Err(MediaError::SdpTooLarge(answer_sdp.len()));
+        }
+        let session = self.sessions.get_mut(&id).ok_or(MediaError::UnknownSession)?;
+        let Role::Viewer(leg) = &mut session.role else {
+            return Err(MediaError::WrongState("an answer is only expected from a viewer"));
+        };
+        if leg.answered {
+            return Err(MediaError::WrongState("this viewer has answered already"));
+        }
+        let answer = RTCSessionDescription::answer(answer_sdp).map_err(bad_sdp)?;
+        session.pc.set_remote_description(self.now, answer).map_err(bad_sdp)?;
+        leg.answered = true;
+        let publisher_codecs = self.streams.get(&leg.publisher).map(|s| s.codecs.as_slice()).unwrap_or_default();
+        for track in [&mut leg.video, &mut leg.audio] {
+            if let Some(mut sender) = session.pc.rtp_sender(track.sender) {
+                track.map_payload_types(publisher_codecs, &sender.get_parameters().rtp_parameters.codecs);
+            }
+        }
+        if leg.video.payload_types.is_empty() {
+            warn!(session = %id, "the viewer accepted none of the publisher's video codecs");
+        }
+        mark(&mut self.dirty, id, session);
+        Ok(())
+    }
+
+    fn add_remote_candidate(&mut self, id: SessionId, candidate: Candidate) -> Result<(), MediaError> {
+        let session = self.sessions.get_mut(&id).ok_or(MediaError::UnknownSession)?;
+        if candidate.candidate.is_empty() {
+            return Ok(()); // end of candidates: nothing to do for an ICE-lite server
+        }
+        if session.candidates >= self.config.max_candidates {
+            return Err(MediaError::TooManyCandidates(self.config.max_candidates));
+        }
+        if !candidate.candidate.starts_with("candidate:") {
+            return Err(MediaError::BadCandidate("expected a `candidate:` line".into()));
+        }
+        session.candidates += 1;
+        let init = RTCIceCandidateInit {
+            candidate: candidate.candidate,
+            sdp_mid: candidate.sdp_mid,
+            sdp_mline_index: candidate.sdp_mline_index,
+            ..Default::default()
+        };
+        // As an ICE-lite server we answer the client's checks and never send our own, so a
+        // candidate rtc cannot use (an mDNS `.local` name, TCP) changes nothing: log it
+        // rather than fail the client.
+        if let Err(err) = session.pc.add_remote_candidate(init) {
+            debug!(session = %id, %err, "remote candidate ignored");
+        }
+        mark(&mut self.dirty, id, session);
+        Ok(())
+    }
+
+    /// Removes a session (if it exists) and everything that depends on it; its owner
+    /// gets the event `why` implies. Returns whether it existed.
+    fn remove(&mut self, id: SessionId, why: Removal) -> bool {
+        let Some(session) = self.close_session(id, why) else { return false };
+        match session.role {
+            Role::Publisher(_) => {
+                if self.live.get(&session.stream_id) == Some(&id) {
+                    self.live.remove(&session.stream_id);
+                }
+                if let Some(stream) = self.streams.remove(&id) {
+                    info!(session = %id, stream = %session.stream_id, viewers = stream.members.len(), "stream ended");
+                    for viewer in stream.members {
+                        self.close_session(viewer, Removal::StreamEnded);
+                    }
+                }
+            }
+            Role::Viewer(leg) => {
+                if let Some(stream) = self.streams.get_mut(&leg.publisher) {
+                    stream.members.retain(|m| *m != id);
+                    if let Some(viewer) = leg.forwarding {
+                        stream.forward.remove_viewer(viewer);
+                        if let Some(slot) = stream.forwarding.get_mut(viewer.index() as usize) {
+                            *slot = None;
+                        }
+                        self.notify_viewer_count(leg.publisher);
+                    }
+                }
+            }
+        }
+        true
+    }
+
+    /// Takes a session out, tells its owner, closes its pc (queueing DTLS close_notify
+    /// so the client learns at once) and forgets its addresses.
+    fn close_session(&mut self, id: SessionId, why: Removal) -> Option<Session> {
+        let mut session = self.sessions.remove(&id)?;
+        match why {
+            Removal::Closed => {}
+            Removal::Failed => session.notify(SessionEvent::Failed),
+            Removal::StreamEnded => session.notify(SessionEvent::StreamEnded),
+        }
+        if let Err(err) = session.pc.close() {
+            debug!(session = %id, %err, "close");
+        }
+        while let Some(out) = session.pc.poll_write() {
+            self.transmits.push_back(Transmit { to: out.transport.peer_addr, payload: out.message });
+        }
+        self.demux.remove_session(id, &session.ufrag);
+        debug!(session = %id, ?why, "session removed");
+        Some(session)
+    }
+}
+
+/// Logs a stack failure that is not the client's fault and hides it from the client.
+fn internal(err: impl std::fmt::Display) -> MediaError {
+    warn!(%err, "WebRTC stack error");
+    MediaError::Internal
+}
+
+/// Sends a PLI for `layer` to the publisher. Returns whether one was written.
+fn request_keyframe(session: &mut Session, layer: Layer, now: Instant) -> bool {
+    let Role::Publisher(leg) = &session.role else { return false };
+    let Some(target) = leg.keyframe_target(layer) else { return false };
+    let Some(mut receiver) = session.pc.rtp_receiver(target.receiver) else { return false };
+    let pli = PictureLossIndication { sender_ssrc: 0, media_ssrc: target.ssrc };
+    match receiver.write_rtcp(now, vec![Box::new(pli)]) {
+        Ok(()) => true,
+        Err(err) => {
+            debug!(%err, "keyframe request not sent");
+            false
+        }
+    }
+}
+
+/// The publisher's negotiated receive codecs we can forward, as (payload type, codec).
+fn receive_codecs(pc: &mut RTCPeerConnection) -> Vec<(u8, Codec)> {
+    let mut codecs = Vec::new();
+    let transceivers: Vec<_> = pc.get_transceivers().collect();
+    for transceiver in transceivers {
+        let Some(receiver) = pc.rtp_transceiver(transceiver).and_then(|t| t.receiver()) else { continue };
+        let Some(mut receiver) = pc.rtp_receiver(receiver) else { continue };
+        for codec in &receiver.get_parameters().rtp_parameters.codecs {
+            if let Some(known) = Codec::from_mime_name(&codec.rtp_codec.mime_type)
+                && !codecs.contains(&(codec.payload_type, known))
+            {
+                codecs.push((codec.payload_type, known));
+            }
+        }
+    }
+    codecs
+}
+
+/// Adds a send-only track of `kind` to a viewer's pc. Its encoding names no codec, so
+/// the offer lists every codec we speak and the viewer's answer picks; the SSRC is
+/// chosen at random by rtc.
+fn add_send_track(pc: &mut RTCPeerConnection, kind: RtpCodecKind) -> Result<OutTrack, MediaError> {
+    let name = if kind == RtpCodecKind::Video { "video" } else { "audio" };
+    let track = MediaStreamTrack::new(
+        "myvid".to_owned(),
+        name.to_owned(),
+        name.to_owned(),
+        kind,
+        vec![RTCRtpEncodingParameters {
+            rtp_coding_parameters: RTCRtpCodingParameters::default(),
+            ..Default::default()
+        }],
+    );
+    let init = RTCRtpTransceiverInit {
+        direction: RTCRtpTransceiverDirection::Sendonly,
+        streams: vec![],
+        send_encodings: vec![],
+    };
+    let transceiver = pc.add_transceiver_from_track(track, Some(init)).map_err(internal)?;
+    let sender = pc.rtp_transceiver(transceiver).and_then(|t| t.sender()).ok_or(MediaError::Internal)?;
+    let ssrc = pc.rtp_sender(sender).and_then(|s| s.track().ssrcs().next()).ok_or(MediaError::Internal)?;
+    Ok(OutTrack::new(sender, ssrc))
+}

@@ -1,0 +1,39 @@
+//! Sessions that never connect are dropped: the publisher's owner hears `Failed`, its
+//! viewers `StreamEnded`, and the stream is free again. Driven through `MediaHandle`
+//! directly (no signalling) with a short connect timeout.
+
+mod media_common;
+
+use std::time::Duration;
+
+use media_common::{WAIT, publisher_offer};
+use myvid_sfu::media::{self, MediaConfig, MediaError, SessionEvent};
+use tokio::time::timeout;
+
+#[tokio::test]
+async fn a_publisher_that_never_connects_fails_and_ends_its_stream() {
+    let config = MediaConfig { connect_timeout: Duration::from_millis(300), ..MediaConfig::default() };
+    let server = media::spawn(config).await.unwrap();
+    let media = server.handle;
+    let (offer, _pc) = publisher_offer().await;
+    let mut publication = media.publish("s", offer.clone()).await.unwrap();
+    assert_eq!(media.publish("s", offer.clone()).await.unwrap_err(), MediaError::AlreadyPublishing("s".into()));
+    let mut viewer = media.view("s").await.unwrap();
+    assert_eq!(media.view("other").await.unwrap_err(), MediaError::NotLive("other".into()));
+
+    assert_eq!(timeout(WAIT, publication.events.recv()).await.unwrap(), Some(SessionEvent::Failed));
+    assert_eq!(timeout(WAIT, publication.events.recv()).await.unwrap(), None, "channel closed after the last event");
+    assert_eq!(timeout(WAIT, viewer.events.recv()).await.unwrap(), Some(SessionEvent::StreamEnded));
+    assert_eq!(media.close(viewer.session).await.unwrap_err(), MediaError::UnknownSession);
+    assert_eq!(media.viewer_answer(viewer.session, "v=0".into()).await.unwrap_err(), MediaError::UnknownSession);
+
+    // The stream can be published again.
+    let again = media.publish("s", offer).await.unwrap();
+    media.close(again.session).await.unwrap();
+    let stats = media.stats().await.unwrap();
+    assert_eq!((stats.sessions, stats.streams), (0, 0));
+
+    // The task stops when the last handle is dropped.
+    drop(media);
+    timeout(WAIT, server.task).await.unwrap().unwrap().unwrap();
+}

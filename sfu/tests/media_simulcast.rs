@@ -1,0 +1,69 @@
+//! Simulcast end to end: a publisher sends three rid layers (q, h, f) on one track; a
+//! viewer gets the highest at first, moves down when its REMB estimate shrinks and back up
+//! when it grows, each switch at a keyframe of the new layer, with one SSRC and unbroken
+//! sequence numbers throughout.
+
+mod media_common;
+
+use media_common::{Harness, LayerSpec, Received, TestPublisher, TestViewer};
+
+/// Fill bytes name the layers at the viewer.
+const LOW: u8 = 0;
+const HIGH: u8 = 2;
+
+fn layers() -> [LayerSpec; 3] {
+    // ~50, ~160 and ~530 kbit/s of payload at 30 fps.
+    [
+        LayerSpec { rid: Some("q"), ssrc: 0x0A00, payload: 100, fill: LOW },
+        LayerSpec { rid: Some("h"), ssrc: 0x0B00, payload: 300, fill: 1 },
+        LayerSpec { rid: Some("f"), ssrc: 0x0C00, payload: 1000, fill: HIGH },
+    ]
+}
+
+fn last_tag(received: &Received) -> Option<u8> {
+    received.video.last().map(|p| p.tag)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_viewer_follows_its_bandwidth_estimate_across_layers() {
+    let started = std::time::Instant::now();
+    let harness = Harness::start().await;
+    let publisher = TestPublisher::start_layers(&harness, "sim", &layers()).await;
+    let mut viewer = TestViewer::join(&harness, "sim").await;
+
+    // No estimate yet: the highest layer.
+    viewer.wait_video(20).await;
+    assert!(viewer.snapshot().video.iter().all(|p| p.tag == HIGH), "only the full layer at first");
+
+    // A small estimate: down to q once the layers' rates are measured (a 1 s window).
+    viewer.send_estimate(100_000.0).await;
+    viewer.wait_until("the switch to q", |r| last_tag(r) == Some(LOW)).await;
+    let switched_down = started.elapsed();
+    viewer.wait_until("more of q", |r| r.video.iter().filter(|p| p.tag == LOW).count() >= 20).await;
+
+    // A large one: back up to f.
+    viewer.send_estimate(5_000_000.0).await;
+    viewer.wait_until("the switch back to f", |r| last_tag(r) == Some(HIGH)).await;
+
+    let received = viewer.leave().await;
+    let video = &received.video;
+    assert!(video[0].keyframe);
+    for pair in video.windows(2) {
+        assert_eq!(pair[1].ssrc, pair[0].ssrc, "one SSRC across switches");
+        assert_eq!(pair[1].seq, pair[0].seq.wrapping_add(1), "consecutive across switches");
+        if pair[1].tag != pair[0].tag {
+            assert!(pair[1].keyframe, "a switch lands on a keyframe: {pair:?}");
+        }
+    }
+    let switches = video.windows(2).filter(|p| p[0].tag != p[1].tag).count();
+    assert_eq!(switches, 2, "down once, up once");
+    let stats = harness.media.stats().await.unwrap();
+    assert!(stats.viewer_estimates >= 2);
+    publisher.leave().await;
+    println!(
+        "{} video packets, switched down after {switched_down:?}, {} PLIs at the publisher; stats {stats:?}; total {:?}",
+        video.len(),
+        stats.keyframe_requests,
+        started.elapsed()
+    );
+}
