@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test.sh — install what the tests need, then run every check and test:
 # rustfmt, clippy, the Rust unit and integration tests (real server on port 0, real
-# ffmpeg/ffprobe), and the end-to-end browser tests (headless Debian Chromium).
+# ffmpeg/ffprobe), and the end-to-end browser tests (headless Debian Chromium), VOD
+# and live.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
@@ -21,3 +22,5 @@ target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import js
 bin="$target_dir/debug/myvid"
 [ -x "$bin" ] || { echo "test.sh: $bin was not built by cargo test" >&2; exit 1; }
 (cd client-js && MYVID_BIN="$bin" npm test)
+echo "== live streaming end-to-end tests (Chromium broadcaster and viewers through the SFU)"
+(cd client-js && MYVID_BIN="$bin" npm run test:live)
