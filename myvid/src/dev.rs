@@ -26,8 +26,8 @@ use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
-use crate::sfu_role::{self, SfuSetup};
 use crate::secret;
+use crate::sfu_role::{self, SfuSetup};
 
 /// Where the data directory's parts live.
 pub struct DataPaths {

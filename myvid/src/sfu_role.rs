@@ -51,7 +51,7 @@ pub struct SfuRunning {
 }
 
 impl SfuRunning {
-    /// Closes the link (and every client's signalling) and lets the media task wind down.
+    /// Closes the link (and every client's signalling) and ends every stream.
     pub fn shutdown(&self) {
         self.stop.cancel();
     }
@@ -82,16 +82,21 @@ pub async fn start(setup: SfuSetup) -> anyhow::Result<SfuRunning> {
         max_sessions: setup.max_sessions,
         ..MediaConfig::default()
     };
-    let server = media::spawn(media_config).await.with_context(|| format!("cannot start the SFU media socket on {}", setup.media_bind))?;
+    // One token stops everything: the link (and with it every client's signalling) and
+    // the media plane, which ends each stream cleanly.
+    let stop = CancellationToken::new();
+    let server = media::spawn_with_shutdown(media_config, stop.clone())
+        .await
+        .with_context(|| format!("cannot start the SFU media socket on {}", setup.media_bind))?;
     let tokens = setup.tokens;
     let clock = setup.clock.clone();
-    let check = Box::new(move |stream: &str, token: &str| tokens.verify(stream, token, clock.now()).map_err(|e| e.to_string()));
+    let check =
+        Box::new(move |stream: &str, token: &str| tokens.verify(stream, token, clock.now()).map_err(|e| e.to_string()));
     let recorder = live_recorder(setup.meta, setup.clock);
     let signalling = Arc::new(Signalling::new(server.handle.clone(), check).with_live_hook(Box::new(move |change| {
         let _ = recorder.send(change);
     })));
 
-    let stop = CancellationToken::new();
     let (clients_tx, mut clients) = mpsc::channel::<ClientLink>(256);
     link::connect(LinkConfig::new(setup.endpoint_ws, setup.sfu_secret), clients_tx, stop.clone())
         .context("cannot link the SFU to its endpoint")?;

@@ -159,7 +159,11 @@ impl Signalling {
         match message {
             ClientMessage::Publish { token, sdp } => {
                 if !matches!(media, Media::None) {
-                    return send(out, &error_frame("unexpected_message", "this connection already has a media session")).await;
+                    return send(
+                        out,
+                        &error_frame("unexpected_message", "this connection already has a media session"),
+                    )
+                    .await;
                 }
                 if let Err(reason) = (self.check_token)(stream_id, &token) {
                     info!(stream = %stream_id, %reason, "publish refused");
@@ -175,7 +179,11 @@ impl Signalling {
             }
             ClientMessage::Join {} => {
                 if !matches!(media, Media::None) {
-                    return send(out, &error_frame("unexpected_message", "this connection already has a media session")).await;
+                    return send(
+                        out,
+                        &error_frame("unexpected_message", "this connection already has a media session"),
+                    )
+                    .await;
                 }
                 match self.media.view(stream_id).await {
                     Ok(offer) => {
@@ -216,7 +224,13 @@ impl Signalling {
         }
     }
 
-    async fn on_event(&self, stream_id: &str, event: Option<SessionEvent>, media: &mut Media, out: &Sender<String>) -> Flow {
+    async fn on_event(
+        &self,
+        stream_id: &str,
+        event: Option<SessionEvent>,
+        media: &mut Media,
+        out: &Sender<String>,
+    ) -> Flow {
         match event {
             Some(SessionEvent::Connected) => {
                 if let Media::Publishing { live, .. } = media

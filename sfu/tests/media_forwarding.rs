@@ -24,7 +24,8 @@ async fn viewers_get_continuous_video_join_late_leave_and_see_the_end() {
     let connected_at = started.elapsed();
 
     // Two viewers join together.
-    let (mut first, mut second) = tokio::join!(TestViewer::join(&harness, "live-1"), TestViewer::join(&harness, "live-1"));
+    let (mut first, mut second) =
+        tokio::join!(TestViewer::join(&harness, "live-1"), TestViewer::join(&harness, "live-1"));
     // Keyframe requests are throttled per layer: the late join must come more than one
     // throttle interval after the last request the first two caused (which came no later
     // than either's first keyframe) for its own request to go out at once.

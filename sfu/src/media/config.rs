@@ -97,7 +97,7 @@ mod tests {
         let local: SocketAddr = "0.0.0.0:5000".parse().unwrap();
         assert_eq!(config.announce_addr(local), Err(ConfigError::NoAnnounceAddress(local)));
         let config = MediaConfig { announce_ip: Some("203.0.113.7".parse().unwrap()), ..config };
-        assert_eq!(config.announce_addr(local).unwrap(), "203.0.113.7:5000".parse().unwrap());
+        assert_eq!(config.announce_addr(local).unwrap(), "203.0.113.7:5000".parse::<SocketAddr>().unwrap());
         assert_eq!(config.validate(), Ok(()));
     }
 

@@ -20,7 +20,8 @@
 //!                                   browsers (publishers and viewers)
 //! ```
 //!
-//! - [`run`] / [`spawn`]: the I/O loop; the only code that reads the clock.
+//! - [`run`] / [`spawn`] / [`spawn_with_shutdown`]: the I/O loop; the only code that
+//!   reads the clock.
 //! - [`MediaPlane`]: sessions, streams and forwarding as a state machine.
 //! - `demux`: which session a datagram belongs to (STUN USERNAME, then source address).
 //! - `peer`: codecs, interceptors and ICE settings of each leg; `feedback`: the interceptor
@@ -33,8 +34,10 @@
 //! ```no_run
 //! # async fn start() -> std::io::Result<()> {
 //! use myvid_sfu::media::{self, MediaConfig};
+//! use tokio_util::sync::CancellationToken;
+//! let shutdown = CancellationToken::new();
 //! let config = MediaConfig { bind: "0.0.0.0:3478".parse().unwrap(), announce_ip: Some("203.0.113.7".parse().unwrap()), ..Default::default() };
-//! let server = media::spawn(config).await?;
+//! let server = media::spawn_with_shutdown(config, shutdown.clone()).await?;
 //! let offer = server.handle.view("stream-id").await;
 //! # Ok(()) }
 //! ```
@@ -52,12 +55,10 @@ mod run;
 mod viewer;
 
 pub use command::{COMMAND_QUEUE, Command, CommandReceiver, MediaHandle, MediaStats, Publication, Reply, ViewOffer};
-pub use config::{
-    ConfigError, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_SESSIONS, MAX_CANDIDATES_PER_SESSION, MediaConfig,
-};
+pub use config::{ConfigError, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_SESSIONS, MAX_CANDIDATES_PER_SESSION, MediaConfig};
 pub use demux::stun_local_ufrag;
 pub use error::MediaError;
 pub use event::{EventReceiver, SessionEvent, SessionId};
 pub use plane::{MediaPlane, Transmit};
 pub use publisher::layer_of_rid;
-pub use run::{MediaServer, RECV_BATCH, run, spawn};
+pub use run::{MediaServer, RECV_BATCH, run, spawn, spawn_with_shutdown};

@@ -54,7 +54,14 @@ fn feedback(typ: &str, parameter: &str) -> RTCPFeedback {
     RTCPFeedback { typ: typ.to_owned(), parameter: parameter.to_owned() }
 }
 
-fn codec(mime: &str, clock_rate: u32, channels: u16, fmtp: &str, pt: u8, rtcp_feedback: Vec<RTCPFeedback>) -> RTCRtpCodecParameters {
+fn codec(
+    mime: &str,
+    clock_rate: u32,
+    channels: u16,
+    fmtp: &str,
+    pt: u8,
+    rtcp_feedback: Vec<RTCPFeedback>,
+) -> RTCRtpCodecParameters {
     RTCRtpCodecParameters {
         rtp_codec: RTCRtpCodec {
             mime_type: mime.to_owned(),
@@ -71,9 +78,13 @@ fn codec(mime: &str, clock_rate: u32, channels: u16, fmtp: &str, pt: u8, rtcp_fe
 /// helpers add their feedback only to codecs already registered.
 fn media_engine_and_interceptors(leg: Leg) -> Result<(MediaEngine, Registry), Error> {
     let mut engine = MediaEngine::default();
-    let video_feedback = || vec![feedback("goog-remb", ""), feedback("ccm", "fir"), feedback("nack", ""), feedback("nack", "pli")];
+    let video_feedback =
+        || vec![feedback("goog-remb", ""), feedback("ccm", "fir"), feedback("nack", ""), feedback("nack", "pli")];
     // Payload types as Chrome numbers them, which keeps offers readable next to a browser's.
-    engine.register_codec(codec(MIME_TYPE_OPUS, 48_000, 2, "minptime=10;useinbandfec=1", 111, vec![]), RtpCodecKind::Audio)?;
+    engine.register_codec(
+        codec(MIME_TYPE_OPUS, 48_000, 2, "minptime=10;useinbandfec=1", 111, vec![]),
+        RtpCodecKind::Audio,
+    )?;
     engine.register_codec(codec(MIME_TYPE_VP8, 90_000, 0, "", 96, video_feedback()), RtpCodecKind::Video)?;
     engine.register_codec(
         codec(

@@ -216,7 +216,8 @@ impl MediaPlane {
                 let _ = reply.send(self.add_remote_candidate(session, candidate));
             }
             Command::Close { session, reply } => {
-                let result = if self.remove(session, Removal::Closed) { Ok(()) } else { Err(MediaError::UnknownSession) };
+                let result =
+                    if self.remove(session, Removal::Closed) { Ok(()) } else { Err(MediaError::UnknownSession) };
                 let _ = reply.send(result);
             }
             Command::Stats { reply } => {
@@ -241,11 +242,18 @@ impl MediaPlane {
             }
         }
         due.extend(self.sessions.iter().filter(|(_, s)| !s.connected && s.connect_by <= now).map(|(id, _)| *id));
+        // Oldest first (ids grow with creation, and so do deadlines): a publisher that
+        // expires together with its viewers ends its stream, and they hear `StreamEnded`.
+        due.sort_unstable();
         for id in due.drain(..) {
-            info!(session = %id, "not connected in time");
-            self.remove(id, Removal::Failed);
+            if self.sessions.contains_key(&id) {
+                info!(session = %id, "not connected in time");
+                self.remove(id, Removal::Failed);
+            }
         }
-        due.extend(self.streams.iter().filter(|(_, s)| s.forward.poll_timeout().is_some_and(|t| t <= now)).map(|(id, _)| *id));
+        due.extend(
+            self.streams.iter().filter(|(_, s)| s.forward.poll_timeout().is_some_and(|t| t <= now)).map(|(id, _)| *id),
+        );
         for id in due.drain(..) {
             if let Some(stream) = self.streams.get_mut(&id) {
                 stream.forward.handle_timeout(now);
@@ -271,13 +279,26 @@ impl MediaPlane {
     /// When [`MediaPlane::handle_timeout`] should next run.
     pub fn poll_timeout(&mut self) -> Option<Instant> {
         self.flush();
-        let sessions = self
-            .sessions
-            .values()
-            .flat_map(|s| [s.timeout, (!s.connected).then_some(s.connect_by)])
-            .flatten();
+        let sessions =
+            self.sessions.values().flat_map(|s| [s.timeout, (!s.connected).then_some(s.connect_by)]).flatten();
         let streams = self.streams.values().filter_map(|s| s.forward.poll_timeout());
         sessions.chain(streams).min()
+    }
+
+    /// Closes every session, publishers first (so their viewers hear
+    /// [`SessionEvent::StreamEnded`]); publishers' owners get no event, their channels
+    /// just close. Used when the media task stops.
+    pub fn close_all(&mut self, now: Instant) {
+        self.now = now;
+        let mut publishers: Vec<SessionId> = self.streams.keys().copied().collect();
+        publishers.sort_unstable();
+        for id in publishers {
+            self.remove(id, Removal::Closed);
+        }
+        let rest: Vec<SessionId> = self.sessions.keys().copied().collect();
+        for id in rest {
+            self.remove(id, Removal::Closed);
+        }
     }
 
     fn flush(&mut self) {
@@ -494,7 +515,12 @@ impl MediaPlane {
         self.live.insert(stream_id.clone(), id);
         self.streams.insert(
             id,
-            StreamState { forward: Stream::new(StreamConfig::default()), codecs, forwarding: Vec::new(), members: Vec::new() },
+            StreamState {
+                forward: Stream::new(StreamConfig::default()),
+                codecs,
+                forwarding: Vec::new(),
+                members: Vec::new(),
+            },
         );
         info!(session = %id, stream = %stream_id, "publisher session created");
         self.insert(id, pc, ufrag, stream_id, Role::Publisher(PublisherLeg::default()), events);

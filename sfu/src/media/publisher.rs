@@ -98,7 +98,9 @@ mod tests {
 
     #[test]
     fn rid_names_map_to_layers_lowest_first() {
-        for (rid, layer) in [("q", 0), ("h", 1), ("f", 2), ("0", 0), ("1", 1), ("2", 2), ("low", 0), ("MID", 1), ("high", 2)] {
+        for (rid, layer) in
+            [("q", 0), ("h", 1), ("f", 2), ("0", 0), ("1", 1), ("2", 2), ("low", 0), ("MID", 1), ("high", 2)]
+        {
             assert_eq!(layer_of_rid(rid), Some(layer), "{rid}");
         }
         assert_eq!(layer_of_rid("hd"), None);

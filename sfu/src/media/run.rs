@@ -23,6 +23,7 @@ use std::time::Instant;
 
 use bytes::BytesMut;
 use tokio::net::UdpSocket;
+use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use super::command::{CommandReceiver, MediaHandle};
@@ -42,11 +43,17 @@ const MAX_DATAGRAM: usize = 2048;
 /// one datagram's room is left (one allocation per ~30 datagrams).
 const RECV_BUFFER: usize = 64 * 1024;
 
-/// Runs the media plane on `socket` until every [`MediaHandle`] is dropped.
+/// Runs the media plane on `socket` until `shutdown` is cancelled or every
+/// [`MediaHandle`] is dropped, then closes every session.
 ///
 /// `config` is validated here; the socket's local address and
 /// [`MediaConfig::announce_ip`] give the host candidate.
-pub async fn run(config: MediaConfig, socket: UdpSocket, mut commands: CommandReceiver) -> Result<(), ConfigError> {
+pub async fn run(
+    config: MediaConfig,
+    socket: UdpSocket,
+    mut commands: CommandReceiver,
+    shutdown: CancellationToken,
+) -> Result<(), ConfigError> {
     config.validate()?;
     let local = socket.local_addr().map_err(|_| ConfigError::NoAnnounceAddress(config.bind))?;
     let announce = config.announce_addr(local)?;
@@ -54,11 +61,7 @@ pub async fn run(config: MediaConfig, socket: UdpSocket, mut commands: CommandRe
     let mut plane = MediaPlane::new(config, announce, Instant::now());
     let mut buffer = BytesMut::with_capacity(RECV_BUFFER);
     loop {
-        while let Some(transmit) = plane.poll_transmit() {
-            if let Err(err) = socket.send_to(&transmit.payload, transmit.to).await {
-                debug!(to = %transmit.to, %err, "send failed");
-            }
-        }
+        send_all(&socket, &mut plane).await;
         let wake = plane.poll_timeout();
         let timer = async {
             match wake {
@@ -93,10 +96,22 @@ pub async fn run(config: MediaConfig, socket: UdpSocket, mut commands: CommandRe
                 None => break,
             },
             () = timer => plane.handle_timeout(Instant::now()),
+            () = shutdown.cancelled() => break,
         }
     }
+    plane.close_all(Instant::now());
+    send_all(&socket, &mut plane).await;
     info!(stats = ?plane.stats(), "media plane stopped");
     Ok(())
+}
+
+/// Sends every datagram the plane has queued.
+async fn send_all(socket: &UdpSocket, plane: &mut MediaPlane) {
+    while let Some(transmit) = plane.poll_transmit() {
+        if let Err(err) = socket.send_to(&transmit.payload, transmit.to).await {
+            debug!(to = %transmit.to, %err, "send failed");
+        }
+    }
 }
 
 /// One datagram split off `buffer`, `None` when the socket has nothing more.
@@ -119,13 +134,20 @@ pub struct MediaServer {
     pub task: tokio::task::JoinHandle<Result<(), ConfigError>>,
 }
 
-/// Binds `config.bind` and spawns [`run`] on the current tokio runtime.
+/// Binds `config.bind` and spawns [`run`] on the current tokio runtime; the task stops
+/// when every [`MediaHandle`] is dropped.
 pub async fn spawn(config: MediaConfig) -> io::Result<MediaServer> {
+    spawn_with_shutdown(config, CancellationToken::new()).await
+}
+
+/// [`spawn`], also stopping (every session closed, viewers told the stream ended) when
+/// `shutdown` is cancelled.
+pub async fn spawn_with_shutdown(config: MediaConfig, shutdown: CancellationToken) -> io::Result<MediaServer> {
     config.validate().map_err(|err| io::Error::new(io::ErrorKind::InvalidInput, err))?;
     let socket = UdpSocket::bind(config.bind).await?;
     let local_addr = socket.local_addr()?;
     config.announce_addr(local_addr).map_err(|err| io::Error::new(io::ErrorKind::InvalidInput, err))?;
     let (handle, commands) = MediaHandle::channel();
-    let task = tokio::spawn(run(config, socket, commands));
+    let task = tokio::spawn(run(config, socket, commands, shutdown));
     Ok(MediaServer { handle, local_addr, task })
 }

@@ -97,7 +97,10 @@ impl Client {
     }
 
     /// Frames until one matches `want` (the skipped ones are returned too).
-    pub async fn recv_until(&mut self, mut want: impl FnMut(&ServerMessage) -> bool) -> (ServerMessage, Vec<ServerMessage>) {
+    pub async fn recv_until(
+        &mut self,
+        mut want: impl FnMut(&ServerMessage) -> bool,
+    ) -> (ServerMessage, Vec<ServerMessage>) {
         let mut skipped = Vec::new();
         loop {
             let message = self.recv().await;
@@ -149,7 +152,8 @@ impl PeerConnectionEventHandler for Handler {
 /// never connected, for tests of signalling alone. The pc is returned to keep it alive.
 pub async fn publisher_offer() -> (String, Arc<dyn PeerConnection>) {
     let pc = client_pc().await;
-    let sendonly = || Some(RTCRtpTransceiverInit { direction: RTCRtpTransceiverDirection::Sendonly, ..Default::default() });
+    let sendonly =
+        || Some(RTCRtpTransceiverInit { direction: RTCRtpTransceiverDirection::Sendonly, ..Default::default() });
     let video = local_track(RtpCodecKind::Video, MIME_TYPE_VP8, 90_000, 0, 0x5000);
     let audio = local_track(RtpCodecKind::Audio, MIME_TYPE_OPUS, 48_000, 2, 0x5001);
     pc.pc.add_transceiver_from_track(video as Arc<dyn TrackLocal>, sendonly()).await.unwrap();
@@ -248,7 +252,12 @@ pub fn vp8_payload(picture_id: u16, first: bool, keyframe: bool) -> Bytes {
 pub fn vp8_payload_sized(picture_id: u16, first: bool, keyframe: bool, size: usize, fill: u8) -> Bytes {
     let mut p = Vec::with_capacity(size);
     // X=1, S on the first packet, PID=0 | I=1 | M=1 + 15-bit PictureID.
-    p.extend_from_slice(&[if first { 0x90 } else { 0x80 }, 0x80, 0x80 | ((picture_id >> 8) as u8 & 0x7F), picture_id as u8]);
+    p.extend_from_slice(&[
+        if first { 0x90 } else { 0x80 },
+        0x80,
+        0x80 | ((picture_id >> 8) as u8 & 0x7F),
+        picture_id as u8,
+    ]);
     if first {
         // Frame tag: show_frame=1, version 0, P=0 for keyframes, 1 for delta frames.
         p.extend_from_slice(&[if keyframe { 0x10 } else { 0x11 }, 0x02, 0x00]);
@@ -317,7 +326,8 @@ impl TestPublisher {
         )));
         let audio_ssrc = layers[0].ssrc + 1000;
         let audio = local_track(RtpCodecKind::Audio, MIME_TYPE_OPUS, 48_000, 2, audio_ssrc);
-        let sendonly = || Some(RTCRtpTransceiverInit { direction: RTCRtpTransceiverDirection::Sendonly, ..Default::default() });
+        let sendonly =
+            || Some(RTCRtpTransceiverInit { direction: RTCRtpTransceiverDirection::Sendonly, ..Default::default() });
         let video_transceiver =
             pc.pc.add_transceiver_from_track(video.clone() as Arc<dyn TrackLocal>, sendonly()).await.unwrap();
         let audio_transceiver =
@@ -338,7 +348,8 @@ impl TestPublisher {
         let video_pt = video_parameters.codecs[0].payload_type;
         let audio_pt = parameters(audio_transceiver).await.codecs[0].payload_type;
         // Rid-based simulcast: the sender must put mid and rid on every packet itself.
-        let extension = |uri: &str| video_parameters.header_extensions.iter().find(|h| h.uri == uri).map(|h| h.id as u8);
+        let extension =
+            |uri: &str| video_parameters.header_extensions.iter().find(|h| h.uri == uri).map(|h| h.id as u8);
         let mid_id = extension("urn:ietf:params:rtp-hdrext:sdes:mid");
         let rid_id = extension("urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id");
         let mid = video_transceiver.mid().await.unwrap().unwrap_or_default();
@@ -517,7 +528,11 @@ impl TestViewer {
                                     keyframe: starts_keyframe(Codec::Vp8, &packet.payload),
                                     tag: packet.payload.last().copied().unwrap_or_default(),
                                 });
-                                count_tx.send_replace(received.video_from_first_keyframe().len());
+                                let count = received.video_from_first_keyframe().len();
+                                // Never touch the watch while holding the lock: its waiters
+                                // take the lock inside the watch's own.
+                                drop(received);
+                                count_tx.send_replace(count);
                             } else {
                                 received.audio.push((h.ssrc, h.sequence_number));
                             }
