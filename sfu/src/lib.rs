@@ -1,19 +1,24 @@
 //! # myvid-sfu — the live media plane
 //!
 //! One publisher per stream, any number of viewers; RTP is forwarded as received,
-//! never decoded.
+//! never decoded or re-encoded.
 //!
 //! ```text
-//!            ┌────────────── forward/ (no I/O, no clock) ──────────────┐
-//!  publisher │ packet in ─▶ cache (NACK) ─▶ per-viewer rewrite (SSRC,  │ ─▶ viewers
-//!   RTP/RTCP │ seq, timestamp) ─▶ layer choice (simulcast) ─▶ packets  │    RTP
-//!            │ viewer RTCP ─▶ keyframe requests (throttled), NACK      │
-//!            └───────────── driven by link/ and the WebRTC layer ──────┘
+//!  endpoint ──attach──▶ link ──ClientLink──▶ session (signalling: publish/join/answer/…)
+//!                                                 │ Command (mpsc)        ▲ SessionEvent
+//!                                                 ▼                       │
+//!  browsers ◀══ SRTP/UDP, one socket ══▶ media task: MediaPlane ── forward::Stream per stream
+//!                                         (every peer connection,   (rewrite, layers,
+//!                                          no locks on the path)     keyframe throttle)
 //! ```
 //!
 //! - [`forward`]: the forwarding core, a plain state machine taking `now` as an
 //!   argument, unit-tested on virtual time.
-//! - `link`: the SFU's control connection to endpoints (registration, attach).
+//! - [`codec`]: codec names and keyframe detection from RTP payloads.
+//! - [`media`]: WebRTC sessions (webrtc-rs's sans-I/O `rtc`) on one UDP socket, run by
+//!   one task.
+//! - [`session`]: the signalling protocol (`myvid-proto`) on top of the media plane.
+//! - [`link`]: the SFU's control connection to endpoints (registration, attach).
 
 pub mod codec;
 pub mod forward;
