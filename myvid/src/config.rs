@@ -376,6 +376,14 @@ mod tests {
     }
 
     #[test]
+    fn the_example_config_parses_and_states_the_defaults() {
+        let example = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/myvid.example.toml"));
+        let config = Config::load(Some(example), env(&[])).unwrap();
+        let as_toml = |c: &Config| toml::Table::try_from(c).unwrap();
+        assert_eq!(as_toml(&config), as_toml(&Config::default()), "infra/myvid.example.toml drifted from the defaults");
+    }
+
+    #[test]
     fn defaults_are_valid() {
         let config = Config::load(None, env(&[])).unwrap();
         assert_eq!(config.listen, "127.0.0.1:8080");
