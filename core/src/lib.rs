@@ -22,6 +22,7 @@ pub mod json;
 pub mod limits;
 pub mod live;
 pub mod metrics;
+pub mod new_video;
 pub mod probe;
 pub mod services;
 pub mod uploads;

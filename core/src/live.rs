@@ -8,14 +8,12 @@
 //! ```
 
 use hmac::{Hmac, KeyInit, Mac};
-use myvid_store::StoreError;
-use myvid_store::meta::{LiveState, NewVideo, User, VideoSource, Visibility};
+use myvid_store::meta::{LiveState, User, VideoSource};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 use crate::error::ApiError;
-use crate::ids::new_video_id;
-use crate::limits::{self, MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS};
+use crate::new_video::{Details, create_private};
 use crate::services::Services;
 
 /// One STUN or TURN server, in the shape of the browser's `RTCIceServer`.
@@ -142,27 +140,9 @@ impl StreamTokens {
 
 /// Creates a pending live stream owned by `user`.
 pub async fn create_stream(services: &Services, user: &User, req: StreamRequest) -> Result<StreamGrant, ApiError> {
-    let title = limits::text("title", &req.title, MAX_TITLE_CHARS, true, false)?;
-    let description = limits::text("description", &req.description, MAX_DESCRIPTION_CHARS, false, true)?;
+    let details = Details::check(&req.title, &req.description)?;
     let now = services.clock.now();
-    let mut attempt = 0;
-    let stream = loop {
-        let new = NewVideo {
-            id: new_video_id(),
-            owner_id: Some(user.id),
-            title: title.clone(),
-            description: description.clone(),
-            source: VideoSource::Live { state: LiveState::Pending },
-            visibility: Visibility::Private,
-            duration_ms: None,
-            created_at: now,
-        };
-        match services.meta.create_video(new).await {
-            Ok(video) => break video,
-            Err(StoreError::Conflict(_)) if attempt < 3 => attempt += 1,
-            Err(e) => return Err(e.into()),
-        }
-    };
+    let stream = create_private(services, user, &details, |_| VideoSource::Live { state: LiveState::Pending }).await?;
     let settings = &services.settings;
     let urls = stream_urls(&settings.endpoint_url, &stream.id);
     tracing::info!(stream = %stream.id, user = %user.username, "live stream created");

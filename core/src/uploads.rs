@@ -8,14 +8,13 @@
 //!       ──publish (exists, non-empty, ffprobe says video / image)──▶ public
 //! ```
 
-use myvid_store::StoreError;
-use myvid_store::meta::{NewVideo, User, VideoSource, Visibility};
+use myvid_store::meta::{User, VideoSource, Visibility};
 use myvid_store::objects::Bucket;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ErrorCode};
-use crate::ids::new_video_id;
-use crate::limits::{self, MAX_DESCRIPTION_CHARS, MAX_FILENAME_CHARS, MAX_TITLE_CHARS};
+use crate::limits::{self, MAX_FILENAME_CHARS};
+use crate::new_video::{Details, create_private};
 use crate::probe::{Probe, probe};
 use crate::services::Services;
 use crate::view::{VideoView, video_view};
@@ -58,36 +57,15 @@ fn extension(filename: &str) -> String {
 
 /// Creates a private video owned by `user` and presigned URLs for its two files.
 pub async fn create_upload(services: &Services, user: &User, req: UploadRequest) -> Result<UploadGrant, ApiError> {
-    let title = limits::text("title", &req.title, MAX_TITLE_CHARS, true, false)?;
-    let description = limits::text("description", &req.description, MAX_DESCRIPTION_CHARS, false, true)?;
+    let details = Details::check(&req.title, &req.description)?;
     let preview_name = limits::text("preview_filename", &req.preview_filename, MAX_FILENAME_CHARS, true, false)?;
     let video_name = limits::text("video_filename", &req.video_filename, MAX_FILENAME_CHARS, true, false)?;
     let now = services.clock.now();
-
-    // A random id clashes with negligible probability; retry a few times regardless.
-    let mut attempt = 0;
-    let video = loop {
-        let id = new_video_id();
-        let source = VideoSource::Stored {
-            video_key: format!("{id}/video.{}", extension(&video_name)),
-            preview_key: format!("{id}/preview.{}", extension(&preview_name)),
-        };
-        let new = NewVideo {
-            id,
-            owner_id: Some(user.id),
-            title: title.clone(),
-            description: description.clone(),
-            source,
-            visibility: Visibility::Private,
-            duration_ms: None,
-            created_at: now,
-        };
-        match services.meta.create_video(new).await {
-            Ok(video) => break video,
-            Err(StoreError::Conflict(_)) if attempt < 3 => attempt += 1,
-            Err(e) => return Err(e.into()),
-        }
-    };
+    let video = create_private(services, user, &details, |id| VideoSource::Stored {
+        video_key: format!("{id}/video.{}", extension(&video_name)),
+        preview_key: format!("{id}/preview.{}", extension(&preview_name)),
+    })
+    .await?;
     let VideoSource::Stored { video_key, preview_key } = &video.source else {
         return Err(ApiError::internal("a new upload was stored without object keys"));
     };

@@ -103,6 +103,23 @@ fn videos(conn: &Connection, sql: &str, params: &[&dyn ToSql]) -> rusqlite::Resu
     rows.collect()
 }
 
+/// Runs one `UPDATE` of video `id` and reads the video back, in one transaction;
+/// `None` when the update matched no row.
+fn update_then_read(
+    conn: &mut Connection,
+    sql: &str,
+    params: &[&dyn ToSql],
+    id: &str,
+) -> rusqlite::Result<Option<Video>> {
+    let tx = conn.transaction()?;
+    if tx.prepare_cached(sql)?.execute(params)? == 0 {
+        return Ok(None);
+    }
+    let video = video_where(&tx, "v.id = ?1", &id)?;
+    tx.commit()?;
+    Ok(video)
+}
+
 /// One video by sequence number or id.
 fn video_where(conn: &Connection, condition: &str, param: &dyn ToSql) -> rusqlite::Result<Option<Video>> {
     let sql = format!("SELECT {VIDEO_COLUMNS} FROM {VIDEO_FROM} WHERE {condition}");
@@ -246,52 +263,38 @@ impl MetaStore for SqliteMeta {
 
     async fn publish_video(&self, id: &str, duration_ms: Option<i64>, now: i64) -> Result<Video> {
         let id = id.to_owned();
-        let published = self
-            .call(move |conn| {
-                let tx = conn.transaction()?;
-                // A known duration is kept when the probe found none; republishing keeps
-                // the first publication time.
-                let changed = tx
-                    .prepare_cached(
-                        "UPDATE videos SET visibility = 'public', \
-                         duration_ms = COALESCE(?2, duration_ms), \
-                         published_at = CASE WHEN visibility = 'public' THEN published_at ELSE ?3 END \
-                         WHERE id = ?1 AND source <> 'LIVE'",
-                    )?
-                    .execute(params![id, duration_ms, now])?;
-                if changed == 0 {
-                    return Ok(None);
-                }
-                let video = video_where(&tx, "v.id = ?1", &id)?;
-                tx.commit()?;
-                Ok(video)
-            })
-            .await?;
-        published.ok_or(StoreError::NotFound)
+        // A known duration is kept when the probe found none; republishing keeps the
+        // first publication time.
+        self.call(move |conn| {
+            update_then_read(
+                conn,
+                "UPDATE videos SET visibility = 'public', \
+                 duration_ms = COALESCE(?2, duration_ms), \
+                 published_at = CASE WHEN visibility = 'public' THEN published_at ELSE ?3 END \
+                 WHERE id = ?1 AND source <> 'LIVE'",
+                params![id, duration_ms, now],
+                &id,
+            )
+        })
+        .await?
+        .ok_or(StoreError::NotFound)
     }
 
     async fn set_live_state(&self, id: &str, state: LiveState, now: i64) -> Result<Video> {
         let id = id.to_owned();
-        let updated = self
-            .call(move |conn| {
-                let tx = conn.transaction()?;
-                let changed = tx
-                    .prepare_cached(
-                        "UPDATE videos SET live_state = ?2, \
-                         visibility = CASE WHEN ?2 = 'live' THEN 'public' ELSE 'private' END, \
-                         published_at = CASE WHEN ?2 = 'live' THEN COALESCE(published_at, ?3) ELSE published_at END \
-                         WHERE id = ?1 AND source = 'LIVE'",
-                    )?
-                    .execute(params![id, state.as_str(), now])?;
-                if changed == 0 {
-                    return Ok(None);
-                }
-                let video = video_where(&tx, "v.id = ?1", &id)?;
-                tx.commit()?;
-                Ok(video)
-            })
-            .await?;
-        updated.ok_or(StoreError::NotFound)
+        self.call(move |conn| {
+            update_then_read(
+                conn,
+                "UPDATE videos SET live_state = ?2, \
+                 visibility = CASE WHEN ?2 = 'live' THEN 'public' ELSE 'private' END, \
+                 published_at = CASE WHEN ?2 = 'live' THEN COALESCE(published_at, ?3) ELSE published_at END \
+                 WHERE id = ?1 AND source = 'LIVE'",
+                params![id, state.as_str(), now],
+                &id,
+            )
+        })
+        .await?
+        .ok_or(StoreError::NotFound)
     }
 
     async fn search_public(&self, query: &str, limit: u32, start: Option<PageToken>) -> Result<Page<Video>> {
