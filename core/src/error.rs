@@ -33,6 +33,8 @@ pub enum ErrorCode {
     Conflict,
     /// Publish before both files were uploaded (or one is empty).
     UploadIncomplete,
+    /// WHIP: the stream already has a broadcaster.
+    AlreadyLive,
     /// Body or upload over its size limit.
     PayloadTooLarge,
     /// Body is not `application/json` where JSON is required.
@@ -45,6 +47,8 @@ pub enum ErrorCode {
     Unavailable,
     /// The store accepts reads only right now.
     ReadOnly,
+    /// The media server did not answer in time (WHIP/WHEP); retry.
+    MediaServerTimeout,
     /// A bug. Details are in the server log.
     Internal,
 }
@@ -65,12 +69,14 @@ impl ErrorCode {
             MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Conflict => (StatusCode::CONFLICT, "conflict"),
             UploadIncomplete => (StatusCode::CONFLICT, "upload_incomplete"),
+            AlreadyLive => (StatusCode::CONFLICT, "already_live"),
             PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
             NotAVideo => (StatusCode::UNPROCESSABLE_ENTITY, "not_a_video"),
             InvalidPreview => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_preview"),
             Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ReadOnly => (StatusCode::SERVICE_UNAVAILABLE, "read_only"),
+            MediaServerTimeout => (StatusCode::GATEWAY_TIMEOUT, "media_server_timeout"),
             Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }

@@ -1,8 +1,8 @@
 //! # myvid-endpoint — the edge that clients reach
 //!
 //! It hands out uploads, serves the signed object URLs itself with the embedded
-//! object store, and relays WebSocket signalling between clients and SFUs
-//! ([`relay`]); TURN and WHIP/WHEP join it with the rest of the live work.
+//! object store, relays WebSocket signalling between clients and SFUs ([`relay`]), and
+//! speaks WHIP and WHEP over the same relay ([`whip_whep`]).
 //!
 //! ```text
 //!  POST /NEWVIDEOUPLOAD            auth → private video + two presigned PUT URLs
@@ -10,11 +10,14 @@
 //!  GET  /objects/{bucket}/{key}?…  signed download, Range → 206
 //!  WS   /ENDPOINT/{stream_id}      client signalling: parked, then bridged to an SFU
 //!  WS   /SFU, /SFU/attach/{id}     SFU control socket and attach sockets (Bearer secret)
+//!  POST /whip/{stream_id}          WHIP offer (Bearer stream token) → 201 answer; DELETE …/{id}
+//!  POST /whep/{stream_id}          WHEP offer → 201 answer; DELETE …/{id}
 //! ```
 
 mod objects_http;
 pub mod relay;
 mod upload;
+pub mod whip_whep;
 
 use std::sync::Arc;
 
@@ -24,16 +27,19 @@ use myvid_core::Services;
 use myvid_core::limits::MAX_JSON_BODY;
 use myvid_store::LocalObjects;
 pub use relay::{Relay, RelayConfig};
+pub use whip_whep::WhipConfig;
 
 /// The endpoint's routes. `local` is the embedded object store when this process
 /// serves object URLs itself (`myvid dev`); `None` when objects live in S3. `relay`
-/// adds the signalling routes; `None` serves uploads only.
+/// adds the signalling routes and WHIP/WHEP over them (default [`WhipConfig`]); `None`
+/// serves uploads only.
 pub fn router(services: Services, local: Option<Arc<LocalObjects>>, relay: Option<Arc<Relay>>) -> Router {
     let mut router = upload::routes().layer(DefaultBodyLimit::max(MAX_JSON_BODY)).with_state(services.clone());
     if let Some(local) = local {
-        router = router.merge(objects_http::routes(services, local));
+        router = router.merge(objects_http::routes(services.clone(), local));
     }
     if let Some(relay) = relay {
+        router = router.merge(whip_whep::routes(services, relay.clone(), WhipConfig::default()));
         router = router.merge(relay::routes(relay));
     }
     router

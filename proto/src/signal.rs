@@ -2,7 +2,9 @@
 //!
 //! Broadcaster: `publish` (with the stream token and an SDP offer) → `answer`; both
 //! sides trickle `candidate`s. Viewer: `join` → the SFU sends an `offer` → the viewer
-//! replies `answer`; candidates both ways. The SFU sends `viewers` counts to the
+//! replies `answer`; candidates both ways. A viewer that brings its own offer (WHEP
+//! style: receive-only video and audio) sends `view` instead, and the SFU replies
+//! `answer`. The SFU sends `viewers` counts to the
 //! broadcaster, `ended` to viewers when the broadcast stops, and `error` frames for
 //! anything it refuses. Either side may send `bye` before closing.
 //!
@@ -12,6 +14,7 @@
 //! {"type":"candidate","candidate":"candidate:1 1 udp …","sdp_mid":"0","sdp_mline_index":0}
 //! {"type":"join"}
 //! {"type":"offer","sdp":"v=0…"}
+//! {"type":"view","sdp":"v=0…"}
 //! {"type":"viewers","count":3}
 //! {"type":"ended","reason":"the broadcaster left"}
 //! {"type":"error","code":"malformed_message","message":"…"}
@@ -63,6 +66,12 @@ pub enum ClientMessage {
     },
     /// Start watching: the SFU answers with an `offer`.
     Join {},
+    /// Start watching with your own offer (WHEP style: receive-only video and audio);
+    /// the SFU replies `answer` (send-only), with its ICE candidate inside.
+    View {
+        /// The viewer's offer.
+        sdp: String,
+    },
     /// The viewer's answer to the SFU's offer.
     Answer {
         /// SDP answer.
@@ -85,7 +94,7 @@ impl Validate for ClientMessage {
                 check_len("token", token, MAX_TOKEN_BYTES)?;
                 check_len("sdp", sdp, MAX_SDP_BYTES)
             }
-            ClientMessage::Answer { sdp } => check_len("sdp", sdp, MAX_SDP_BYTES),
+            ClientMessage::Answer { sdp } | ClientMessage::View { sdp } => check_len("sdp", sdp, MAX_SDP_BYTES),
             ClientMessage::Candidate(c) => c.validate(),
             ClientMessage::Bye { reason } => check_len("reason", reason, MAX_TEXT_BYTES),
             ClientMessage::Join {} => Ok(()),
@@ -97,7 +106,7 @@ impl Validate for ClientMessage {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ServerMessage {
-    /// The SFU's answer to a broadcaster's offer.
+    /// The SFU's answer to a broadcaster's offer, or to a viewer's `view` offer.
     Answer {
         /// SDP answer.
         sdp: String,
@@ -169,6 +178,7 @@ mod tests {
         let frames = [
             r#"{"type":"publish","token":"t","sdp":"v=0"}"#,
             r#"{"type":"join"}"#,
+            r#"{"type":"view","sdp":"v=0"}"#,
             r#"{"type":"answer","sdp":"v=0"}"#,
             r#"{"type":"candidate","candidate":"candidate:1 1 udp 1 127.0.0.1 9 typ host","sdp_mid":"0","sdp_mline_index":0}"#,
             r#"{"type":"bye","reason":"done"}"#,
@@ -188,6 +198,9 @@ mod tests {
         assert_eq!(parse::<ClientMessage>(&huge).unwrap_err().code(), "frame_too_large");
         let big_sdp = format!(r#"{{"type":"answer","sdp":"{}"}}"#, "x".repeat(MAX_SDP_BYTES + 1));
         assert_eq!(parse::<ClientMessage>(&big_sdp).unwrap_err().code(), "invalid_message");
+        let big_view = format!(r#"{{"type":"view","sdp":"{}"}}"#, "x".repeat(MAX_SDP_BYTES + 1));
+        assert_eq!(parse::<ClientMessage>(&big_view).unwrap_err().code(), "invalid_message");
+        assert_eq!(parse::<ClientMessage>(r#"{"type":"view"}"#).unwrap_err().code(), "malformed_message");
         for bad in
             ["", "null", "[]", "{}", r#"{"type":"nope"}"#, r#"{"type":"answer"}"#, r#"{"type":"join","x":1}"#, "{"]
         {

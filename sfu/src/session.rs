@@ -9,6 +9,7 @@
 //!  incoming frames ─▶ parse ─┬─ malformed ─────────────▶ error frame (session goes on)
 //!                            ├─ publish{token,sdp} ─▶ check token ─▶ media.publish ─▶ answer
 //!                            ├─ join ─────────────────▶ media.view ────────────────▶ offer
+//!                            ├─ view{sdp} ────────────▶ media.view_with_offer ─────▶ answer
 //!                            ├─ answer{sdp} ──────────▶ media.viewer_answer
 //!                            ├─ candidate ────────────▶ media.add_remote_candidate
 //!                            └─ bye / channel closed ─▶ media.close, end
@@ -17,7 +18,7 @@
 //! ```
 //!
 //! A connection is a publisher or a viewer, not both; a viewer whose stream ended may
-//! `join` again on the same connection. Errors never end the session: only `bye`, the
+//! `join` (or `view`) again on the same connection. Errors never end the session: only `bye`, the
 //! client going away, or a failed media connection do.
 
 use myvid_proto::signal::{ClientMessage, ServerMessage};
@@ -189,6 +190,22 @@ impl Signalling {
                     Ok(offer) => {
                         *media = Media::Viewing { id: offer.session, events: offer.events, answered: false };
                         send(out, &ServerMessage::Offer { sdp: offer.offer_sdp }).await
+                    }
+                    Err(err) => send(out, &media_error(&err)).await,
+                }
+            }
+            ClientMessage::View { sdp } => {
+                if !matches!(media, Media::None) {
+                    return send(
+                        out,
+                        &error_frame("unexpected_message", "this connection already has a media session"),
+                    )
+                    .await;
+                }
+                match self.media.view_with_offer(stream_id, sdp).await {
+                    Ok(view) => {
+                        *media = Media::Viewing { id: view.session, events: view.events, answered: true };
+                        send(out, &ServerMessage::Answer { sdp: view.answer_sdp }).await
                     }
                     Err(err) => send(out, &media_error(&err)).await,
                 }

@@ -12,6 +12,7 @@ use axum::extract::ws::{Message, Utf8Bytes, WebSocket, close_code};
 use tokio_util::sync::CancellationToken;
 
 use super::Relay;
+use super::conn::ClientConn;
 use super::socket::{Due, KeepAlive, Refusal, check_client_text, close, going_away, refuse};
 
 /// What happened to one side.
@@ -26,7 +27,7 @@ enum Side {
 /// was parked; they go to the SFU first.
 pub(super) async fn run(
     relay: &Relay,
-    mut client: WebSocket,
+    mut client: impl ClientConn,
     mut sfu: WebSocket,
     gone: &CancellationToken,
     buffered: Vec<Utf8Bytes>,
@@ -101,7 +102,7 @@ pub(super) async fn first_of(a: &CancellationToken, b: &CancellationToken) {
 /// One frame (or the end) from the client.
 async fn from_client(
     incoming: Option<Result<Message, axum::Error>>,
-    client: &mut WebSocket,
+    client: &mut impl ClientConn,
     sfu: &mut WebSocket,
 ) -> Side {
     match incoming {
@@ -129,7 +130,11 @@ async fn from_client(
 }
 
 /// One frame (or the end) from the SFU.
-async fn from_sfu(incoming: Option<Result<Message, axum::Error>>, client: &mut WebSocket, sfu: &mut WebSocket) -> Side {
+async fn from_sfu(
+    incoming: Option<Result<Message, axum::Error>>,
+    client: &mut impl ClientConn,
+    sfu: &mut WebSocket,
+) -> Side {
     match incoming {
         Some(Ok(Message::Text(text))) => {
             if client.send(Message::Text(text)).await.is_err() {
@@ -155,7 +160,7 @@ async fn from_sfu(incoming: Option<Result<Message, axum::Error>>, client: &mut W
 }
 
 /// Answers a refused client frame; the session goes on.
-async fn answer(client: &mut WebSocket, sfu: &mut WebSocket, refusal: Refusal) -> Side {
+async fn answer(client: &mut impl ClientConn, sfu: &mut WebSocket, refusal: Refusal) -> Side {
     if client.send(refusal.frame()).await.is_err() {
         close(sfu, close_code::AWAY, "client went away").await;
         return Side::Done;
@@ -164,7 +169,7 @@ async fn answer(client: &mut WebSocket, sfu: &mut WebSocket, refusal: Refusal) -
 }
 
 /// Pings the client; if that fails the client is gone.
-async fn ping(client: &mut WebSocket, sfu: &mut WebSocket, reason: &str) -> Side {
+async fn ping(client: &mut impl ClientConn, sfu: &mut WebSocket, reason: &str) -> Side {
     if client.send(Message::Ping(Default::default())).await.is_err() {
         close(sfu, close_code::AWAY, reason).await;
         return Side::Done;

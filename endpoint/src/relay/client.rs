@@ -1,4 +1,5 @@
-//! A client's socket (`/ENDPOINT/{stream_id}`) from upgrade to close.
+//! A client's socket (`/ENDPOINT/{stream_id}`) from upgrade to close. The same
+//! session runs for an in-process virtual client ([`super::conn`]), for WHIP and WHEP.
 //!
 //! ```text
 //!  upgrade ─▶ park (no SFU: no_media_server · cap reached: busy)
@@ -22,6 +23,7 @@ use tokio::sync::oneshot;
 use tokio::time::{Instant, sleep_until, timeout};
 use tokio_util::sync::CancellationToken;
 
+use super::conn::ClientConn;
 use super::registry::ParkRefusal;
 use super::socket::{Due, KeepAlive, Refusal, WS_MAX_MESSAGE_BYTES, check_client_text, close, going_away, refuse};
 use super::{Relay, bridge};
@@ -91,7 +93,7 @@ impl Drop for SessionGuard {
     }
 }
 
-async fn session(relay: Arc<Relay>, stream_id: String, mut socket: WebSocket) {
+pub(super) async fn session(relay: Arc<Relay>, stream_id: String, mut socket: impl ClientConn) {
     let client_id = relay.new_id("c-");
     let (deliver, attached) = oneshot::channel();
     let placement = match relay.update(|registry| registry.park(client_id.clone(), &stream_id, deliver)) {
@@ -128,7 +130,7 @@ async fn session(relay: Arc<Relay>, stream_id: String, mut socket: WebSocket) {
 async fn wait_for_attach(
     relay: &Relay,
     client_id: &str,
-    socket: &mut WebSocket,
+    socket: &mut impl ClientConn,
     mut attached: oneshot::Receiver<WebSocket>,
     gone: &CancellationToken,
 ) -> Option<(WebSocket, Vec<Utf8Bytes>)> {

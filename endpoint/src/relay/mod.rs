@@ -20,6 +20,9 @@
 //! - `sfu`: the SFU's control socket and attach socket, with the shared-secret check.
 //! - `bridge`: the relay loop between a bridged pair.
 //! - `socket`: keep-alive, the endpoint's own error frames, close codes.
+//! - `conn`: the client side as a trait: a browser's WebSocket, or an in-process
+//!   [`VirtualSession`] ([`Relay::open_virtual`]) through which the WHIP/WHEP handlers
+//!   signal exactly as a browser would.
 //!
 //! Lifecycle of a client session: parked → (attached → bridged) → closed. It ends
 //! when either socket closes, when the SFU's control socket closes, when the park
@@ -27,6 +30,7 @@
 
 mod bridge;
 mod client;
+mod conn;
 mod registry;
 mod sfu;
 mod socket;
@@ -43,6 +47,7 @@ use rand::distr::Alphanumeric;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+pub use conn::VirtualSession;
 pub use registry::{RelayStatus, SfuStatus};
 
 use registry::Registry;
@@ -127,6 +132,16 @@ impl Relay {
     /// after a restart.
     pub fn shutdown(&self) {
         self.shutdown.cancel();
+    }
+
+    /// Opens a signalling session to `stream_id`'s SFU for a client inside this process,
+    /// through the same park → attach → bridge path as a browser's WebSocket (and with
+    /// its refusals: an `error` frame such as `no_media_server`, then a close). The
+    /// session ends when the holder drops [`VirtualSession::to_sfu`] or the SFU closes.
+    pub fn open_virtual(self: &Arc<Self>, stream_id: &str) -> VirtualSession {
+        let (client, session) = conn::virtual_pair();
+        tokio::spawn(client::session(self.clone(), stream_id.to_owned(), client));
+        session
     }
 
     /// Whether [`Relay::shutdown`] was called.

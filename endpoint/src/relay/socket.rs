@@ -8,10 +8,12 @@
 
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, close_code};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, close_code};
 use myvid_proto::signal::ServerMessage;
 use myvid_proto::{MAX_FRAME_BYTES, ProtoError, to_frame};
 use tokio::time::{Instant, Interval, MissedTickBehavior, interval_at, sleep_until};
+
+use super::conn::ClientConn;
 
 /// The WebSocket library's own limit on one message (and one frame). Well above
 /// [`MAX_FRAME_BYTES`] so that a too-large signalling frame reaches us and is answered
@@ -105,20 +107,20 @@ impl Refusal {
 pub(crate) const RETRY_LATER: u16 = close_code::AGAIN;
 
 /// Sends `refusal` as an error frame, then closes with [`RETRY_LATER`].
-pub(crate) async fn refuse(socket: &mut WebSocket, refusal: Refusal) {
+pub(crate) async fn refuse(socket: &mut impl ClientConn, refusal: Refusal) {
     if socket.send(refusal.frame()).await.is_ok() {
         close(socket, RETRY_LATER, "").await;
     }
 }
 
 /// Sends a close frame. Errors are ignored: the socket is being dropped anyway.
-pub(crate) async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
+pub(crate) async fn close(socket: &mut impl ClientConn, code: u16, reason: &str) {
     let frame = CloseFrame { code, reason: Utf8Bytes::from(reason) };
     let _ = socket.send(Message::Close(Some(frame))).await;
 }
 
 /// Closes for endpoint shutdown (1001, "going away").
-pub(crate) async fn going_away(socket: &mut WebSocket) {
+pub(crate) async fn going_away(socket: &mut impl ClientConn) {
     close(socket, close_code::AWAY, "endpoint shutting down").await;
 }
 

@@ -8,7 +8,8 @@
 //!       └──────────── events channel: Connected, ViewerCount(n), … ◀──────────┘
 //! ```
 //!
-//! A viewer's flow is `view` (the SFU offers) then `viewer_answer`; either side's
+//! A viewer's flow is `view` (the SFU offers) then `viewer_answer`, or, for a viewer that
+//! brings its own offer (WHEP), `view_with_offer` (the SFU answers at once); either side's
 //! candidates go through `add_remote_candidate`; `close` ends a session. Commands are
 //! served in order by the one media task, between batches of packets.
 
@@ -46,6 +47,17 @@ pub struct ViewOffer {
     pub session: SessionId,
     /// The SDP offer (send-only video and audio), with the server's ICE candidate in it.
     pub offer_sdp: String,
+    /// The session's events.
+    pub events: EventReceiver,
+}
+
+/// A viewer's accepted offer (the viewer offered, WHEP style).
+#[derive(Debug)]
+pub struct ViewAnswer {
+    /// The new media session.
+    pub session: SessionId,
+    /// The SDP answer (send-only video and audio), with the server's ICE candidate in it.
+    pub answer_sdp: String,
     /// The session's events.
     pub events: EventReceiver,
 }
@@ -95,6 +107,18 @@ pub enum Command {
         stream_id: String,
         /// Offer, session and events.
         reply: Reply<ViewOffer>,
+    },
+    /// Start a viewer of `stream_id` that brings its own offer (receive-only video and
+    /// audio, as WHEP players send): the server answers send-only, and forwarding is the
+    /// same as for [`Command::View`]. Refused with [`MediaError::NotLive`] when the stream
+    /// has no publisher.
+    ViewWithOffer {
+        /// The stream to watch.
+        stream_id: String,
+        /// The viewer's offer.
+        offer_sdp: String,
+        /// Answer, session and events.
+        reply: Reply<ViewAnswer>,
     },
     /// The viewer's answer to the offer of [`Command::View`]. Media flows once the
     /// session is connected, from the next keyframe.
@@ -160,6 +184,12 @@ impl MediaHandle {
     pub async fn view(&self, stream_id: &str) -> Result<ViewOffer, MediaError> {
         let stream_id = stream_id.to_owned();
         self.call(|reply| Command::View { stream_id, reply }).await
+    }
+
+    /// See [`Command::ViewWithOffer`].
+    pub async fn view_with_offer(&self, stream_id: &str, offer_sdp: String) -> Result<ViewAnswer, MediaError> {
+        let stream_id = stream_id.to_owned();
+        self.call(|reply| Command::ViewWithOffer { stream_id, offer_sdp, reply }).await
     }
 
     /// See [`Command::ViewerAnswer`].

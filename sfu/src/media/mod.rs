@@ -54,7 +54,9 @@ mod publisher;
 mod run;
 mod viewer;
 
-pub use command::{COMMAND_QUEUE, Command, CommandReceiver, MediaHandle, MediaStats, Publication, Reply, ViewOffer};
+pub use command::{
+    COMMAND_QUEUE, Command, CommandReceiver, MediaHandle, MediaStats, Publication, Reply, ViewAnswer, ViewOffer,
+};
 pub use config::{ConfigError, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_SESSIONS, MAX_CANDIDATES_PER_SESSION, MediaConfig};
 pub use demux::stun_local_ufrag;
 pub use error::MediaError;

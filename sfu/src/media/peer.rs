@@ -46,7 +46,7 @@ const ICE_KEEPALIVE: Duration = Duration::from_secs(2);
 pub enum Leg {
     /// Receives a broadcaster's media (the broadcaster offers).
     Publisher,
-    /// Sends media to a viewer (the SFU offers).
+    /// Sends media to a viewer (the SFU offers, or answers a WHEP viewer's offer).
     Viewer,
 }
 

@@ -5,7 +5,7 @@
 //!
 //! ```text
 //!  handle_datagram(now, from, bytes) ─▶ demux ─▶ pc.handle_read ─▶ mark session dirty
-//!  handle_command(now, cmd)          ─▶ publish / view / answer / candidate / close
+//!  handle_command(now, cmd)          ─▶ publish / view / view with offer / answer / candidate / close
 //!  handle_timeout(now)               ─▶ due pcs, streams, connect deadlines
 //!                                         │
 //!  poll_transmit() ─▶ flush: for each dirty session (FIFO, each once per pass):
@@ -23,7 +23,7 @@
 //!
 //! ```text
 //!  publisher: publish ─▶ connecting ─▶ connected ─▶ closed | failed ─▶ its viewers: StreamEnded
-//!  viewer:    view ─▶ (answer) ─▶ connecting ─▶ connected: added to the Stream ─▶ closed | failed
+//!  viewer:    view ─▶ (answer) | view with offer ─▶ connecting ─▶ connected: added to the Stream ─▶ closed | failed
 //! ```
 
 use std::collections::{HashMap, VecDeque};
@@ -51,11 +51,11 @@ use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
-use super::command::{Command, MediaStats, Publication, ViewOffer};
+use super::command::{Command, MediaStats, Publication, ViewAnswer, ViewOffer};
 use super::config::MediaConfig;
 use super::demux::Demux;
 use super::error::{MediaError, bad_sdp};
-use super::event::{SessionEvent, SessionId};
+use super::event::{EventReceiver, SessionEvent, SessionId};
 use super::peer::{self, Leg};
 use super::publisher::PublisherLeg;
 use super::viewer::{OutTrack, ViewerLeg};
@@ -208,6 +208,9 @@ impl MediaPlane {
             }
             Command::View { stream_id, reply } => {
                 let _ = reply.send(self.view(stream_id));
+            }
+            Command::ViewWithOffer { stream_id, offer_sdp, reply } => {
+                let _ = reply.send(self.view_with_offer(stream_id, offer_sdp));
             }
             Command::ViewerAnswer { session, answer_sdp, reply } => {
                 let _ = reply.send(self.viewer_answer(session, answer_sdp));
@@ -540,16 +543,69 @@ impl MediaPlane {
         pc.set_local_description(now, offer).map_err(internal)?;
         peer::add_host_candidate(&mut pc, self.announce).map_err(internal)?;
         let offer_sdp = pc.local_description().ok_or(MediaError::Internal)?.sdp;
+        let leg = ViewerLeg { publisher, video, audio, forwarding: None, answered: false };
+        let (session, events) = self.add_viewer(pc, ufrag, stream_id, leg);
+        Ok(ViewOffer { session, offer_sdp, events })
+    }
+
+    /// A viewer that brings its own offer (WHEP): our two send-only tracks are added
+    /// first, so that the offer's receive-only video and audio m-lines take them, and the
+    /// answer is send-only. Its payload types are mapped at once, as `viewer_answer` does
+    /// for the server-offer path; from here on the two kinds of viewer are the same.
+    fn view_with_offer(&mut self, stream_id: String, offer_sdp: String) -> Result<ViewAnswer, MediaError> {
+        if offer_sdp.len() > MAX_SDP_BYTES {
+            return Err(MediaError::SdpTooLarge(offer_sdp.len()));
+        }
+        let Some(&publisher) = self.live.get(&stream_id) else {
+            return Err(MediaError::NotLive(stream_id));
+        };
+        self.check_capacity()?;
+        let now = self.now;
+        let (ufrag, mut pc) = peer::build(Leg::Viewer, now).map_err(internal)?;
+        let mut video = add_send_track(&mut pc, RtpCodecKind::Video)?;
+        let mut audio = add_send_track(&mut pc, RtpCodecKind::Audio)?;
+        let offer = RTCSessionDescription::offer(offer_sdp).map_err(bad_sdp)?;
+        pc.set_remote_description(now, offer).map_err(bad_sdp)?;
+        peer::add_host_candidate(&mut pc, self.announce).map_err(internal)?;
+        let answer = pc.create_answer(None).map_err(bad_sdp)?;
+        pc.set_local_description(now, answer).map_err(bad_sdp)?;
+        let answer_sdp = pc.local_description().ok_or(MediaError::Internal)?.sdp;
+        let publisher_codecs = self.streams.get(&publisher).map(|s| s.codecs.as_slice()).unwrap_or_default();
+        for track in [&mut video, &mut audio] {
+            if let Some(mut sender) = pc.rtp_sender(track.sender) {
+                track.map_payload_types(publisher_codecs, &sender.get_parameters().rtp_parameters.codecs);
+            }
+        }
+        if video.payload_types.is_empty() && audio.payload_types.is_empty() {
+            return Err(MediaError::BadSdp(
+                "the offer receives none of the stream's codecs (send a recvonly offer with VP8, H.264 or Opus)".into(),
+            ));
+        }
+        if video.payload_types.is_empty() {
+            warn!(stream = %stream_id, "the viewer's offer accepts none of the publisher's video codecs");
+        }
+        let leg = ViewerLeg { publisher, video, audio, forwarding: None, answered: true };
+        let (session, events) = self.add_viewer(pc, ufrag, stream_id, leg);
+        Ok(ViewAnswer { session, answer_sdp, events })
+    }
+
+    /// Registers a new viewer session with its stream and the demux.
+    fn add_viewer(
+        &mut self,
+        pc: RTCPeerConnection,
+        ufrag: String,
+        stream_id: String,
+        leg: ViewerLeg,
+    ) -> (SessionId, EventReceiver) {
         let id = self.new_id();
         let (events, receiver) = mpsc::unbounded_channel();
         self.demux.add_session(id, ufrag.clone());
-        if let Some(stream) = self.streams.get_mut(&publisher) {
+        if let Some(stream) = self.streams.get_mut(&leg.publisher) {
             stream.members.push(id);
         }
-        let leg = ViewerLeg { publisher, video, audio, forwarding: None, answered: false };
-        debug!(session = %id, stream = %stream_id, "viewer session created");
+        debug!(session = %id, stream = %stream_id, answered = leg.answered, "viewer session created");
         self.insert(id, pc, ufrag, stream_id, Role::Viewer(leg), events);
-        Ok(ViewOffer { session: id, offer_sdp, events: receiver })
+        (id, receiver)
     }
 
     fn insert(

@@ -163,6 +163,25 @@ pub async fn publisher_offer() -> (String, Arc<dyn PeerConnection>) {
     (offer.sdp, pc.pc)
 }
 
+/// A viewer's pc with receive-only video and audio, and its offer (WHEP style).
+async fn recvonly_offer() -> (ClientPc, String) {
+    let pc = client_pc().await;
+    let recvonly =
+        || Some(RTCRtpTransceiverInit { direction: RTCRtpTransceiverDirection::Recvonly, ..Default::default() });
+    pc.pc.add_transceiver_from_kind(RtpCodecKind::Video, recvonly()).await.unwrap();
+    pc.pc.add_transceiver_from_kind(RtpCodecKind::Audio, recvonly()).await.unwrap();
+    let offer = pc.pc.create_offer(None).await.unwrap();
+    pc.pc.set_local_description(offer.clone()).await.unwrap();
+    (pc, offer.sdp)
+}
+
+/// A real WHEP-style viewer offer from a pc that is never connected (kept alive by the
+/// returned handle), for tests of signalling alone.
+pub async fn viewer_offer() -> (String, Arc<dyn PeerConnection>) {
+    let (pc, offer) = recvonly_offer().await;
+    (offer, pc.pc)
+}
+
 struct ClientPc {
     pc: Arc<dyn PeerConnection>,
     candidates: mpsc::UnboundedReceiver<Candidate>,
@@ -502,6 +521,25 @@ impl TestViewer {
         pc.pc.set_local_description(answer.clone()).await.unwrap();
         client.send(&ClientMessage::Answer { sdp: answer.sdp }).await;
         pc.trickle(client.to_server.clone());
+        TestViewer::receive(client, pc).await
+    }
+
+    /// `view` with the viewer's own receive-only offer (WHEP style), the server's answer
+    /// applied, candidates trickled, connected.
+    pub async fn view_with_offer(harness: &Harness, stream_id: &str) -> TestViewer {
+        let mut client = harness.connect(stream_id);
+        let (pc, offer) = recvonly_offer().await;
+        client.send(&ClientMessage::View { sdp: offer }).await;
+        let ServerMessage::Answer { sdp } = client.recv().await else { panic!("expected an answer") };
+        assert!(sdp.contains("a=ice-lite") && sdp.contains("a=candidate:") && sdp.contains("a=sendonly"), "{sdp}");
+        pc.pc.set_remote_description(RTCSessionDescription::answer(sdp).unwrap()).await.unwrap();
+        let mut pc = pc;
+        pc.trickle(client.to_server.clone());
+        TestViewer::receive(client, pc).await
+    }
+
+    /// Records what arrives on `pc`'s tracks, once connected.
+    async fn receive(client: Client, mut pc: ClientPc) -> TestViewer {
         let received = Arc::new(Mutex::new(Received::default()));
         let (count_tx, video_count) = watch::channel(0usize);
         let count_tx = Arc::new(count_tx);

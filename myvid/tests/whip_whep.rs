@@ -1,0 +1,218 @@
+//! WHIP and WHEP against a real `myvid dev` (endpoint, relay and in-process SFU on
+//! loopback): a `webrtc`-crate broadcaster publishes by WHIP with the NEWSTREAM token, a
+//! WHEP viewer receives its video, and deleting the WHIP resource ends the viewer's
+//! session and the stream's record. Then every refusal with its status.
+
+mod support;
+mod whip_whep_clients;
+
+use std::time::Duration;
+
+use reqwest::header::{
+    ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN,
+    ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_REQUEST_METHOD, ALLOW, CONTENT_TYPE, LOCATION, ORIGIN,
+};
+use reqwest::{Response, StatusCode};
+use serde_json::{Value, json};
+use support::{TestServer, assert_error};
+use tokio::time::timeout;
+use whip_whep_clients::{Broadcaster, WAIT, Watcher};
+
+const SDP: &str = "application/sdp";
+
+/// Half a second of video: 15 frames of 2 packets, plus the first keyframe's extras.
+const HALF_SECOND: usize = 36;
+
+struct Stream {
+    id: String,
+    whip_url: String,
+    whep_url: String,
+    token: String,
+    owner: String,
+}
+
+/// A pending stream from NEWSTREAM, once the in-process SFU has registered.
+async fn new_stream(server: &TestServer) -> Stream {
+    wait_for_sfu(server).await;
+    let owner = server.signup("caster").await;
+    let res = server.post_json("/API/NEWSTREAM/", Some(&owner), json!({"title": "WHIP show"})).await;
+    assert_eq!(res.status(), 200);
+    let grant: Value = res.json().await.unwrap();
+    let text = |k: &str| grant[k].as_str().unwrap().to_owned();
+    Stream {
+        id: text("stream_id"),
+        whip_url: text("whip_url"),
+        whep_url: text("whep_url"),
+        token: text("token"),
+        owner,
+    }
+}
+
+/// The SFU dials this server's relay as the server starts: waits (bounded) until the
+/// relay's gauge shows it.
+async fn wait_for_sfu(server: &TestServer) {
+    let registered = async {
+        loop {
+            let metrics = server.get("/metrics", None).await.text().await.unwrap();
+            if metrics.lines().any(|l| l.starts_with("myvid_live_sfus ") && !l.ends_with(" 0")) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    timeout(WAIT, registered).await.expect("the SFU registers in time");
+}
+
+async fn live_state(server: &TestServer, stream: &Stream) -> String {
+    let video: Value =
+        server.get(&format!("/API/VIDEO/{}", stream.id), Some(&stream.owner)).await.json().await.unwrap();
+    video["live_state"].as_str().unwrap().to_owned()
+}
+
+/// Waits (bounded) until the stream's record shows `state`: the SFU records it just after
+/// the media event, on its own task.
+async fn wait_live_state(server: &TestServer, stream: &Stream, state: &str) {
+    let reached = async {
+        while live_state(server, stream).await != state {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    timeout(WAIT, reached).await.unwrap_or_else(|_| panic!("live_state {state} in time"));
+}
+
+async fn post_offer(server: &TestServer, url: &str, token: Option<&str>, offer: &str) -> Response {
+    let mut req = server.http.post(url).header(CONTENT_TYPE, SDP).body(offer.to_owned());
+    if let Some(token) = token {
+        req = req.bearer_auth(token);
+    }
+    req.send().await.expect("request")
+}
+
+/// Checks a 201 and returns (Location, answer).
+async fn created(res: Response, prefix: &str) -> (String, String) {
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let header = |name| res.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    assert_eq!(header(CONTENT_TYPE), SDP);
+    assert_eq!(header(ACCESS_CONTROL_ALLOW_ORIGIN), "*");
+    assert!(header(ACCESS_CONTROL_EXPOSE_HEADERS).contains("Location"));
+    let location = header(LOCATION);
+    assert!(location.starts_with(prefix), "{location} under {prefix}");
+    let answer = res.text().await.unwrap();
+    assert!(answer.contains("a=ice-lite") && answer.contains("a=candidate:"), "{answer}");
+    (location, answer)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whip_broadcast_reaches_a_whep_viewer_until_it_is_deleted() {
+    let server = TestServer::start().await;
+    let stream = new_stream(&server).await;
+    assert_eq!(stream.whip_url, server.at(&format!("/whip/{}", stream.id)));
+
+    // The broadcaster: WHIP offer with the NEWSTREAM token → 201, answer, connected, media.
+    let (mut broadcaster, offer) = Broadcaster::new(0x7000_0000).await;
+    let res = post_offer(&server, &stream.whip_url, Some(&stream.token), &offer).await;
+    let (whip_resource, answer) = created(res, &format!("/whip/{}/", stream.id)).await;
+    broadcaster.pc.apply_answer(answer).await;
+    broadcaster.pc.connected().await;
+    broadcaster.send_media().await;
+    wait_live_state(&server, &stream, "live").await;
+
+    // One broadcaster per stream.
+    let (_second, second_offer) = Broadcaster::new(0x7100_0000).await;
+    let res = post_offer(&server, &stream.whip_url, Some(&stream.token), &second_offer).await;
+    assert_error(res, 409, "already_live").await;
+
+    // The viewer: WHEP offer, no token → 201, answer, connected, continuous video.
+    let (mut watcher, offer) = Watcher::new().await;
+    let res = post_offer(&server, &stream.whep_url, None, &offer).await;
+    let (whep_resource, answer) = created(res, &format!("/whep/{}/", stream.id)).await;
+    assert!(answer.contains("a=sendonly"), "{answer}");
+    watcher.pc.apply_answer(answer).await;
+    watcher.pc.connected().await;
+    watcher.wait_video(HALF_SECOND).await;
+    let received = watcher.assert_continuous();
+    assert!(watcher.video.lock().unwrap().iter().all(|p| p.0 != 0x7000_0000), "the viewer has its own SSRC");
+
+    // Trickle and ICE restarts are refused; the resource stays.
+    let res = server.http.patch(server.at(&whip_resource)).header(CONTENT_TYPE, "application/trickle-ice-sdpfrag");
+    let res = res.body("a=end-of-candidates\r\n").send().await.unwrap();
+    assert_eq!(res.headers()[ALLOW], "DELETE, OPTIONS");
+    assert_error(res, 405, "method_not_allowed").await;
+
+    // Deleting the WHIP resource ends the broadcast: the viewer's session ends, the
+    // record goes to `ended`, and both resources are forgotten.
+    broadcaster.stop();
+    let res = server.http.delete(server.at(&whip_resource)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let state = watcher.pc.ended().await;
+    wait_live_state(&server, &stream, "ended").await;
+    assert_error(server.http.delete(server.at(&whip_resource)).send().await.unwrap(), 404, "not_found").await;
+    println!("WHEP viewer: {received} consecutive video packets from a keyframe; then its connection went {state}");
+    drop(whep_resource);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn whip_and_whep_refusals_have_their_statuses() {
+    let server = TestServer::start().await;
+    let stream = new_stream(&server).await;
+    let offer = "v=0\r\n";
+    let unknown = server.at("/whip/no-such-stream");
+
+    assert_error(post_offer(&server, &stream.whip_url, Some("wrong-token"), offer).await, 401, "unauthorized").await;
+    assert_error(post_offer(&server, &stream.whip_url, None, offer).await, 401, "unauthorized").await;
+    assert_error(post_offer(&server, &unknown, Some(&stream.token), offer).await, 404, "not_found").await;
+    assert_error(post_offer(&server, &server.at("/whep/no-such-stream"), None, offer).await, 404, "not_found").await;
+    // Known but nobody broadcasts: nothing to watch.
+    assert_error(post_offer(&server, &stream.whep_url, None, offer).await, 404, "not_found").await;
+
+    let json = server.http.post(&stream.whip_url).bearer_auth(&stream.token).json(&json!({"sdp": offer}));
+    assert_error(json.send().await.unwrap(), 415, "unsupported_media_type").await;
+    let bare = server.http.post(&stream.whep_url).body(offer);
+    assert_error(bare.send().await.unwrap(), 415, "unsupported_media_type").await;
+    let huge = format!("v=0\r\n{}", "a=x\r\n".repeat(8_000));
+    assert_error(post_offer(&server, &stream.whip_url, Some(&stream.token), &huge).await, 413, "payload_too_large")
+        .await;
+
+    let resource = server.at(&format!("/whip/{}/nope", stream.id));
+    assert_error(server.http.delete(&resource).send().await.unwrap(), 404, "not_found").await;
+    assert_error(
+        server.http.delete(server.at(&format!("/whep/{}/nope", stream.id))).send().await.unwrap(),
+        404,
+        "not_found",
+    )
+    .await;
+    let patch = server.http.patch(&resource).header(CONTENT_TYPE, "application/trickle-ice-sdpfrag").body("");
+    let res = patch.send().await.unwrap();
+    assert_eq!(res.headers()[ALLOW], "DELETE, OPTIONS");
+    assert_error(res, 405, "method_not_allowed").await;
+    let res = server.http.get(&stream.whip_url).send().await.unwrap();
+    assert_eq!(res.headers()[ALLOW], "POST, OPTIONS");
+    assert_error(res, 405, "method_not_allowed").await;
+
+    // CORS preflight, as a WHEP player on another site sends it.
+    for url in [stream.whip_url.clone(), stream.whep_url.clone(), resource.clone()] {
+        let preflight = server
+            .http
+            .request(reqwest::Method::OPTIONS, &url)
+            .header(ORIGIN, "https://player.example.org")
+            .header(ACCESS_CONTROL_REQUEST_METHOD, "POST")
+            .send()
+            .await
+            .unwrap();
+        assert!(preflight.status().is_success(), "{url}: {}", preflight.status());
+        let header = |name| preflight.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        assert_eq!(header(ACCESS_CONTROL_ALLOW_ORIGIN), "*");
+        for method in ["POST", "DELETE", "PATCH"] {
+            assert!(header(ACCESS_CONTROL_ALLOW_METHODS).contains(method), "{url}: {method}");
+        }
+        for name in ["Content-Type", "Authorization"] {
+            assert!(header(ACCESS_CONTROL_ALLOW_HEADERS).contains(name), "{url}: {name}");
+        }
+        assert!(header(ACCESS_CONTROL_EXPOSE_HEADERS).contains("Location"));
+    }
+    // Error answers carry CORS too, so that a player can read them.
+    let res = post_offer(&server, &unknown, Some(&stream.token), offer).await;
+    assert_eq!(res.headers()[ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+    server.stop().await;
+}
