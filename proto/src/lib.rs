@@ -19,6 +19,7 @@
 //! (it never ends the session by itself).
 
 pub mod control;
+pub mod keepalive;
 pub mod signal;
 
 use serde::de::DeserializeOwned;

@@ -6,60 +6,13 @@
 //!  nothing heard for `idle_timeout` ──▶ Due::Silent ──▶ the socket is closed
 //! ```
 
-use std::time::Duration;
-
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, close_code};
 use myvid_proto::signal::ServerMessage;
 use myvid_proto::{MAX_FRAME_BYTES, ProtoError, to_frame};
-use tokio::time::{Instant, Interval, MissedTickBehavior, interval_at, sleep_until};
 
 use super::conn::ClientConn;
 
-/// The WebSocket library's own limit on one message (and one frame). Well above
-/// [`MAX_FRAME_BYTES`] so that a too-large signalling frame reaches us and is answered
-/// with a `frame_too_large` error frame instead of the library dropping the
-/// connection; anything above this is not a mistake but abuse, and does end it.
-pub(crate) const WS_MAX_MESSAGE_BYTES: usize = 1024 * 1024;
-
-/// What a [`KeepAlive`] wants done.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Due {
-    /// Send a ping.
-    Ping,
-    /// Nothing heard for the idle timeout: close.
-    Silent,
-}
-
-/// Pings a socket on a fixed period and notices when its peer has gone quiet.
-pub(crate) struct KeepAlive {
-    ping: Interval,
-    idle: Duration,
-    last_heard: Instant,
-}
-
-impl KeepAlive {
-    /// Pings every `every`; silent after `idle` without a frame from the peer.
-    pub fn new(every: Duration, idle: Duration) -> Self {
-        let mut ping = interval_at(Instant::now() + every, every);
-        ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        KeepAlive { ping, idle, last_heard: Instant::now() }
-    }
-
-    /// The peer sent something (any frame, pongs included).
-    pub fn heard(&mut self) {
-        self.last_heard = Instant::now();
-    }
-
-    /// Waits for the next ping or for the silence limit. Cancel-safe.
-    pub async fn due(&mut self) -> Due {
-        tokio::select! {
-            // Silence first: when both are due, a ping would not help any more.
-            biased;
-            () = sleep_until(self.last_heard + self.idle) => Due::Silent,
-            _ = self.ping.tick() => Due::Ping,
-        }
-    }
-}
+pub(crate) use myvid_proto::keepalive::{Due, KeepAlive, WS_MAX_MESSAGE_BYTES};
 
 /// Why the endpoint itself refuses or ends a client session. Each has a stable
 /// `code`, sent in a `{"type":"error","code",…}` frame (see `docs/SIGNALLING.md`).
@@ -153,17 +106,5 @@ mod tests {
             check_client_text(&"x".repeat(MAX_FRAME_BYTES + 1)),
             Err(Refusal::FrameTooLarge(MAX_FRAME_BYTES + 1))
         );
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn keepalive_pings_then_notices_silence() {
-        let mut keep = KeepAlive::new(Duration::from_secs(20), Duration::from_secs(60));
-        assert_eq!(keep.due().await, Due::Ping);
-        keep.heard();
-        assert_eq!(keep.due().await, Due::Ping);
-        assert_eq!(keep.due().await, Due::Ping);
-        // At 80 s the ping and the silence limit (60 s after the frame heard at 20 s)
-        // fall together: silence wins.
-        assert_eq!(keep.due().await, Due::Silent);
     }
 }

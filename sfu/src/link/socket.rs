@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use tokio::net::TcpStream;
-use tokio::time::{Instant, Interval, MissedTickBehavior, interval_at, sleep_until, timeout};
+use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::Request;
@@ -23,10 +23,7 @@ use super::LinkError;
 /// A WebSocket to the endpoint.
 pub(crate) type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-/// The WebSocket library's limit on one message: the endpoint relays frames of up to
-/// `myvid_proto::MAX_FRAME_BYTES` from clients; 1 MiB leaves room for whatever the
-/// endpoint itself may send without letting a broken peer make us buffer more.
-const WS_MAX_MESSAGE_BYTES: usize = 1024 * 1024;
+use myvid_proto::keepalive::WS_MAX_MESSAGE_BYTES;
 
 /// A request for `url` carrying the SFU secret; checked once when the link starts so
 /// that a bad URL or secret is an error at start-up, not a retry loop.
@@ -59,44 +56,7 @@ pub(crate) fn ping() -> Message {
     Message::Ping(Default::default())
 }
 
-/// What a [`KeepAlive`] wants done.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Due {
-    /// Send a ping.
-    Ping,
-    /// Nothing heard for the idle timeout: give the socket up.
-    Silent,
-}
-
-/// Pings on a fixed period and notices when the endpoint has gone quiet.
-pub(crate) struct KeepAlive {
-    ping: Interval,
-    idle: Duration,
-    last_heard: Instant,
-}
-
-impl KeepAlive {
-    /// Pings every `every`; silent after `idle` without a frame.
-    pub fn new(every: Duration, idle: Duration) -> Self {
-        let mut ping = interval_at(Instant::now() + every, every);
-        ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        KeepAlive { ping, idle, last_heard: Instant::now() }
-    }
-
-    /// A frame arrived.
-    pub fn heard(&mut self) {
-        self.last_heard = Instant::now();
-    }
-
-    /// The next ping or the silence limit, whichever comes first. Cancel-safe.
-    pub async fn due(&mut self) -> Due {
-        tokio::select! {
-            biased;
-            () = sleep_until(self.last_heard + self.idle) => Due::Silent,
-            _ = self.ping.tick() => Due::Ping,
-        }
-    }
-}
+pub(crate) use myvid_proto::keepalive::{Due, KeepAlive};
 
 #[cfg(test)]
 mod tests {
@@ -108,16 +68,5 @@ mod tests {
         assert_eq!(ok.headers()[AUTHORIZATION], "Bearer s3cret");
         assert!(matches!(request("not a url", "s"), Err(LinkError::InvalidUrl(_))));
         assert!(matches!(request("ws://127.0.0.1:9/SFU", "bad\nsecret"), Err(LinkError::InvalidSecret)));
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn silence_is_noticed_after_the_idle_timeout() {
-        let start = Instant::now();
-        let mut keep = KeepAlive::new(Duration::from_secs(20), Duration::from_secs(30));
-        assert_eq!(keep.due().await, Due::Ping);
-        keep.heard();
-        assert_eq!(keep.due().await, Due::Ping);
-        assert_eq!(keep.due().await, Due::Silent);
-        assert_eq!(start.elapsed(), Duration::from_secs(50));
     }
 }
