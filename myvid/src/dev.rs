@@ -21,7 +21,7 @@ use myvid_core::live::{IceServer, StreamTokens};
 use myvid_core::metrics::{self, Metrics};
 use myvid_core::{Clock, Services, Settings};
 use myvid_endpoint::{Relay, RelayConfig};
-use myvid_store::{LocalObjects, SqliteMeta};
+use myvid_store::{LocalObjects, MetaStore, SqliteMeta};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
@@ -80,6 +80,12 @@ pub async fn run(
     let meta = SqliteMeta::open(&paths.meta)
         .await
         .with_context(|| format!("cannot open metadata database {}", paths.meta.display()))?;
+    // The only SFU of `myvid dev` is this process's: streams a previous run left live
+    // (it crashed or was killed) cannot be joined and must not be listed.
+    let stale = meta.end_all_live(clock.now()).await.context("cannot end streams left live")?;
+    if stale > 0 {
+        tracing::warn!(stale, "ended live streams left over from a previous run");
+    }
     let key = secret::load_or_create(&paths.signing_key)?;
     let local = Arc::new(
         LocalObjects::open(paths.objects.clone(), url.clone(), &key)

@@ -98,3 +98,32 @@ async fn ice_and_bad_stream_requests() {
         assert_error(server.post_json("/API/NEWSTREAM/", Some(&token), body).await, 400, "invalid_input").await;
     }
 }
+
+#[tokio::test]
+async fn streams_left_live_by_a_previous_run_are_ended_at_start() {
+    let keep = tempfile::tempdir().unwrap();
+    let data = keep.path().join("data");
+    let data_for_first = data.clone();
+    let first = TestServer::start_with(move |c| c.data_dir = data_for_first).await;
+    let token = first.signup("caster").await;
+    let grant: Value =
+        first.post_json("/API/NEWSTREAM/", Some(&token), json!({"title": "Crashed cast"})).await.json().await.unwrap();
+    let id = grant["stream_id"].as_str().unwrap().to_owned();
+    let meta = SqliteMeta::open(&data.join("meta.sqlite3")).await.unwrap();
+    meta.set_live_state(&id, LiveState::Live, 1).await.unwrap();
+    assert_eq!(listed(&first, "crashed").await.len(), 1);
+    first.stop().await;
+
+    // A new run on the same data: its SFU is new, so nothing can still be live.
+    let second = TestServer::start_with(move |c| c.data_dir = data).await;
+    assert!(listed(&second, "crashed").await.is_empty());
+    let login: Value = second
+        .post_json("/v1/auth/login", None, json!({"credential": "caster", "password": "password-caster"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let owner_view: Value =
+        second.get(&format!("/API/VIDEO/{id}"), login["token"].as_str()).await.json().await.unwrap();
+    assert_eq!(owner_view["live_state"], "ended");
+}

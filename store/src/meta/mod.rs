@@ -220,6 +220,10 @@ pub trait MetaStore: Send + Sync + 'static {
     /// `NotFound` if there is no live stream with this id.
     async fn set_live_state(&self, id: &str, state: LiveState, now: i64) -> Result<Video>;
 
+    /// Ends every stream still marked live (their SFU is gone, e.g. after a crash of a
+    /// single-process deployment) and returns how many there were.
+    async fn end_all_live(&self, now: i64) -> Result<usize>;
+
     /// Public videos matching the words of `query`, best match first (title weighs more
     /// than description). Words match as prefixes; any word may match.
     async fn search_public(&self, query: &str, limit: u32, start: Option<PageToken>) -> Result<Page<Video>>;

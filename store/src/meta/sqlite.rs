@@ -297,6 +297,17 @@ impl MetaStore for SqliteMeta {
         .ok_or(StoreError::NotFound)
     }
 
+    async fn end_all_live(&self, _now: i64) -> Result<usize> {
+        self.call(|conn| {
+            conn.prepare_cached(
+                "UPDATE videos SET live_state = 'ended', visibility = 'private' \
+                 WHERE source = 'LIVE' AND live_state = 'live'",
+            )?
+            .execute([])
+        })
+        .await
+    }
+
     async fn search_public(&self, query: &str, limit: u32, start: Option<PageToken>) -> Result<Page<Video>> {
         let Some(expression) = fts::match_expression(query).filter(|_| limit > 0) else {
             return Ok(Page { items: Vec::new(), next: None });

@@ -456,6 +456,14 @@ pub async fn live_streams_are_listed_only_while_live(store: &dyn MetaStore) {
     assert_eq!(again.published_at, Some(NOW + 5), "the first time it went live is kept");
     store.set_live_state("live-1", LiveState::Ended, NOW + 95).await.expect("end again");
 
+    store.set_live_state("live-1", LiveState::Live, NOW + 100).await.expect("live once more");
+    let ended = store.end_all_live(NOW + 101).await.expect("end all");
+    assert!(ended >= 1);
+    assert!(search_all(store, "quokkacam", 10).await.is_empty(), "ended by end_all_live");
+    let record = store.video("live-1").await.expect("read").expect("exists");
+    assert_eq!(record.source, VideoSource::Live { state: LiveState::Ended });
+    assert_eq!(store.end_all_live(NOW + 102).await.expect("again"), 0, "nothing left live");
+
     assert!(matches!(store.publish_video("live-1", None, NOW).await, Err(StoreError::NotFound)));
     assert!(matches!(store.set_live_state("nope", LiveState::Live, NOW).await, Err(StoreError::NotFound)));
     store.create_video(stored("not-live", None, "upload", "", Visibility::Private)).await.expect("create");
