@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # install-deps.sh [run|test] — install what MyVid needs on Debian 12, idempotently.
 #   run:  ffmpeg (ffprobe checks uploads at publish)
-#   test: the above, plus Debian's chromium and the client's npm packages (playwright-core)
+#   test: the above, plus Debian's chromium, the client's npm packages (playwright-core)
+#         and aiortc from PyPI for the WHIP/WHEP interop tests (python3 -m pip)
 # Installs only what is missing; uses sudo when not root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,4 +25,13 @@ if [ "$what" = test ]; then
   command -v npm >/dev/null 2>&1 || { echo "install-deps: npm (Node.js 20) is required for the browser tests" >&2; exit 1; }
   # npm ci is exact (package-lock.json) and starts from a clean node_modules every time.
   (cd client-js && npm ci --no-audit --no-fund --loglevel=error)
+  # aiortc (an independent WebRTC stack) for client-js/tests/interop; pinned, and
+  # installed only when missing or at another version.
+  aiortc_version=1.16.0
+  command -v python3 >/dev/null 2>&1 || { echo "install-deps: python3 is required for the interop tests" >&2; exit 1; }
+  if [ "$(python3 -c 'import aiortc; print(aiortc.__version__)' 2>/dev/null)" != "$aiortc_version" ]; then
+    echo "install-deps: pip install aiortc==$aiortc_version" >&2
+    python3 -m pip --version >/dev/null 2>&1 || { echo "install-deps: python3 -m pip is required (apt-get install python3-pip)" >&2; exit 1; }
+    python3 -m pip install --quiet --disable-pip-version-check "aiortc==$aiortc_version"
+  fi
 fi
