@@ -2,16 +2,23 @@
 # install-deps.sh [run|test] — install what MyVid needs on Debian 12, idempotently.
 #   run:  ffmpeg (ffprobe checks uploads at publish)
 #   test: the above, plus Debian's chromium, the client's npm packages (playwright-core)
-#         and aiortc from PyPI for the WHIP/WHEP interop tests (python3 -m pip)
+#         and, in a virtualenv ($MYVID_VENV, default ~/.cache/myvid-venv), aiortc from
+#         PyPI for the WHIP/WHEP interop tests (a virtualenv because Debian's Python
+#         refuses system-wide pip installs)
 # Installs only what is missing; uses sudo when not root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-test}
+venv=${MYVID_VENV:-$HOME/.cache/myvid-venv}
+aiortc_version=1.16.0
 
 need=()
 command -v ffprobe >/dev/null 2>&1 || need+=(ffmpeg)
 if [ "$what" = test ]; then
   [ -x /usr/bin/chromium ] || need+=(chromium)
+  command -v python3 >/dev/null 2>&1 || need+=(python3)
+  # Debian splits venv's pip bootstrap into python3-venv.
+  python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
@@ -25,13 +32,11 @@ if [ "$what" = test ]; then
   command -v npm >/dev/null 2>&1 || { echo "install-deps: npm (Node.js 20) is required for the browser tests" >&2; exit 1; }
   # npm ci is exact (package-lock.json) and starts from a clean node_modules every time.
   (cd client-js && npm ci --no-audit --no-fund --loglevel=error)
-  # aiortc (an independent WebRTC stack) for client-js/tests/interop; pinned, and
-  # installed only when missing or at another version.
-  aiortc_version=1.16.0
-  command -v python3 >/dev/null 2>&1 || { echo "install-deps: python3 is required for the interop tests" >&2; exit 1; }
-  if [ "$(python3 -c 'import aiortc; print(aiortc.__version__)' 2>/dev/null)" != "$aiortc_version" ]; then
-    echo "install-deps: pip install aiortc==$aiortc_version" >&2
-    python3 -m pip --version >/dev/null 2>&1 || { echo "install-deps: python3 -m pip is required (apt-get install python3-pip)" >&2; exit 1; }
-    python3 -m pip install --quiet --disable-pip-version-check "aiortc==$aiortc_version"
+  # aiortc (an independent WebRTC stack) for client-js/tests/interop: pinned, and
+  # installed only when the virtualenv lacks that version.
+  if [ "$("$venv/bin/python" -c 'import aiortc; print(aiortc.__version__)' 2>/dev/null)" != "$aiortc_version" ]; then
+    echo "install-deps: aiortc==$aiortc_version into $venv" >&2
+    python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "aiortc==$aiortc_version"
   fi
 fi

@@ -25,4 +25,4 @@ bin="$target_dir/debug/myvid"
 echo "== live streaming end-to-end tests (Chromium broadcaster and viewers through the SFU)"
 (cd client-js && MYVID_BIN="$bin" npm run test:live)
 echo "== WHIP/WHEP interoperability tests (aiortc publisher and viewer, Chromium)"
-(cd client-js && MYVID_BIN="$bin" npm run test:interop)
+(cd client-js && MYVID_BIN="$bin" PYTHON="${MYVID_VENV:-$HOME/.cache/myvid-venv}/bin/python" npm run test:interop)
