@@ -111,7 +111,7 @@ describe('live streaming end to end', () => {
     await page.getByTestId('signup-submit').click();
     const signupError = page.getByTestId('signup-error');
     await Promise.race([
-      page.waitForURL((u) => u.pathname.endsWith(`/${next}`)),
+      page.waitForURL((u) => u.pathname.endsWith(`/${next.split('?')[0]}`)),
       signupError.waitFor({ state: 'visible' }).then(async () => {
         throw new Error(`sign up failed on the page: ${await signupError.textContent()}`);
       }),
@@ -140,8 +140,8 @@ describe('live streaming end to end', () => {
   }
 
   /** Sign up, open broadcast.html, wait for the camera, go live. Returns the stream id. */
-  async function startBroadcast(b, title, description) {
-    await signUp(b.page, uniqueWord('b_').slice(0, 14), 'broadcast.html');
+  async function startBroadcast(b, title, description, query = '') {
+    await signUp(b.page, uniqueWord('b_').slice(0, 14), `broadcast.html${query}`);
     await b.page.getByTestId('broadcast-form').waitFor();
     // The fake camera shows up in the preview.
     await b.page.waitForFunction(() => {
@@ -377,6 +377,36 @@ describe('live streaming end to end', () => {
       for (const p of [b, ...viewers]) await p.close().catch(() => {});
     }
   });
+
+  for (const mime of ['video/VP9', 'video/H264']) {
+    test(`a ${mime} broadcast reaches a viewer that decodes ${mime}`, { timeout: 120_000 }, async () => {
+      const word = uniqueWord('zc');
+      const b = await openPage(`codec-${mime.slice(6)}-broadcaster`);
+      const v = await openPage(`codec-${mime.slice(6)}-viewer`);
+      try {
+        const id = await startBroadcast(b, `Codec ${word}`, mime, `?codec=${encodeURIComponent(mime)}&simulcast=0`);
+        await waitUntilListed(word, id);
+        await v.page.goto(`/watch.html?v=${id}`);
+        const seen = new Set();
+        await sentSizes(b, seen);
+        const stats = await expectDecoding(v, b, seen);
+        const received = await v.page.evaluate(async () => {
+          let mimeType = null;
+          const reports = await window.__myvidWatch.pc.getStats();
+          reports.forEach((s) => {
+            if (s.type === 'inbound-rtp' && s.kind === 'video' && s.codecId) mimeType = reports.get(s.codecId)?.mimeType;
+          });
+          return mimeType;
+        });
+        assert.equal(received?.toLowerCase(), mime.toLowerCase(), 'the viewer decodes the codec the broadcaster sends');
+        console.log(`# ${mime}: viewer decoding ${stats.width}x${stats.height}`);
+        await v.shot('decoding');
+      } finally {
+        await v.close().catch(() => {});
+        await b.close().catch(() => {});
+      }
+    });
+  }
 
   test(`time to first frame over ${TTFF_JOINS} joins of a running stream`, { timeout: 300_000 }, async (t) => {
     const word = uniqueWord('zt');

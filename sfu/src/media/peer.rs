@@ -19,7 +19,9 @@ use rtc::peer_connection::configuration::RTCConfigurationBuilder;
 use rtc::peer_connection::configuration::interceptor_registry::{
     configure_nack, configure_rtcp_reports, configure_simulcast_extension_headers, configure_twcc_receiver_only,
 };
-use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_VP8, MediaEngine};
+use rtc::peer_connection::configuration::media_engine::{
+    MIME_TYPE_AV1, MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_VP8, MIME_TYPE_VP9, MediaEngine,
+};
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
 use rtc::peer_connection::transport::{
     CandidateConfig, CandidateHostConfig, RTCDtlsRole, RTCIceCandidate, RTCIceCandidateInit,
@@ -97,6 +99,11 @@ fn media_engine_and_interceptors(leg: Leg) -> Result<(MediaEngine, Registry), Er
         ),
         RtpCodecKind::Video,
     )?;
+    // VP9 (profile 0) and AV1 pass through when publisher and viewer both negotiate
+    // them; the forwarding core finds their keyframes like VP8's.
+    engine
+        .register_codec(codec(MIME_TYPE_VP9, 90_000, 0, "profile-id=0", 98, video_feedback()), RtpCodecKind::Video)?;
+    engine.register_codec(codec(MIME_TYPE_AV1, 90_000, 0, "", 45, video_feedback()), RtpCodecKind::Video)?;
     let registry = configure_rtcp_reports(configure_nack(Registry::new(), &mut engine));
     let registry = match leg {
         Leg::Publisher => {

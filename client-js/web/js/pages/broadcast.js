@@ -241,7 +241,7 @@ function render() {
     const handle = publishLive({
       stream: grant,
       mediaStream: camera,
-      simulcast: true,
+      ...encodingOptions(),
       onViewers: setViewers,
       onError: (err) => console.warn(`live server error: ${err.code}: ${err.message}`),
       onState: (state, detail) => {
@@ -311,3 +311,15 @@ addEventListener('myvid:auth', () => {
 });
 
 render();
+
+/**
+ * Advanced options from the page URL: `?codec=video/VP9` (or VP8, H264, AV1) picks the
+ * preferred video codec, `?simulcast=0` sends one layer only.
+ * @returns {{codec: string, simulcast: boolean}}
+ */
+function encodingOptions() {
+  const params = new URLSearchParams(location.search);
+  const allowed = ['video/VP8', 'video/VP9', 'video/H264', 'video/AV1'];
+  const codec = allowed.includes(params.get('codec')) ? params.get('codec') : 'video/VP8';
+  return { codec, simulcast: params.get('simulcast') !== '0' };
+}
