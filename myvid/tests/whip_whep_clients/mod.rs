@@ -137,15 +137,7 @@ const DELTA_PACKETS: usize = 2;
 /// One VP8 RTP payload (RFC 7741): descriptor with a 15-bit PictureID; on a frame's first
 /// packet the frame tag (keyframes: start code and 640×360 too); padded to 800 bytes.
 fn vp8_payload(picture_id: u16, first: bool, keyframe: bool) -> Bytes {
-    let mut p = vec![if first { 0x90 } else { 0x80 }, 0x80, 0x80 | ((picture_id >> 8) as u8 & 0x7F), picture_id as u8];
-    if first {
-        p.extend_from_slice(&[if keyframe { 0x10 } else { 0x11 }, 0x02, 0x00]);
-        if keyframe {
-            p.extend_from_slice(&[0x9D, 0x01, 0x2A, 0x80, 0x02, 0x68, 0x01]);
-        }
-    }
-    p.resize(800, 0x5A);
-    Bytes::from(p)
+    Bytes::from(myvid_sfu::codec::synthetic::vp8_payload(picture_id, first, keyframe, 800, 0x5A))
 }
 
 /// A broadcaster's pc (send-only VP8 and Opus) and its complete offer.

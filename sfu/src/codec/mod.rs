@@ -2,6 +2,7 @@
 //! whether an RTP payload starts a keyframe.
 
 pub mod keyframe;
+pub mod synthetic;
 
 /// Codecs the SFU forwards.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

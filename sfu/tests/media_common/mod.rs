@@ -269,24 +269,7 @@ pub fn vp8_payload(picture_id: u16, first: bool, keyframe: bool) -> Bytes {
 
 /// [`vp8_payload`] of `size` bytes, padded with `fill` (tests tell layers apart by it).
 pub fn vp8_payload_sized(picture_id: u16, first: bool, keyframe: bool, size: usize, fill: u8) -> Bytes {
-    let mut p = Vec::with_capacity(size);
-    // X=1, S on the first packet, PID=0 | I=1 | M=1 + 15-bit PictureID.
-    p.extend_from_slice(&[
-        if first { 0x90 } else { 0x80 },
-        0x80,
-        0x80 | ((picture_id >> 8) as u8 & 0x7F),
-        picture_id as u8,
-    ]);
-    if first {
-        // Frame tag: show_frame=1, version 0, P=0 for keyframes, 1 for delta frames.
-        p.extend_from_slice(&[if keyframe { 0x10 } else { 0x11 }, 0x02, 0x00]);
-        if keyframe {
-            // Start code, then 640×360.
-            p.extend_from_slice(&[0x9D, 0x01, 0x2A, 0x80, 0x02, 0x68, 0x01]);
-        }
-    }
-    p.resize(size.max(p.len() + 1), fill);
-    Bytes::from(p)
+    Bytes::from(myvid_sfu::codec::synthetic::vp8_payload(picture_id, first, keyframe, size, fill))
 }
 
 /// One video encoding a publisher sends.

@@ -36,21 +36,7 @@ pub fn packets_in_frame(frame: u32) -> usize {
 /// (keyframes also the start code and a 640×360 size), filler, and `sent_nanos`
 /// big-endian in the last 8 bytes.
 pub fn payload(picture_id: u16, first: bool, keyframe: bool, sent_nanos: u64) -> Vec<u8> {
-    let mut p = Vec::with_capacity(PAYLOAD_BYTES);
-    p.extend_from_slice(&[
-        if first { 0x90 } else { 0x80 },
-        0x80,
-        0x80 | ((picture_id >> 8) as u8 & 0x7F),
-        picture_id as u8,
-    ]);
-    if first {
-        // Frame tag: bit 0 = 0 for a keyframe, version 0, show_frame = 1.
-        p.extend_from_slice(&[if keyframe { 0x10 } else { 0x11 }, 0x02, 0x00]);
-        if keyframe {
-            p.extend_from_slice(&[0x9D, 0x01, 0x2A, 0x80, 0x02, 0x68, 0x01]);
-        }
-    }
-    p.resize(PAYLOAD_BYTES - 8, 0xA5);
+    let mut p = myvid_sfu::codec::synthetic::vp8_payload(picture_id, first, keyframe, PAYLOAD_BYTES - 8, 0xA5);
     p.extend_from_slice(&sent_nanos.to_be_bytes());
     p
 }
@@ -61,28 +47,9 @@ pub fn sent_nanos(payload: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(tail.try_into().ok()?))
 }
 
-/// Whether an RTP payload starts a VP8 keyframe (S=1, PartID 0, frame tag bit 0 = 0).
+/// Whether an RTP payload starts a VP8 keyframe (the SFU's own detector).
 pub fn starts_keyframe(payload: &[u8]) -> bool {
-    let Some(&b0) = payload.first() else { return false };
-    if b0 & 0x10 == 0 || b0 & 0x0F != 0 {
-        return false;
-    }
-    let mut i = 1;
-    if b0 & 0x80 != 0 {
-        let Some(&x) = payload.get(1) else { return false };
-        i += 1;
-        if x & 0x80 != 0 {
-            let Some(&pid) = payload.get(i) else { return false };
-            i += if pid & 0x80 != 0 { 2 } else { 1 };
-        }
-        if x & 0x40 != 0 {
-            i += 1;
-        }
-        if x & 0x30 != 0 {
-            i += 1;
-        }
-    }
-    payload.get(i).is_some_and(|tag| tag & 0x01 == 0)
+    myvid_sfu::codec::keyframe::starts_keyframe(myvid_sfu::codec::Codec::Vp8, payload)
 }
 
 #[cfg(test)]
