@@ -378,7 +378,7 @@ describe('live streaming end to end', () => {
     }
   });
 
-  for (const mime of ['video/VP9', 'video/H264']) {
+  for (const mime of ['video/VP9', 'video/H264', 'video/AV1']) {
     test(`a ${mime} broadcast reaches a viewer that decodes ${mime}`, { timeout: 120_000 }, async () => {
       const word = uniqueWord('zc');
       const b = await openPage(`codec-${mime.slice(6)}-broadcaster`);

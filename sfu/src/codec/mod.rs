@@ -32,4 +32,9 @@ impl Codec {
             _ => None,
         }
     }
+
+    /// Whether it is a video codec.
+    pub fn is_video(self) -> bool {
+        self != Codec::Opus
+    }
 }

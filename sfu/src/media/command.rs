@@ -79,12 +79,18 @@ pub struct MediaStats {
     pub rtp_forwarded: u64,
     /// RTP packets a viewer's sender refused (payload type not negotiated, not connected).
     pub forward_errors: u64,
-    /// Keyframe requests (PLI) sent to publishers.
+    /// Keyframe requests (PLI, or FIR where the publisher did not negotiate PLI) sent to
+    /// publishers.
     pub keyframe_requests: u64,
     /// Keyframe requests (PLI or FIR) received from viewers.
     pub viewer_keyframe_requests: u64,
     /// Bandwidth estimates (REMB) received from viewers.
     pub viewer_estimates: u64,
+    /// NACKs for video received from viewers.
+    pub viewer_nacks: u64,
+    /// Packets resent to viewers from the streams' caches, answering NACKs (as RTX where
+    /// the viewer negotiated it).
+    pub retransmissions: u64,
 }
 
 /// One request to the media task.

@@ -1,15 +1,16 @@
-//! Lets viewers' keyframe requests and bandwidth estimates reach the SFU.
+//! Lets viewers' keyframe requests, bandwidth estimates and NACKs reach the SFU.
 //!
 //! rtc's interceptor chain ends inbound RTCP before the application unless an interceptor
-//! marks a packet [`Attribute::DeliverToApplication`]. Receiver reports and NACKs are the
-//! chain's own business (statistics, retransmission from the sender's history); what the
-//! SFU must act on is PLI and FIR (ask the publisher for a keyframe) and REMB (choose a
-//! simulcast layer). This interceptor marks compound packets holding any of those and
-//! trims them to just those, so the application never sees the rest.
+//! marks a packet [`Attribute::DeliverToApplication`]. Receiver reports are the chain's
+//! own business (statistics); what the SFU must act on is PLI and FIR (ask the publisher
+//! for a keyframe), REMB (choose a simulcast layer) and generic NACK (resend from the
+//! stream's packet cache; see `super::retransmit`). This interceptor marks compound
+//! packets holding any of those and trims them to just those, so the application never
+//! sees the rest.
 //!
 //! ```text
-//!  wire ─▶ SRTCP ─▶ … NackResponder … ReceiverReport … ─▶ KeyframeAndEstimate ─▶ end of chain ─▶ SFU
-//!                                                          (marks PLI/FIR/REMB)   (drops unmarked)
+//!  wire ─▶ SRTCP ─▶ … ReceiverReport … ─▶ KeyframeAndEstimate ─────▶ end of chain ─▶ SFU
+//!                                          (marks PLI/FIR/REMB/NACK)  (drops unmarked)
 //! ```
 
 use std::collections::VecDeque;
@@ -19,6 +20,7 @@ use rtc::interceptor::{Attribute, Interceptor, Packet, StreamInfo, TaggedPacket}
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtcp::payload_feedbacks::receiver_estimated_maximum_bitrate::ReceiverEstimatedMaximumBitrate;
+use rtc::rtcp::transport_feedbacks::transport_layer_nack::TransportLayerNack;
 use rtc::sansio::Protocol;
 
 /// Where the interceptor sits: after every built-in slot (the highest is 13,000), so the
@@ -28,7 +30,10 @@ pub const FEEDBACK_SLOT: usize = 14_000;
 /// Whether the application wants this RTCP packet.
 fn wanted(packet: &dyn rtc::rtcp::Packet) -> bool {
     let any = packet.as_any();
-    any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>() || any.is::<ReceiverEstimatedMaximumBitrate>()
+    any.is::<PictureLossIndication>()
+        || any.is::<FullIntraRequest>()
+        || any.is::<ReceiverEstimatedMaximumBitrate>()
+        || any.is::<TransportLayerNack>()
 }
 
 /// The marking interceptor (one per peer connection; it keeps no state besides its

@@ -25,7 +25,7 @@
 //! - [`MediaPlane`]: sessions, streams and forwarding as a state machine.
 //! - `demux`: which session a datagram belongs to (STUN USERNAME, then source address).
 //! - `peer`: codecs, interceptors and ICE settings of each leg; `feedback`: the interceptor
-//!   that lets viewers' PLI/FIR/REMB reach the SFU.
+//!   that lets viewers' PLI/FIR/REMB/NACK reach the SFU; `retransmit`: NACK answers as RTX.
 //! - `publisher` / `viewer`: per-leg state (SSRCs and simulcast layers; payload type
 //!   mapping and packet building).
 //!
@@ -42,6 +42,7 @@
 //! # Ok(()) }
 //! ```
 
+mod codecs;
 mod command;
 mod config;
 mod demux;
@@ -51,6 +52,7 @@ pub mod feedback;
 mod peer;
 mod plane;
 mod publisher;
+mod retransmit;
 mod run;
 mod viewer;
 

@@ -3,13 +3,14 @@
 //!
 //! | leg | codecs | interceptors |
 //! | --- | --- | --- |
-//! | publisher (ingest) | VP8, H.264 constrained baseline, Opus | NACK generator, RTCP reports, TWCC feedback (the browser's send-side estimate needs it), mid/rid extensions for simulcast |
-//! | viewer (egress) | the same | NACK responder (answers viewers' NACKs from its send history), RTCP reports, [`KeyframeAndEstimate`] |
+//! | publisher (ingest) | VP8, H.264 constrained baseline, VP9, AV1, Opus | NACK generator, RTCP reports, TWCC feedback (the browser's send-side estimate needs it), mid/rid extensions for simulcast |
+//! | viewer (egress) | the same, plus RTX for each video codec | RTCP reports, [`KeyframeAndEstimate`] (PLI/FIR/REMB/NACK to the SFU), [`Retransmit`] (NACK answers as RTX) |
 //!
 //! Video codecs carry `goog-remb`, `ccm fir`, `nack` and `nack pli` feedback: the set
 //! every browser understands. The viewer leg does not negotiate transport-wide congestion
 //! control, so viewers report their bandwidth with REMB, which the forwarding core uses to
-//! choose a simulcast layer.
+//! choose a simulcast layer. Viewers' NACKs are not answered by rtc's per-leg responder
+//! (a send history per viewer) but by the SFU from the stream's one packet cache.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -20,7 +21,7 @@ use rtc::peer_connection::configuration::interceptor_registry::{
     configure_nack, configure_rtcp_reports, configure_simulcast_extension_headers, configure_twcc_receiver_only,
 };
 use rtc::peer_connection::configuration::media_engine::{
-    MIME_TYPE_AV1, MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_VP8, MIME_TYPE_VP9, MediaEngine,
+    MIME_TYPE_AV1, MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_RTX, MIME_TYPE_VP8, MIME_TYPE_VP9, MediaEngine,
 };
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
 use rtc::peer_connection::transport::{
@@ -32,6 +33,7 @@ use rtc::shared::error::Error;
 use rtc::shared::util::math_rand_alpha_number;
 
 use super::feedback::{FEEDBACK_SLOT, KeyframeAndEstimate};
+use super::retransmit::Retransmit;
 
 /// ICE consent: a session whose client has been silent this long is `disconnected`…
 const ICE_DISCONNECTED_AFTER: Duration = Duration::from_secs(5);
@@ -104,13 +106,22 @@ fn media_engine_and_interceptors(leg: Leg) -> Result<(MediaEngine, Registry), Er
     engine
         .register_codec(codec(MIME_TYPE_VP9, 90_000, 0, "profile-id=0", 98, video_feedback()), RtpCodecKind::Video)?;
     engine.register_codec(codec(MIME_TYPE_AV1, 90_000, 0, "", 45, video_feedback()), RtpCodecKind::Video)?;
-    let registry = configure_rtcp_reports(configure_nack(Registry::new(), &mut engine));
     let registry = match leg {
         Leg::Publisher => {
             configure_simulcast_extension_headers(&mut engine)?;
+            let registry = configure_rtcp_reports(configure_nack(Registry::new(), &mut engine));
             configure_twcc_receiver_only(registry, &mut engine)?
         }
-        Leg::Viewer => registry.with(Slot::from(FEEDBACK_SLOT), KeyframeAndEstimate::default()),
+        Leg::Viewer => {
+            // RTX (RFC 4588) for every video codec, numbered as Chrome numbers them.
+            for (rtx_pt, apt) in [(97u8, 96u8), (103, 102), (99, 98), (46, 45)] {
+                let fmtp = format!("apt={apt}");
+                engine.register_codec(codec(MIME_TYPE_RTX, 90_000, 0, &fmtp, rtx_pt, vec![]), RtpCodecKind::Video)?;
+            }
+            configure_rtcp_reports(Registry::new())
+                .with(Slot::NackResponder, Retransmit::default())
+                .with(Slot::from(FEEDBACK_SLOT), KeyframeAndEstimate::default())
+        }
     };
     Ok((engine, registry))
 }

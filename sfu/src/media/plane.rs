@@ -33,35 +33,39 @@ use std::time::Instant;
 use bytes::BytesMut;
 use myvid_proto::MAX_SDP_BYTES;
 use myvid_proto::signal::Candidate;
-use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::RTCPeerConnection;
 use rtc::peer_connection::event::{RTCPeerConnectionEvent, RTCTrackEvent, RTCTrackEventInit};
 use rtc::peer_connection::message::RTCMessage;
 use rtc::peer_connection::sdp::RTCSessionDescription;
 use rtc::peer_connection::state::RTCPeerConnectionState;
 use rtc::peer_connection::transport::RTCIceCandidateInit;
-use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
+use rtc::rtcp::payload_feedbacks::full_intra_request::{FirEntry, FullIntraRequest};
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtcp::payload_feedbacks::receiver_estimated_maximum_bitrate::ReceiverEstimatedMaximumBitrate;
+use rtc::rtcp::transport_feedbacks::transport_layer_nack::TransportLayerNack;
 use rtc::rtp;
-use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind};
-use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
+use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use rtc::sansio::Protocol;
 use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
+use super::codecs::{PublisherCodecs, add_send_track};
 use super::command::{Command, MediaStats, Publication, ViewAnswer, ViewOffer};
 use super::config::MediaConfig;
 use super::demux::Demux;
 use super::error::{MediaError, bad_sdp};
 use super::event::{EventReceiver, SessionEvent, SessionId};
 use super::peer::{self, Leg};
-use super::publisher::PublisherLeg;
+use super::publisher::{KeyframeRequest, PublisherLeg};
 use super::viewer::{OutTrack, ViewerLeg};
-use crate::codec::Codec;
 use crate::codec::keyframe::starts_keyframe;
 use crate::forward::{InPacket, Layer, MediaKind, Output, Stream, StreamConfig};
+
+/// Sequence numbers answered per RTCP compound packet from a viewer: a viewer cannot
+/// make one datagram of NACKs cost more than this many retransmissions (a real
+/// viewer's NACKs name a few packets; 17 per NACK pair is the format's limit).
+const MAX_NACKED_PER_FEEDBACK: usize = 64;
 
 /// One datagram to send.
 #[derive(Debug)]
@@ -105,8 +109,8 @@ impl Session {
 /// One publisher's stream.
 struct StreamState {
     forward: Stream,
-    /// The publisher's negotiated (payload type, codec) pairs.
-    codecs: Vec<(u8, Codec)>,
+    /// The publisher's negotiated codecs.
+    codecs: PublisherCodecs,
     /// Connected viewers' sessions, indexed by `ViewerId::index`.
     forwarding: Vec<Option<SessionId>>,
     /// Every viewer session of the stream, connected or not (to end them with it).
@@ -142,6 +146,7 @@ pub struct MediaPlane {
     scratch_events: Vec<RTCPeerConnectionEvent>,
     scratch_reads: Vec<RTCMessage>,
     scratch_ids: Vec<SessionId>,
+    scratch_seqs: Vec<u16>,
 }
 
 /// Marks a session to be flushed (once, however often it is marked before its turn).
@@ -170,6 +175,7 @@ impl MediaPlane {
             scratch_events: Vec::new(),
             scratch_reads: Vec::new(),
             scratch_ids: Vec::new(),
+            scratch_seqs: Vec::new(),
         }
     }
 
@@ -408,7 +414,7 @@ impl MediaPlane {
         let Some(source) = leg.source(packet.header.ssrc).copied() else { return };
         let Some(stream) = self.streams.get_mut(&id) else { return };
         self.stats.rtp_in += 1;
-        let codec = stream.codecs.iter().find(|(pt, _)| *pt == packet.header.payload_type).map(|(_, c)| *c);
+        let codec = stream.codecs.codecs.iter().find(|(pt, _)| *pt == packet.header.payload_type).map(|(_, c)| *c);
         let keyframe = source.kind == MediaKind::Video && codec.is_some_and(|c| starts_keyframe(c, &packet.payload));
         let input = InPacket {
             kind: source.kind,
@@ -440,11 +446,12 @@ impl MediaPlane {
         self.drain_stream_outputs(id);
     }
 
-    /// A viewer's keyframe requests and bandwidth estimates, into its stream.
+    /// A viewer's keyframe requests, bandwidth estimates and NACKs, into its stream.
     fn on_viewer_rtcp(&mut self, id: SessionId, packets: &[Box<dyn rtc::rtcp::Packet>]) {
         let Some(Session { role: Role::Viewer(leg), .. }) = self.sessions.get(&id) else { return };
-        let (Some(viewer), publisher) = (leg.forwarding, leg.publisher) else { return };
+        let (Some(viewer), publisher, video_ssrc) = (leg.forwarding, leg.publisher, leg.video.ssrc) else { return };
         let Some(stream) = self.streams.get_mut(&publisher) else { return };
+        let mut lost = std::mem::take(&mut self.scratch_seqs);
         for packet in packets {
             let any = packet.as_any();
             if any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>() {
@@ -456,8 +463,30 @@ impl MediaPlane {
                 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
                 let bps = if remb.bitrate.is_finite() && remb.bitrate > 0.0 { remb.bitrate as u64 } else { 0 };
                 stream.forward.handle_viewer_estimate(self.now, viewer, bps);
+            } else if let Some(nack) = any.downcast_ref::<TransportLayerNack>()
+                && nack.media_ssrc == video_ssrc
+            {
+                self.stats.viewer_nacks += 1;
+                let room = MAX_NACKED_PER_FEEDBACK.saturating_sub(lost.len());
+                lost.extend(nack.nacks.iter().flat_map(|pair| pair.into_iter()).take(room));
             }
         }
+        if !lost.is_empty() {
+            let Some(session) = self.sessions.get_mut(&id) else { return };
+            let Role::Viewer(leg) = &session.role else { return };
+            let (stats, now) = (&mut self.stats, self.now);
+            stream.forward.handle_viewer_nack(viewer, &lost, |_, out| {
+                let written = leg
+                    .packet(&out)
+                    .and_then(|(sender, packet)| session.pc.rtp_sender(sender)?.write_rtp(now, packet).ok());
+                if written.is_some() {
+                    stats.retransmissions += 1;
+                }
+            });
+            mark(&mut self.dirty, id, session);
+            lost.clear();
+        }
+        self.scratch_seqs = lost;
         self.drain_stream_outputs(publisher);
     }
 
@@ -508,8 +537,9 @@ impl MediaPlane {
         let answer = pc.create_answer(None).map_err(bad_sdp)?;
         pc.set_local_description(now, answer).map_err(bad_sdp)?;
         let answer_sdp = pc.local_description().ok_or(MediaError::Internal)?.sdp;
-        let codecs = receive_codecs(&mut pc);
-        if codecs.is_empty() {
+        let codecs = PublisherCodecs::negotiated(&mut pc);
+        let keyframe_request = codecs.keyframe_request;
+        if codecs.codecs.is_empty() {
             return Err(MediaError::BadSdp("the offer has no VP8, H.264 or Opus media to receive".into()));
         }
         let id = self.new_id();
@@ -525,8 +555,8 @@ impl MediaPlane {
                 members: Vec::new(),
             },
         );
-        info!(session = %id, stream = %stream_id, "publisher session created");
-        self.insert(id, pc, ufrag, stream_id, Role::Publisher(PublisherLeg::default()), events);
+        info!(session = %id, stream = %stream_id, ?keyframe_request, "publisher session created");
+        self.insert(id, pc, ufrag, stream_id, Role::Publisher(PublisherLeg::new(keyframe_request)), events);
         Ok(Publication { session: id, answer_sdp, events: receiver })
     }
 
@@ -537,8 +567,7 @@ impl MediaPlane {
         self.check_capacity()?;
         let now = self.now;
         let (ufrag, mut pc) = peer::build(Leg::Viewer, now).map_err(internal)?;
-        let video = add_send_track(&mut pc, RtpCodecKind::Video)?;
-        let audio = add_send_track(&mut pc, RtpCodecKind::Audio)?;
+        let (video, audio) = self.add_send_tracks(&mut pc, publisher)?;
         let offer = pc.create_offer(None).map_err(internal)?;
         pc.set_local_description(now, offer).map_err(internal)?;
         peer::add_host_candidate(&mut pc, self.announce).map_err(internal)?;
@@ -562,15 +591,14 @@ impl MediaPlane {
         self.check_capacity()?;
         let now = self.now;
         let (ufrag, mut pc) = peer::build(Leg::Viewer, now).map_err(internal)?;
-        let mut video = add_send_track(&mut pc, RtpCodecKind::Video)?;
-        let mut audio = add_send_track(&mut pc, RtpCodecKind::Audio)?;
+        let (mut video, mut audio) = self.add_send_tracks(&mut pc, publisher)?;
         let offer = RTCSessionDescription::offer(offer_sdp).map_err(bad_sdp)?;
         pc.set_remote_description(now, offer).map_err(bad_sdp)?;
         peer::add_host_candidate(&mut pc, self.announce).map_err(internal)?;
         let answer = pc.create_answer(None).map_err(bad_sdp)?;
         pc.set_local_description(now, answer).map_err(bad_sdp)?;
         let answer_sdp = pc.local_description().ok_or(MediaError::Internal)?.sdp;
-        let publisher_codecs = self.streams.get(&publisher).map(|s| s.codecs.as_slice()).unwrap_or_default();
+        let publisher_codecs = self.streams.get(&publisher).map(|s| s.codecs.codecs.as_slice()).unwrap_or_default();
         for track in [&mut video, &mut audio] {
             if let Some(mut sender) = pc.rtp_sender(track.sender) {
                 track.map_payload_types(publisher_codecs, &sender.get_parameters().rtp_parameters.codecs);
@@ -587,6 +615,19 @@ impl MediaPlane {
         let leg = ViewerLeg { publisher, video, audio, forwarding: None, answered: true };
         let (session, events) = self.add_viewer(pc, ufrag, stream_id, leg);
         Ok(ViewAnswer { session, answer_sdp, events })
+    }
+
+    /// A viewer's video and audio send tracks, naming the publisher's codecs.
+    fn add_send_tracks(
+        &self,
+        pc: &mut RTCPeerConnection,
+        publisher: SessionId,
+    ) -> Result<(OutTrack, OutTrack), MediaError> {
+        let codecs = self.streams.get(&publisher).map(|s| &s.codecs);
+        let codec = |kind| codecs.and_then(|c| c.for_kind(kind));
+        let video = add_send_track(pc, RtpCodecKind::Video, codec(RtpCodecKind::Video))?;
+        let audio = add_send_track(pc, RtpCodecKind::Audio, codec(RtpCodecKind::Audio))?;
+        Ok((video, audio))
     }
 
     /// Registers a new viewer session with its stream and the demux.
@@ -647,7 +688,7 @@ impl MediaPlane {
         let answer = RTCSessionDescription::answer(answer_sdp).map_err(bad_sdp)?;
         session.pc.set_remote_description(self.now, answer).map_err(bad_sdp)?;
         leg.answered = true;
-        let publisher_codecs = self.streams.get(&leg.publisher).map(|s| s.codecs.as_slice()).unwrap_or_default();
+        let publisher_codecs = self.streams.get(&leg.publisher).map(|s| s.codecs.codecs.as_slice()).unwrap_or_default();
         for track in [&mut leg.video, &mut leg.audio] {
             if let Some(mut sender) = session.pc.rtp_sender(track.sender) {
                 track.map_payload_types(publisher_codecs, &sender.get_parameters().rtp_parameters.codecs);
@@ -747,61 +788,26 @@ fn internal(err: impl std::fmt::Display) -> MediaError {
     MediaError::Internal
 }
 
-/// Sends a PLI for `layer` to the publisher. Returns whether one was written.
+/// Sends a PLI (or a FIR, if that is what the publisher negotiated) for `layer` to the
+/// publisher. Returns whether one was written.
 fn request_keyframe(session: &mut Session, layer: Layer, now: Instant) -> bool {
-    let Role::Publisher(leg) = &session.role else { return false };
+    let Role::Publisher(leg) = &mut session.role else { return false };
     let Some(target) = leg.keyframe_target(layer) else { return false };
+    let request: Box<dyn rtc::rtcp::Packet> = match leg.keyframe_request {
+        KeyframeRequest::Pli => Box::new(PictureLossIndication { sender_ssrc: 0, media_ssrc: target.ssrc }),
+        KeyframeRequest::Fir => Box::new(FullIntraRequest {
+            sender_ssrc: 0,
+            // RFC 5104 §4.3.1.2: the media source field is unused (0); the entry names it.
+            media_ssrc: 0,
+            fir: vec![FirEntry { ssrc: target.ssrc, sequence_number: leg.next_fir_seq() }],
+        }),
+    };
     let Some(mut receiver) = session.pc.rtp_receiver(target.receiver) else { return false };
-    let pli = PictureLossIndication { sender_ssrc: 0, media_ssrc: target.ssrc };
-    match receiver.write_rtcp(now, vec![Box::new(pli)]) {
+    match receiver.write_rtcp(now, vec![request]) {
         Ok(()) => true,
         Err(err) => {
             debug!(%err, "keyframe request not sent");
             false
         }
     }
-}
-
-/// The publisher's negotiated receive codecs we can forward, as (payload type, codec).
-fn receive_codecs(pc: &mut RTCPeerConnection) -> Vec<(u8, Codec)> {
-    let mut codecs = Vec::new();
-    let transceivers: Vec<_> = pc.get_transceivers().collect();
-    for transceiver in transceivers {
-        let Some(receiver) = pc.rtp_transceiver(transceiver).and_then(|t| t.receiver()) else { continue };
-        let Some(mut receiver) = pc.rtp_receiver(receiver) else { continue };
-        for codec in &receiver.get_parameters().rtp_parameters.codecs {
-            if let Some(known) = Codec::from_mime_name(&codec.rtp_codec.mime_type)
-                && !codecs.contains(&(codec.payload_type, known))
-            {
-                codecs.push((codec.payload_type, known));
-            }
-        }
-    }
-    codecs
-}
-
-/// Adds a send-only track of `kind` to a viewer's pc. Its encoding names no codec, so
-/// the offer lists every codec we speak and the viewer's answer picks; the SSRC is
-/// chosen at random by rtc.
-fn add_send_track(pc: &mut RTCPeerConnection, kind: RtpCodecKind) -> Result<OutTrack, MediaError> {
-    let name = if kind == RtpCodecKind::Video { "video" } else { "audio" };
-    let track = MediaStreamTrack::new(
-        "myvid".to_owned(),
-        name.to_owned(),
-        name.to_owned(),
-        kind,
-        vec![RTCRtpEncodingParameters {
-            rtp_coding_parameters: RTCRtpCodingParameters::default(),
-            ..Default::default()
-        }],
-    );
-    let init = RTCRtpTransceiverInit {
-        direction: RTCRtpTransceiverDirection::Sendonly,
-        streams: vec![],
-        send_encodings: vec![],
-    };
-    let transceiver = pc.add_transceiver_from_track(track, Some(init)).map_err(internal)?;
-    let sender = pc.rtp_transceiver(transceiver).and_then(|t| t.sender()).ok_or(MediaError::Internal)?;
-    let ssrc = pc.rtp_sender(sender).and_then(|s| s.track().ssrcs().next()).ok_or(MediaError::Internal)?;
-    Ok(OutTrack::new(sender, ssrc))
 }

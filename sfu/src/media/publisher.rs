@@ -1,5 +1,6 @@
 //! A publisher's leg: which of its SSRCs is audio, which is video and of which simulcast
-//! layer, and where to send a keyframe request for a layer.
+//! layer, where to send a keyframe request for a layer, and how to ask: PLI where the
+//! publisher negotiated `nack pli`, else FIR (RFC 5104) where it negotiated `ccm fir`.
 //!
 //! Each SSRC announces itself once (rtc's `OnTrack(OnOpen{ssrc, rid})`, raised before its
 //! first packet is delivered). With simulcast, all layers arrive on one video track, one
@@ -40,11 +41,41 @@ pub struct Source {
     pub layer: Layer,
 }
 
+/// How a publisher is asked for a keyframe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KeyframeRequest {
+    /// Picture Loss Indication (`a=rtcp-fb:* nack pli`): what browsers negotiate. Also
+    /// the choice when neither was negotiated (most senders honour a PLI anyway).
+    #[default]
+    Pli,
+    /// Full Intra Request (`a=rtcp-fb:* ccm fir`), for publishers that did not
+    /// negotiate PLI.
+    Fir,
+}
+
+impl KeyframeRequest {
+    /// The choice for a publisher whose video codecs negotiated these RTCP feedback
+    /// `(type, parameter)` pairs.
+    pub fn from_feedback<'a>(feedback: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        let (mut pli, mut fir) = (false, false);
+        for (typ, parameter) in feedback {
+            pli |= typ == "nack" && parameter == "pli";
+            fir |= typ == "ccm" && parameter == "fir";
+        }
+        if fir && !pli { KeyframeRequest::Fir } else { KeyframeRequest::Pli }
+    }
+}
+
 /// The sources of one publisher (a handful: audio plus up to three video layers, so a
 /// linear scan beats any map).
 #[derive(Debug, Default)]
 pub struct PublisherLeg {
     sources: Vec<Source>,
+    /// How keyframes are requested.
+    pub keyframe_request: KeyframeRequest,
+    /// The last FIR command sequence number used (RFC 5104 §4.3.1.1: one more per new
+    /// request).
+    fir_seq: u8,
 }
 
 /// At most this many sources are kept (audio plus [`MAX_LAYERS`] video layers, with room
@@ -69,6 +100,17 @@ impl PublisherLeg {
         };
         self.sources.push(Source { ssrc, receiver, kind, layer });
         Some(layer)
+    }
+
+    /// A leg asking for keyframes with `keyframe_request`.
+    pub fn new(keyframe_request: KeyframeRequest) -> Self {
+        PublisherLeg { keyframe_request, ..Default::default() }
+    }
+
+    /// The sequence number for the next FIR.
+    pub fn next_fir_seq(&mut self) -> u8 {
+        self.fir_seq = self.fir_seq.wrapping_add(1);
+        self.fir_seq
     }
 
     /// The source with this SSRC.
@@ -117,6 +159,16 @@ mod tests {
         assert_eq!(leg.keyframe_target(2).map(|s| s.ssrc), Some(21));
         assert_eq!(leg.keyframe_target(1).map(|s| s.ssrc), Some(20), "missing layer: nearest lower");
         assert_eq!(leg.source(99), None);
+    }
+
+    #[test]
+    fn fir_only_where_pli_is_not_negotiated() {
+        let browser = [("goog-remb", ""), ("ccm", "fir"), ("nack", ""), ("nack", "pli")];
+        assert_eq!(KeyframeRequest::from_feedback(browser), KeyframeRequest::Pli);
+        assert_eq!(KeyframeRequest::from_feedback([("ccm", "fir"), ("nack", "")]), KeyframeRequest::Fir);
+        assert_eq!(KeyframeRequest::from_feedback([("nack", "")]), KeyframeRequest::Pli, "neither: PLI");
+        let mut leg = PublisherLeg::new(KeyframeRequest::Fir);
+        assert_eq!((leg.next_fir_seq(), leg.next_fir_seq()), (1, 2), "a new number per request");
     }
 
     #[test]

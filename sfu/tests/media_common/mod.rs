@@ -19,8 +19,10 @@ use myvid_sfu::session::{LiveChange, Signalling};
 use rtc::interceptor::Slot;
 use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8};
+use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtcp::payload_feedbacks::receiver_estimated_maximum_bitrate::ReceiverEstimatedMaximumBitrate;
+use rtc::rtcp::transport_feedbacks::transport_layer_nack::{NackPair, TransportLayerNack};
 use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind};
 use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 use tokio::sync::{mpsc, watch};
@@ -193,6 +195,27 @@ async fn client_pc() -> ClientPc {
     let mut engine = MediaEngine::default();
     engine.register_default_codecs().unwrap();
     let registry = register_default_interceptors(Registry::new(), &mut engine).unwrap();
+    client_pc_with(engine, registry).await
+}
+
+/// A client whose only video codec is VP8 with `ccm fir` and `nack` feedback, but no
+/// `nack pli`: the SFU must ask it for keyframes with FIR.
+async fn client_pc_fir_only() -> ClientPc {
+    use rtc::rtp_transceiver::rtp_sender::{RTCPFeedback, RTCRtpCodecParameters};
+    let mut engine = MediaEngine::default();
+    let fb = |typ: &str, parameter: &str| RTCPFeedback { typ: typ.into(), parameter: parameter.into() };
+    let codec = |mime: &str, clock_rate, channels, pt, rtcp_feedback| RTCRtpCodecParameters {
+        rtp_codec: RTCRtpCodec { mime_type: mime.into(), clock_rate, channels, rtcp_feedback, ..Default::default() },
+        payload_type: pt,
+    };
+    engine.register_codec(codec(MIME_TYPE_OPUS, 48_000, 2, 111, vec![]), RtpCodecKind::Audio).unwrap();
+    let video = codec(MIME_TYPE_VP8, 90_000, 0, 96, vec![fb("ccm", "fir"), fb("nack", "")]);
+    engine.register_codec(video, RtpCodecKind::Video).unwrap();
+    // Not rtc's default interceptors: their NACK set-up adds `nack pli` to every codec.
+    client_pc_with(engine, Registry::new()).await
+}
+
+async fn client_pc_with(engine: MediaEngine, registry: Registry) -> ClientPc {
     // Let PLIs reach the test (the publisher counts them), as a browser's encoder sees them.
     let registry = registry.with(Slot::from(FEEDBACK_SLOT), KeyframeAndEstimate::default());
     let (candidates_tx, candidates) = mpsc::unbounded_channel();
@@ -290,6 +313,7 @@ pub struct TestPublisher {
     pc: ClientPc,
     pub video_ssrc: u32,
     pub plis: Arc<AtomicU32>,
+    pub firs: Arc<AtomicU32>,
     pub frames: Arc<AtomicU32>,
     stop: Arc<AtomicBool>,
 }
@@ -305,8 +329,17 @@ impl TestPublisher {
     /// candidates trickled, connected, media flowing. Several layers make a simulcast
     /// track (rid-based, one m-line); audio uses the first layer's SSRC + 1000.
     pub async fn start_layers(harness: &Harness, stream_id: &str, layers: &[LayerSpec]) -> TestPublisher {
+        TestPublisher::start_with(harness, stream_id, layers, client_pc().await).await
+    }
+
+    /// Publishes one layer from a client that negotiates FIR but not PLI.
+    pub async fn start_fir_only(harness: &Harness, stream_id: &str, video_ssrc: u32) -> TestPublisher {
+        let layer = LayerSpec { rid: None, ssrc: video_ssrc, payload: PAYLOAD_BYTES, fill: 0xA5 };
+        TestPublisher::start_with(harness, stream_id, &[layer], client_pc_fir_only().await).await
+    }
+
+    async fn start_with(harness: &Harness, stream_id: &str, layers: &[LayerSpec], mut pc: ClientPc) -> TestPublisher {
         let mut client = harness.connect(stream_id);
-        let mut pc = client_pc().await;
         let codings = layers
             .iter()
             .map(|layer| RTCRtpEncodingParameters {
@@ -358,22 +391,30 @@ impl TestPublisher {
         let simulcast = layers.len() > 1;
 
         let plis = Arc::new(AtomicU32::new(0));
+        let firs = Arc::new(AtomicU32::new(0));
         let force_keyframe: Arc<Vec<AtomicBool>> = Arc::new(layers.iter().map(|_| AtomicBool::new(false)).collect());
         let frames = Arc::new(AtomicU32::new(0));
         let stop = Arc::new(AtomicBool::new(false));
         {
             // Keyframe requests, as the browser's encoder would get them (per layer SSRC).
-            let (video, plis, force_keyframe) = (video.clone(), plis.clone(), force_keyframe.clone());
+            let (video, plis, firs, force_keyframe) =
+                (video.clone(), plis.clone(), firs.clone(), force_keyframe.clone());
             let ssrcs: Vec<u32> = layers.iter().map(|l| l.ssrc).collect();
             tokio::spawn(async move {
+                let force = |ssrc: u32| {
+                    if let Some(i) = ssrcs.iter().position(|s| *s == ssrc) {
+                        force_keyframe[i].store(true, Ordering::SeqCst);
+                    }
+                };
                 while let Some(event) = video.poll().await {
                     let TrackLocalEvent::OnRtcpPacket(packets) = event else { continue };
                     for packet in packets {
                         if let Some(pli) = packet.as_any().downcast_ref::<PictureLossIndication>() {
                             plis.fetch_add(1, Ordering::SeqCst);
-                            if let Some(i) = ssrcs.iter().position(|s| *s == pli.media_ssrc) {
-                                force_keyframe[i].store(true, Ordering::SeqCst);
-                            }
+                            force(pli.media_ssrc);
+                        } else if let Some(fir) = packet.as_any().downcast_ref::<FullIntraRequest>() {
+                            firs.fetch_add(1, Ordering::SeqCst);
+                            fir.fir.iter().for_each(|entry| force(entry.ssrc));
                         }
                     }
                 }
@@ -440,11 +481,15 @@ impl TestPublisher {
                 }
             });
         }
-        TestPublisher { client, pc, video_ssrc: layers[0].ssrc, plis, frames, stop }
+        TestPublisher { client, pc, video_ssrc: layers[0].ssrc, plis, firs, frames, stop }
     }
 
     pub fn plis(&self) -> u32 {
         self.plis.load(Ordering::SeqCst)
+    }
+
+    pub fn firs(&self) -> u32 {
+        self.firs.load(Ordering::SeqCst)
     }
 
     /// Says `bye` and closes the pc, as a browser leaving the page would.
@@ -486,6 +531,8 @@ impl Received {
 /// A viewer.
 pub struct TestViewer {
     pub client: Client,
+    /// The server's SDP (its offer, or its answer to a WHEP-style offer).
+    pub server_sdp: String,
     pc: ClientPc,
     pub received: Arc<Mutex<Received>>,
     video_count: watch::Receiver<usize>,
@@ -499,12 +546,12 @@ impl TestViewer {
         let mut pc = client_pc().await;
         client.send(&ClientMessage::Join {}).await;
         let ServerMessage::Offer { sdp } = client.recv().await else { panic!("expected an offer") };
-        pc.pc.set_remote_description(RTCSessionDescription::offer(sdp).unwrap()).await.unwrap();
+        pc.pc.set_remote_description(RTCSessionDescription::offer(sdp.clone()).unwrap()).await.unwrap();
         let answer = pc.pc.create_answer(None).await.unwrap();
         pc.pc.set_local_description(answer.clone()).await.unwrap();
         client.send(&ClientMessage::Answer { sdp: answer.sdp }).await;
         pc.trickle(client.to_server.clone());
-        TestViewer::receive(client, pc).await
+        TestViewer::receive(client, pc, sdp).await
     }
 
     /// `view` with the viewer's own receive-only offer (WHEP style), the server's answer
@@ -515,14 +562,14 @@ impl TestViewer {
         client.send(&ClientMessage::View { sdp: offer }).await;
         let ServerMessage::Answer { sdp } = client.recv().await else { panic!("expected an answer") };
         assert!(sdp.contains("a=ice-lite") && sdp.contains("a=candidate:") && sdp.contains("a=sendonly"), "{sdp}");
-        pc.pc.set_remote_description(RTCSessionDescription::answer(sdp).unwrap()).await.unwrap();
+        pc.pc.set_remote_description(RTCSessionDescription::answer(sdp.clone()).unwrap()).await.unwrap();
         let mut pc = pc;
         pc.trickle(client.to_server.clone());
-        TestViewer::receive(client, pc).await
+        TestViewer::receive(client, pc, sdp).await
     }
 
     /// Records what arrives on `pc`'s tracks, once connected.
-    async fn receive(client: Client, mut pc: ClientPc) -> TestViewer {
+    async fn receive(client: Client, mut pc: ClientPc, server_sdp: String) -> TestViewer {
         let received = Arc::new(Mutex::new(Received::default()));
         let (count_tx, video_count) = watch::channel(0usize);
         let count_tx = Arc::new(count_tx);
@@ -563,7 +610,7 @@ impl TestViewer {
             });
         }
         pc.connected().await;
-        TestViewer { client, pc, received, video_count, video_track }
+        TestViewer { client, server_sdp, pc, received, video_count, video_track }
     }
 
     /// Waits until what was received satisfies `done`.
@@ -579,6 +626,14 @@ impl TestViewer {
         let ssrc = self.snapshot().video.first().expect("video received").ssrc;
         let remb = ReceiverEstimatedMaximumBitrate { sender_ssrc: 1, bitrate: bps, ssrcs: vec![ssrc] };
         track.write_rtcp(vec![Box::new(remb)]).await.expect("REMB sent");
+    }
+
+    /// Sends a generic NACK for video sequence number `seq`, as a receiver that lost it.
+    pub async fn send_nack(&self, seq: u16) {
+        let track = self.video_track.lock().unwrap().clone().expect("a video track");
+        let ssrc = self.snapshot().video.first().expect("video received").ssrc;
+        let nack = TransportLayerNack { sender_ssrc: 1, media_ssrc: ssrc, nacks: vec![NackPair::new(seq)] };
+        track.write_rtcp(vec![Box::new(nack)]).await.expect("NACK sent");
     }
 
     /// Waits until at least `n` video packets arrived from the first keyframe on.
