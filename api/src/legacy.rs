@@ -62,8 +62,8 @@ struct EndpointAnswer {
 }
 
 /// `POST /API/NEWUPLOAD/` → the base URL of an upload endpoint.
-async fn new_upload(State(services): State<Services>, _caller: AuthUser) -> Json<EndpointAnswer> {
-    Json(EndpointAnswer { endpoint: services.settings.endpoint_url.clone() })
+async fn new_upload(State(services): State<Services>, _caller: AuthUser) -> Result<Json<EndpointAnswer>, ApiError> {
+    Ok(Json(EndpointAnswer { endpoint: myvid_core::registry::pick_endpoint(&services).await? }))
 }
 
 /// `POST /API/PUBLISH/{id}` → the now public video.

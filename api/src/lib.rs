@@ -36,6 +36,11 @@ pub fn router(services: Services) -> Router {
         .with_state(services)
 }
 
+/// Just `/metrics` and `/healthz`, for processes that serve no API (`myvid endpoint`).
+pub fn ops_router(services: Services) -> Router {
+    ops::routes().with_state(services)
+}
+
 async fn method_not_allowed() -> ApiError {
     ApiError::new(ErrorCode::MethodNotAllowed, "this path does not accept that HTTP method")
 }

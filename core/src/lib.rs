@@ -24,6 +24,7 @@ pub mod live;
 pub mod metrics;
 pub mod new_video;
 pub mod probe;
+pub mod registry;
 pub mod services;
 pub mod uploads;
 pub mod view;

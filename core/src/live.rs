@@ -144,12 +144,13 @@ pub async fn create_stream(services: &Services, user: &User, req: StreamRequest)
     let now = services.clock.now();
     let stream = create_private(services, user, &details, |_| VideoSource::Live { state: LiveState::Pending }).await?;
     let settings = &services.settings;
-    let urls = stream_urls(&settings.endpoint_url, &stream.id);
-    tracing::info!(stream = %stream.id, user = %user.username, "live stream created");
+    let endpoint = crate::registry::pick_endpoint(services).await?;
+    let urls = stream_urls(&endpoint, &stream.id);
+    tracing::info!(stream = %stream.id, user = %user.username, %endpoint, "live stream created");
     Ok(StreamGrant {
         token: services.stream_tokens.issue(&stream.id, now + settings.stream_token_ttl_secs),
         stream_id: stream.id,
-        endpoint: settings.endpoint_url.clone(),
+        endpoint,
         ws_url: urls.ws_url,
         whip_url: urls.whip_url,
         whep_url: urls.whep_url,

@@ -35,9 +35,13 @@ pub struct VideoView {
     /// Live streams: `pending`, `live` or `ended`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub live_state: Option<LiveState>,
-    /// Live streams: the signalling WebSocket to join.
+    /// Live streams: the signalling WebSocket to join (on the least loaded endpoint).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ws_url: Option<String>,
+    /// Live streams: the signalling WebSocket on every live endpoint, least loaded
+    /// first (`ws_url` is the first): where to reconnect when one goes away.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ws_urls: Option<Vec<String>>,
     /// Live streams: the WHEP URL.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub whep_url: Option<String>,
@@ -67,6 +71,7 @@ pub async fn video_view(services: &Services, video: &Video) -> Result<VideoView,
         source: "HTTP",
         live_state: None,
         ws_url: None,
+        ws_urls: None,
         whep_url: None,
         ice_servers: None,
         // Millisecond precision is all we store; f64 holds it exactly for any real length.
@@ -86,12 +91,15 @@ pub async fn video_view(services: &Services, video: &Video) -> Result<VideoView,
             view.preview_url.clone_from(preview_url);
         }
         VideoSource::Live { state } => {
-            let urls = stream_urls(&services.settings.endpoint_url, &video.id);
+            let endpoints = crate::registry::live_endpoints(services).await?;
+            let first = endpoints.first().unwrap_or(&services.settings.endpoint_url);
+            let urls = stream_urls(first, &video.id);
             view.kind = "WebRTC";
             view.source = "LIVE";
             view.url.clone_from(&urls.ws_url);
             view.live_state = Some(*state);
             view.ws_url = Some(urls.ws_url);
+            view.ws_urls = Some(endpoints.iter().map(|e| stream_urls(e, &video.id).ws_url).collect());
             view.whep_url = Some(urls.whep_url);
             view.ice_servers = Some(services.settings.ice_servers.clone());
         }

@@ -73,6 +73,10 @@ pub struct MediaConfig {
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LiveConfig {
+    /// Whether this `myvid dev` process is also an endpoint: relays signalling
+    /// (`/ENDPOINT`, `/SFU`) and serves WHIP/WHEP (default true). Set false when
+    /// separate `myvid endpoint` processes do it; `sfu_secret` must then be set.
+    pub relay: bool,
     /// The shared secret SFUs present (`Authorization: Bearer <secret>`) when they
     /// register with this endpoint. At least 16 characters, printable ASCII without
     /// spaces. Default: none, and `myvid dev` makes a random one for each run.
@@ -198,6 +202,7 @@ impl Default for MediaConfig {
 impl Default for LiveConfig {
     fn default() -> Self {
         LiveConfig {
+            relay: true,
             sfu_secret: None,
             park_timeout_ms: 10_000,
             max_parked: 10_000,
@@ -276,6 +281,12 @@ impl Config {
                      (it travels in an HTTP header)"
                 );
             }
+        }
+        if !self.live.relay && self.sfu.enabled && self.live.sfu_secret.is_none() {
+            bail!(
+                "`live.sfu_secret` must be set when `live.relay` is false: this process's SFU registers with \
+                 separate `myvid endpoint` processes, which must know the same secret"
+            );
         }
         if !(60..=7 * 24 * 3600).contains(&self.live.stream_token_ttl_secs) {
             bail!(

@@ -20,12 +20,13 @@ use axum::middleware;
 use myvid_core::live::{IceServer, StreamTokens};
 use myvid_core::metrics::{self, Metrics};
 use myvid_core::{Clock, Services, Settings};
-use myvid_endpoint::{Relay, RelayConfig};
-use myvid_store::{LocalObjects, MetaStore, SqliteMeta};
+use myvid_store::{LocalObjects, SqliteMeta};
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
+use crate::endpoint_role;
 use crate::secret;
 use crate::sfu_role::{self, SfuSetup};
 
@@ -64,6 +65,42 @@ pub fn public_url(config: &Config, bound: SocketAddr) -> String {
     format!("http://{addr}")
 }
 
+/// Opens the embedded stores under the data directory and builds the services every
+/// role uses (object URLs are signed for `url`).
+pub async fn open_services(config: &Config, url: &str, clock: Clock) -> anyhow::Result<(Services, Arc<LocalObjects>)> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
+    let paths = DataPaths::new(&config.data_dir);
+    let meta = SqliteMeta::open(&paths.meta)
+        .await
+        .with_context(|| format!("cannot open metadata database {}", paths.meta.display()))?;
+    let key = secret::load_or_create(&paths.signing_key)?;
+    let local = Arc::new(
+        LocalObjects::open(paths.objects.clone(), url.to_owned(), &key)
+            .await
+            .with_context(|| format!("cannot open object directory {}", paths.objects.display()))?,
+    );
+    let services = Services {
+        meta: Arc::new(meta),
+        objects: local.clone(),
+        clock,
+        settings: Arc::new(Settings {
+            endpoint_url: url.to_owned(),
+            url_ttl_secs: config.uploads.url_ttl_secs,
+            session_ttl_secs: config.auth.session_ttl_secs,
+            max_video_bytes: config.uploads.max_video_bytes,
+            max_preview_bytes: config.uploads.max_preview_bytes,
+            ffprobe: config.media.ffprobe.clone(),
+            probe_timeout: config.probe_timeout(),
+            stream_token_ttl_secs: config.live.stream_token_ttl_secs,
+            ice_servers: ice_servers(config),
+        }),
+        metrics: Arc::new(Metrics::default()),
+        stream_tokens: StreamTokens::new(secret_or_random(&config.live.stream_secret, "live.stream_secret").as_bytes()),
+    };
+    Ok((services, local))
+}
+
 /// Runs the dev server on `listener` until `shutdown` completes, then drains
 /// requests in flight. `clock` is normally [`Clock::system`]; tests pass a manual one.
 pub async fn run(
@@ -74,53 +111,33 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let bound = listener.local_addr().context("listener has no local address")?;
     let url = public_url(&config, bound);
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
-    let paths = DataPaths::new(&config.data_dir);
-    let meta = SqliteMeta::open(&paths.meta)
-        .await
-        .with_context(|| format!("cannot open metadata database {}", paths.meta.display()))?;
-    // The only SFU of `myvid dev` is this process's: streams a previous run left live
-    // (it crashed or was killed) cannot be joined and must not be listed.
-    let stale = meta.end_all_live(clock.now()).await.context("cannot end streams left live")?;
-    if stale > 0 {
-        tracing::warn!(stale, "ended live streams left over from a previous run");
+    let (services, local) = open_services(&config, &url, clock).await?;
+    if config.sfu.enabled {
+        // Streams a previous run of this SFU left live (it crashed or was killed) cannot
+        // be joined and must not be listed.
+        let stale = services.meta.end_all_live(services.clock.now()).await.context("cannot end streams left live")?;
+        if stale > 0 {
+            tracing::warn!(stale, "ended live streams left over from a previous run");
+        }
     }
-    let key = secret::load_or_create(&paths.signing_key)?;
-    let local = Arc::new(
-        LocalObjects::open(paths.objects.clone(), url.clone(), &key)
-            .await
-            .with_context(|| format!("cannot open object directory {}", paths.objects.display()))?,
-    );
-    let services = Services {
-        meta: Arc::new(meta),
-        objects: local.clone(),
-        clock,
-        settings: Arc::new(Settings {
-            endpoint_url: url.clone(),
-            url_ttl_secs: config.uploads.url_ttl_secs,
-            session_ttl_secs: config.auth.session_ttl_secs,
-            max_video_bytes: config.uploads.max_video_bytes,
-            max_preview_bytes: config.uploads.max_preview_bytes,
-            ffprobe: config.media.ffprobe.clone(),
-            probe_timeout: config.probe_timeout(),
-            stream_token_ttl_secs: config.live.stream_token_ttl_secs,
-            ice_servers: ice_servers(&config),
-        }),
-        metrics: Arc::new(Metrics::default()),
-        stream_tokens: StreamTokens::new(secret_or_random(&config.live.stream_secret, "live.stream_secret").as_bytes()),
+    let stop = CancellationToken::new();
+    let relay = if config.live.relay {
+        Some(endpoint_role::start(&config, &services, &url, stop.clone()).await)
+    } else {
+        tracing::info!("`live.relay` is false: separate `myvid endpoint` processes relay signalling");
+        None
     };
-    let relay_config = relay_config(&config);
-    let sfu_secret = relay_config.sfu_secret.clone();
-    let relay = Relay::new(relay_config, services.metrics.clone());
     let sfu = if config.sfu.enabled {
-        // The SFU reaches this process's endpoint over loopback, as a remote SFU would.
-        let endpoint_ws = format!("ws://{}", SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, bound.port())));
+        // The SFU links to every endpoint in the registry (this process's own included,
+        // reached over its public URL like any other).
+        let sfu_secret = match &relay {
+            Some(relay) => relay.sfu_secret().to_owned(),
+            None => config.live.sfu_secret.clone().context("`live.sfu_secret` is required without `live.relay`")?,
+        };
         let setup = SfuSetup {
             media_bind: config.sfu.media_bind_addr()?,
             announce_ip: config.sfu.announce_ip_addr()?,
             max_sessions: config.sfu.max_sessions,
-            endpoint_ws,
             sfu_secret,
             tokens: services.stream_tokens.clone(),
             clock: services.clock.clone(),
@@ -132,7 +149,7 @@ pub async fn run(
         None
     };
     let app = myvid_api::router(services.clone())
-        .merge(myvid_endpoint::router(services.clone(), Some(local), Some(relay.clone())))
+        .merge(myvid_endpoint::router(services.clone(), Some(local), relay.clone()))
         .layer(middleware::from_fn_with_state(services, metrics::track))
         .layer(TraceLayer::new_for_http());
     tracing::info!(%bound, data_dir = %config.data_dir.display(), "myvid dev ready");
@@ -142,10 +159,13 @@ pub async fn run(
     // so that clients and SFUs hear "going away" instead of a dropped connection.
     let shutdown = async move {
         shutdown.await;
+        stop.cancel();
         if let Some(sfu) = &sfu {
             sfu.shutdown();
         }
-        relay.shutdown();
+        if let Some(relay) = &relay {
+            relay.shutdown();
+        }
     };
     serve_draining(listener, app, shutdown).await
 }
@@ -162,7 +182,7 @@ fn ice_servers(config: &Config) -> Vec<IceServer> {
 
 /// A configured secret, or a random one for this run (fine for `myvid dev`, where
 /// every party that needs it lives in this process).
-fn secret_or_random(configured: &Option<String>, field: &str) -> String {
+pub fn secret_or_random(configured: &Option<String>, field: &str) -> String {
     configured.clone().unwrap_or_else(|| {
         tracing::info!("no `{field}` configured: using a random one for this run");
         myvid_core::ids::new_token()
@@ -172,18 +192,13 @@ fn secret_or_random(configured: &Option<String>, field: &str) -> String {
 /// The relay's settings from `[live]`; without a configured secret, a random one for
 /// this run (no SFU outside this process can register then, which is what dev wants
 /// until it starts its own SFU).
-fn relay_config(config: &Config) -> RelayConfig {
-    let secret = secret_or_random(&config.live.sfu_secret, "live.sfu_secret");
-    RelayConfig { park_timeout: config.park_timeout(), max_parked: config.live.max_parked, ..RelayConfig::new(secret) }
-}
-
 /// How long requests in flight (a long video download, say) may run after shutdown
 /// begins before the server stops anyway.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Serves until `shutdown`, then stops accepting and waits up to [`DRAIN_TIMEOUT`]
 /// for requests in flight.
-async fn serve_draining(
+pub async fn serve_draining(
     listener: TcpListener,
     app: axum::Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -209,6 +224,8 @@ async fn serve_draining(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::endpoint_role::relay_config;
 
     #[test]
     fn the_relay_takes_the_live_section_and_makes_a_secret_when_none_is_set() {

@@ -13,6 +13,7 @@
 
 pub mod config;
 pub mod dev;
+pub mod endpoint_role;
 pub mod import;
 pub mod secret;
 pub mod sfu_role;

@@ -33,6 +33,19 @@ enum Command {
         #[arg(long)]
         public_url: Option<String>,
     },
+    /// Run only the endpoint role (signalling relay, WHIP/WHEP, uploads) against the
+    /// same data directory as a `myvid dev` whose `live.relay` is false; several may run.
+    Endpoint {
+        /// Address to listen on (overrides `listen`); port 0 picks a free port.
+        #[arg(long)]
+        listen: Option<String>,
+        /// Data directory (overrides `data_dir`; default ./myvid-data).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Public base URL (overrides `public_url`).
+        #[arg(long)]
+        public_url: Option<String>,
+    },
     /// Import a JSON catalogue of external videos into the metadata store.
     Import {
         /// The catalogue file (see infra/sample-catalogue.json).
@@ -73,6 +86,17 @@ async fn main() -> anyhow::Result<()> {
             let listener =
                 tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
             myvid::dev::run(config, listener, Clock::system(), myvid::shutdown::signal()).await
+        }
+        Command::Endpoint { listen, data_dir, public_url } => {
+            config.listen = listen.unwrap_or(config.listen);
+            config.data_dir = absolute(data_dir.unwrap_or(config.data_dir))?;
+            config.public_url = public_url.or(config.public_url);
+            config.validate()?;
+            init_logging(&config);
+            let addr = config.listen_addr()?;
+            let listener =
+                tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+            myvid::endpoint_role::run(config, listener, Clock::system(), myvid::shutdown::signal()).await
         }
         Command::Import { file, data_dir } => {
             config.data_dir = absolute(data_dir.unwrap_or(config.data_dir))?;

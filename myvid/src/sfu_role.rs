@@ -1,25 +1,33 @@
 //! The SFU role: the media plane (one UDP socket), the signalling sessions, and a link
-//! to an endpoint that hands it clients. In `myvid dev` the endpoint is this very
-//! process, reached over loopback like any other SFU would reach it.
+//! to every live endpoint in the server registry, which hand it clients. In `myvid dev`
+//! one of them is usually this very process, reached over its public URL like any other.
 //!
 //! ```text
+//!  registry ──every 2 s: live endpoints──▶ discovery: one link per endpoint (new: connect; gone: cancel)
 //!  endpoint ──attach──▶ link ──ClientLink──▶ Signalling::serve ──Command──▶ media task
 //!                                                 │ LiveChange
 //!                                                 ▼
 //!                                  MetaStore::set_live_state (live / ended)
+//!  Heartbeat{kind: sfu, load = open client links} ──▶ registry
 //! ```
+//!
+//! Every SFU links to every endpoint, so any endpoint can place any client on any SFU
+//! (the least loaded for a new stream) and a client that lost its endpoint can resume
+//! through another one.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use anyhow::Context;
 use myvid_core::Clock;
 use myvid_core::live::StreamTokens;
-use myvid_sfu::link::{self, ClientLink, LinkConfig};
+use myvid_core::registry::{HEARTBEAT_INTERVAL, Heartbeat, LIVE_WINDOW_SECS};
+use myvid_sfu::link::{self, ClientLink, LinkConfig, SessionCount};
 use myvid_sfu::media::{self, MediaConfig};
 use myvid_sfu::session::{LiveChange, Signalling};
-use myvid_store::MetaStore;
 use myvid_store::meta::LiveState;
+use myvid_store::{MetaStore, ServerKind};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -31,9 +39,7 @@ pub struct SfuSetup {
     pub announce_ip: Option<IpAddr>,
     /// Most concurrent media sessions.
     pub max_sessions: usize,
-    /// The endpoint to register with, as `ws://host:port`.
-    pub endpoint_ws: String,
-    /// The endpoint's SFU secret.
+    /// The endpoints' SFU secret.
     pub sfu_secret: String,
     /// Checks publish tokens.
     pub tokens: StreamTokens,
@@ -92,14 +98,31 @@ pub async fn start(setup: SfuSetup) -> anyhow::Result<SfuRunning> {
     let clock = setup.clock.clone();
     let check =
         Box::new(move |stream: &str, token: &str| tokens.verify(stream, token, clock.now()).map_err(|e| e.to_string()));
-    let recorder = live_recorder(setup.meta, setup.clock);
+    let recorder = live_recorder(setup.meta.clone(), setup.clock.clone());
     let signalling = Arc::new(Signalling::new(server.handle.clone(), check).with_live_hook(Box::new(move |change| {
         let _ = recorder.send(change);
     })));
 
     let (clients_tx, mut clients) = mpsc::channel::<ClientLink>(256);
-    link::connect(LinkConfig::new(setup.endpoint_ws, setup.sfu_secret), clients_tx, stop.clone())
-        .context("cannot link the SFU to its endpoint")?;
+    let sessions = SessionCount::default();
+    let load = sessions.clone();
+    let heartbeat = Heartbeat {
+        meta: setup.meta.clone(),
+        clock: setup.clock.clone(),
+        id: format!("sfu-{}", myvid_core::ids::new_token()),
+        kind: ServerKind::Sfu,
+        url: format!("udp://{}", server.local_addr),
+        load: Arc::new(move || i64::from(load.get())),
+    };
+    tokio::spawn(heartbeat.run(stop.clone()));
+    let discovery = Discovery {
+        meta: setup.meta.clone(),
+        clock: setup.clock.clone(),
+        secret: setup.sfu_secret,
+        sessions,
+        clients: clients_tx,
+    };
+    tokio::spawn(discovery.run(stop.clone()));
     tokio::spawn(async move {
         while let Some(client) = clients.recv().await {
             let signalling = signalling.clone();
@@ -110,4 +133,66 @@ pub async fn start(setup: SfuSetup) -> anyhow::Result<SfuRunning> {
     });
     tracing::info!(media = %server.local_addr, "SFU started");
     Ok(SfuRunning { media_addr: server.local_addr, stop })
+}
+
+/// Keeps one link per live endpoint in the registry.
+struct Discovery {
+    meta: Arc<dyn MetaStore>,
+    clock: Clock,
+    secret: String,
+    sessions: SessionCount,
+    clients: mpsc::Sender<ClientLink>,
+}
+
+/// An endpoint's `http(s)://` base URL as the `ws(s)://` base its relay is reached at.
+fn ws_base(url: &str) -> String {
+    url.replacen("https://", "wss://", 1).replacen("http://", "ws://", 1)
+}
+
+impl Discovery {
+    /// Every [`HEARTBEAT_INTERVAL`] (the first at once): links to endpoints that
+    /// appeared, drops links to endpoints that stopped beating. Until `stop`.
+    async fn run(self, stop: CancellationToken) {
+        let mut links: HashMap<String, CancellationToken> = HashMap::new();
+        let mut tick = tokio::time::interval(HEARTBEAT_INTERVAL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                () = stop.cancelled() => break,
+            }
+            let since = self.clock.now() - LIVE_WINDOW_SECS;
+            let live = match self.meta.live_servers(ServerKind::Endpoint, since).await {
+                Ok(live) => live,
+                Err(err) => {
+                    tracing::warn!(%err, "cannot read the server registry; keeping the current links");
+                    continue;
+                }
+            };
+            let urls: Vec<String> = live.iter().map(|e| ws_base(&e.url)).collect();
+            links.retain(|url, link| {
+                let keep = urls.contains(url);
+                if !keep {
+                    tracing::info!(endpoint = %url, "endpoint left the registry: link closed");
+                    link.cancel();
+                }
+                keep
+            });
+            for url in urls {
+                if links.contains_key(&url) {
+                    continue;
+                }
+                let token = stop.child_token();
+                let config =
+                    LinkConfig { sessions: self.sessions.clone(), ..LinkConfig::new(url.clone(), &self.secret) };
+                match link::connect(config, self.clients.clone(), token.clone()) {
+                    Ok(_) => {
+                        tracing::info!(endpoint = %url, "linking to endpoint");
+                        links.insert(url, token);
+                    }
+                    Err(err) => tracing::warn!(endpoint = %url, %err, "cannot link to endpoint"),
+                }
+            }
+        }
+    }
 }

@@ -8,6 +8,14 @@
 //! broadcaster, `ended` to viewers when the broadcast stops, and `error` frames for
 //! anything it refuses. Either side may send `bye` before closing.
 //!
+//! Surviving the loss of an endpoint: once a client has a media session the SFU sends
+//! `session` with a resume key. If the signalling socket drops without a `bye` (the
+//! endpoint died), the SFU keeps the media session — media flows directly between the
+//! client and the SFU, not through the endpoint — for `grace_ms`; the client opens a new
+//! socket to any live endpoint and sends `resume` with the key as its first message, and
+//! the SFU answers `resumed` and carries on (a broadcaster also gets the current
+//! `viewers`). An unknown or expired key gets the error `resume_failed`: start afresh.
+//!
 //! ```json
 //! {"type":"publish","token":"…","sdp":"v=0…"}
 //! {"type":"answer","sdp":"v=0…"}
@@ -19,6 +27,9 @@
 //! {"type":"ended","reason":"the broadcaster left"}
 //! {"type":"error","code":"malformed_message","message":"…"}
 //! {"type":"bye","reason":"closing"}
+//! {"type":"session","resume":"…","grace_ms":30000}
+//! {"type":"resume","resume":"…"}
+//! {"type":"resumed"}
 //! ```
 
 use serde::{Deserialize, Serialize};
@@ -85,6 +96,11 @@ pub enum ClientMessage {
         #[serde(default)]
         reason: String,
     },
+    /// Take over the media session a lost socket held (the key from `session`).
+    Resume {
+        /// The resume key.
+        resume: String,
+    },
 }
 
 impl Validate for ClientMessage {
@@ -97,6 +113,7 @@ impl Validate for ClientMessage {
             ClientMessage::Answer { sdp } | ClientMessage::View { sdp } => check_len("sdp", sdp, MAX_SDP_BYTES),
             ClientMessage::Candidate(c) => c.validate(),
             ClientMessage::Bye { reason } => check_len("reason", reason, MAX_TEXT_BYTES),
+            ClientMessage::Resume { resume } => check_len("resume", resume, MAX_TOKEN_BYTES),
             ClientMessage::Join {} => Ok(()),
         }
     }
@@ -140,6 +157,16 @@ pub enum ServerMessage {
         /// Why.
         reason: String,
     },
+    /// The connection now has a media session; `resume` takes it over from another
+    /// socket if this one is lost (within `grace_ms`).
+    Session {
+        /// The resume key (secret: it is the right to the media session).
+        resume: String,
+        /// How long the SFU keeps the media session of a lost socket, in milliseconds.
+        grace_ms: u64,
+    },
+    /// A `resume` succeeded: this socket now holds the media session.
+    Resumed {},
 }
 
 impl Validate for ServerMessage {
@@ -154,7 +181,8 @@ impl Validate for ServerMessage {
                 check_len("code", code, 64)?;
                 check_len("message", message, MAX_TEXT_BYTES)
             }
-            ServerMessage::Viewers { .. } => Ok(()),
+            ServerMessage::Session { resume, .. } => check_len("resume", resume, MAX_TOKEN_BYTES),
+            ServerMessage::Viewers { .. } | ServerMessage::Resumed {} => Ok(()),
         }
     }
 }
@@ -182,6 +210,7 @@ mod tests {
             r#"{"type":"answer","sdp":"v=0"}"#,
             r#"{"type":"candidate","candidate":"candidate:1 1 udp 1 127.0.0.1 9 typ host","sdp_mid":"0","sdp_mline_index":0}"#,
             r#"{"type":"bye","reason":"done"}"#,
+            r#"{"type":"resume","resume":"k"}"#,
         ];
         for frame in frames {
             let msg: ClientMessage = parse(frame).unwrap();

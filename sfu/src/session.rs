@@ -12,7 +12,9 @@
 //!                            ├─ view{sdp} ────────────▶ media.view_with_offer ─────▶ answer
 //!                            ├─ answer{sdp} ──────────▶ media.viewer_answer
 //!                            ├─ candidate ────────────▶ media.add_remote_candidate
-//!                            └─ bye / channel closed ─▶ media.close, end
+//!                            ├─ resume{key} ──────────▶ take a parked media session ─▶ resumed
+//!                            ├─ bye ──────────────────▶ media.close, end
+//!                            └─ channel closed ───────▶ park the media session (or close it)
 //!  media events ─▶ Connected (publisher: "went live" hook) │ ViewerCount ─▶ viewers
 //!                  StreamEnded ─▶ ended (may join again)  │ Failed ─▶ bye, end
 //! ```
@@ -20,6 +22,19 @@
 //! A connection is a publisher or a viewer, not both; a viewer whose stream ended may
 //! `join` (or `view`) again on the same connection. Errors never end the session: only `bye`, the
 //! client going away, or a failed media connection do.
+//!
+//! Parking: media flows between the client and the SFU directly, so losing the
+//! signalling socket (its endpoint died) need not stop it. A connection that gets a
+//! media session is sent `session` with a fresh resume key; if its socket closes
+//! without `bye`, the media session is parked under that key for
+//! [`Signalling::with_resume_grace`] (default [`DEFAULT_RESUME_GRACE`]) and the media
+//! keeps flowing. A new connection — through any endpoint — that sends `resume` with
+//! the key takes it over, with its queued events (an `ended` that happened meanwhile,
+//! the viewer count); unclaimed, it is closed when the grace runs out.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use myvid_proto::signal::{ClientMessage, ServerMessage};
 use myvid_proto::{parse, to_frame};
@@ -57,11 +72,29 @@ const MEDIA_FAILED: &str = "the media connection failed";
 /// What `ended` says when the broadcaster goes.
 const BROADCASTER_LEFT: &str = "the broadcaster left";
 
+/// How long a lost connection's media session waits to be resumed by default: long
+/// enough for a client to notice, back off and reach another endpoint; short enough
+/// that a broadcaster who really left does not look live for long.
+pub const DEFAULT_RESUME_GRACE: Duration = Duration::from_secs(30);
+
+/// Media sessions parked at once, at most (beyond it a lost connection's session is
+/// closed as before): bounds what clients that vanish can leave behind.
+const MAX_PARKED: usize = 10_000;
+
 /// The signalling side of the SFU, shared by every client session (wrap it in an `Arc`).
 pub struct Signalling {
     media: MediaHandle,
     check_token: TokenCheck,
-    on_live: Option<LiveHook>,
+    on_live: Option<Arc<LiveHook>>,
+    resume_grace: Duration,
+    parked: Arc<Mutex<HashMap<String, Parked>>>,
+}
+
+/// A lost connection's media session, waiting for `resume`.
+struct Parked {
+    stream_id: String,
+    media: Media,
+    viewers: Option<u32>,
 }
 
 /// The media session a connection holds.
@@ -106,53 +139,182 @@ fn media_error(err: &MediaError) -> ServerMessage {
     error_frame(err.code(), message)
 }
 
+/// A fresh resume key: 128 random bits from the thread's CSPRNG, as hex.
+fn resume_key() -> String {
+    rand::random::<[u8; 16]>().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn report(hook: Option<&LiveHook>, change: LiveChange) {
+    info!(?change, "live change");
+    if let Some(hook) = hook {
+        hook(change);
+    }
+}
+
+/// Closes a media session for good, reporting a live publisher's stream as ended.
+async fn close_media(media_handle: &MediaHandle, hook: Option<&LiveHook>, stream_id: &str, media: Media) {
+    if let Some(id) = media.id() {
+        // Already gone is fine (it failed, or its stream ended).
+        let _ = media_handle.close(id).await;
+    }
+    if let Media::Publishing { live: true, .. } = media {
+        report(hook, LiveChange::Ended { stream_id: stream_id.to_owned() });
+    }
+}
+
+/// One connection's state besides its media session.
+struct Conn {
+    /// The resume key of the current media session.
+    resume: Option<String>,
+    /// The last viewer count sent (publishers).
+    viewers: Option<u32>,
+    /// Whether the client said `bye` (nothing to park then).
+    said_bye: bool,
+}
+
 impl Signalling {
     /// Signalling over `media`, allowing publishers that pass `check_token`.
     pub fn new(media: MediaHandle, check_token: TokenCheck) -> Self {
-        Signalling { media, check_token, on_live: None }
+        Signalling {
+            media,
+            check_token,
+            on_live: None,
+            resume_grace: DEFAULT_RESUME_GRACE,
+            parked: Arc::new(Mutex::new(HashMap::new())),
+        }
     }
 
     /// Also report streams going live and ending to `hook`.
     pub fn with_live_hook(mut self, hook: LiveHook) -> Self {
-        self.on_live = Some(hook);
+        self.on_live = Some(Arc::new(hook));
         self
     }
 
+    /// How long a lost connection's media session waits for `resume` (zero: never
+    /// parked, closed at once).
+    pub fn with_resume_grace(mut self, grace: Duration) -> Self {
+        self.resume_grace = grace;
+        self
+    }
+
+    /// Media sessions parked now.
+    pub fn parked(&self) -> usize {
+        self.parked.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
+
     fn live_change(&self, change: LiveChange) {
-        info!(?change, "live change");
-        if let Some(hook) = &self.on_live {
-            hook(change);
-        }
+        report(self.on_live.as_deref(), change);
     }
 
     /// Serves one client of `stream_id` until it says `bye`, its `incoming` channel closes,
-    /// its `outgoing` channel is dropped, or its media connection fails. Its media session
-    /// is closed on the way out.
+    /// its `outgoing` channel is dropped, or its media connection fails. On `bye` or a
+    /// failure its media session is closed; on a lost channel it is parked for `resume`.
     pub async fn serve(&self, stream_id: String, mut incoming: Receiver<String>, outgoing: Sender<String>) {
         let mut media = Media::None;
+        let mut conn = Conn { resume: None, viewers: None, said_bye: false };
         loop {
             let flow = tokio::select! {
                 frame = incoming.recv() => match frame {
-                    Some(frame) => self.on_frame(&stream_id, &frame, &mut media, &outgoing).await,
+                    Some(frame) => self.on_frame(&stream_id, &frame, &mut media, &mut conn, &outgoing).await,
                     None => Flow::Stop,
                 },
-                event = next_event(&mut media) => self.on_event(&stream_id, event, &mut media, &outgoing).await,
+                event = next_event(&mut media) => {
+                    self.on_event(&stream_id, event, &mut media, &mut conn, &outgoing).await
+                }
             };
             if flow == Flow::Stop {
                 break;
             }
         }
-        if let Some(id) = media.id() {
-            // Already gone is fine (it failed, or its stream ended).
-            let _ = self.media.close(id).await;
+        match conn.resume.take() {
+            Some(key) if !conn.said_bye && media.id().is_some() && !self.resume_grace.is_zero() => {
+                self.park(key, stream_id, media, conn.viewers);
+            }
+            _ => close_media(&self.media, self.on_live.as_deref(), &stream_id, media).await,
         }
-        if let Media::Publishing { live: true, .. } = media {
-            self.live_change(LiveChange::Ended { stream_id: stream_id.clone() });
-        }
-        debug!(stream = %stream_id, "signalling session over");
     }
 
-    async fn on_frame(&self, stream_id: &str, frame: &str, media: &mut Media, out: &Sender<String>) -> Flow {
+    /// Parks a lost connection's media session under `key` until resumed or the grace
+    /// runs out.
+    fn park(&self, key: String, stream_id: String, media: Media, viewers: Option<u32>) {
+        let mut parked = self.parked.lock().unwrap_or_else(PoisonError::into_inner);
+        if parked.len() >= MAX_PARKED {
+            drop(parked);
+            let (handle, hook) = (self.media.clone(), self.on_live.clone());
+            tokio::spawn(async move { close_media(&handle, hook.as_deref(), &stream_id, media).await });
+            return;
+        }
+        info!(stream = %stream_id, grace = ?self.resume_grace, "signalling lost: media session parked for resume");
+        parked.insert(key.clone(), Parked { stream_id, media, viewers });
+        drop(parked);
+        let (map, handle, hook, grace) =
+            (self.parked.clone(), self.media.clone(), self.on_live.clone(), self.resume_grace);
+        tokio::spawn(async move {
+            tokio::time::sleep(grace).await;
+            let expired = map.lock().unwrap_or_else(PoisonError::into_inner).remove(&key);
+            if let Some(Parked { stream_id, media, .. }) = expired {
+                info!(stream = %stream_id, "parked media session not resumed in time: closed");
+                close_media(&handle, hook.as_deref(), &stream_id, media).await;
+            }
+        });
+    }
+
+    /// A new resume key for the connection's media session, sent as `session`.
+    async fn new_session_key(&self, conn: &mut Conn, out: &Sender<String>) -> Flow {
+        let key = resume_key();
+        conn.resume = Some(key.clone());
+        let grace_ms = u64::try_from(self.resume_grace.as_millis()).unwrap_or(u64::MAX);
+        send(out, &ServerMessage::Session { resume: key, grace_ms }).await
+    }
+
+    /// `resume`: takes over a parked media session of this stream.
+    async fn resume(
+        &self,
+        stream_id: &str,
+        key: &str,
+        media: &mut Media,
+        conn: &mut Conn,
+        out: &Sender<String>,
+    ) -> Flow {
+        if !matches!(media, Media::None) {
+            return send(out, &error_frame("unexpected_message", "this connection already has a media session")).await;
+        }
+        let taken = {
+            let mut parked = self.parked.lock().unwrap_or_else(PoisonError::into_inner);
+            match parked.remove(key) {
+                Some(p) if p.stream_id == stream_id => Some(p),
+                Some(p) => {
+                    parked.insert(key.to_owned(), p);
+                    None
+                }
+                None => None,
+            }
+        };
+        let Some(parked) = taken else {
+            return send(out, &error_frame("resume_failed", "no media session to resume: start afresh")).await;
+        };
+        info!(stream = %stream_id, "media session resumed");
+        *media = parked.media;
+        conn.viewers = parked.viewers;
+        if send(out, &ServerMessage::Resumed {}).await == Flow::Stop {
+            return Flow::Stop;
+        }
+        if let (Media::Publishing { .. }, Some(count)) = (&media, conn.viewers)
+            && send(out, &ServerMessage::Viewers { count }).await == Flow::Stop
+        {
+            return Flow::Stop;
+        }
+        self.new_session_key(conn, out).await
+    }
+
+    async fn on_frame(
+        &self,
+        stream_id: &str,
+        frame: &str,
+        media: &mut Media,
+        conn: &mut Conn,
+        out: &Sender<String>,
+    ) -> Flow {
         let message = match parse::<ClientMessage>(frame) {
             Ok(message) => message,
             Err(err) => return send(out, &ServerMessage::refused(&err)).await,
@@ -173,7 +335,10 @@ impl Signalling {
                 match self.media.publish(stream_id, sdp).await {
                     Ok(publication) => {
                         *media = Media::Publishing { id: publication.session, events: publication.events, live: false };
-                        send(out, &ServerMessage::Answer { sdp: publication.answer_sdp }).await
+                        match send(out, &ServerMessage::Answer { sdp: publication.answer_sdp }).await {
+                            Flow::Continue => self.new_session_key(conn, out).await,
+                            Flow::Stop => Flow::Stop,
+                        }
                     }
                     Err(err) => send(out, &media_error(&err)).await,
                 }
@@ -189,7 +354,10 @@ impl Signalling {
                 match self.media.view(stream_id).await {
                     Ok(offer) => {
                         *media = Media::Viewing { id: offer.session, events: offer.events, answered: false };
-                        send(out, &ServerMessage::Offer { sdp: offer.offer_sdp }).await
+                        match send(out, &ServerMessage::Offer { sdp: offer.offer_sdp }).await {
+                            Flow::Continue => self.new_session_key(conn, out).await,
+                            Flow::Stop => Flow::Stop,
+                        }
                     }
                     Err(err) => send(out, &media_error(&err)).await,
                 }
@@ -205,7 +373,10 @@ impl Signalling {
                 match self.media.view_with_offer(stream_id, sdp).await {
                     Ok(view) => {
                         *media = Media::Viewing { id: view.session, events: view.events, answered: true };
-                        send(out, &ServerMessage::Answer { sdp: view.answer_sdp }).await
+                        match send(out, &ServerMessage::Answer { sdp: view.answer_sdp }).await {
+                            Flow::Continue => self.new_session_key(conn, out).await,
+                            Flow::Stop => Flow::Stop,
+                        }
                     }
                     Err(err) => send(out, &media_error(&err)).await,
                 }
@@ -236,8 +407,10 @@ impl Signalling {
             }
             ClientMessage::Bye { reason } => {
                 debug!(stream = %stream_id, %reason, "client said bye");
+                conn.said_bye = true;
                 Flow::Stop
             }
+            ClientMessage::Resume { resume } => self.resume(stream_id, &resume, media, conn, out).await,
         }
     }
 
@@ -246,6 +419,7 @@ impl Signalling {
         stream_id: &str,
         event: Option<SessionEvent>,
         media: &mut Media,
+        conn: &mut Conn,
         out: &Sender<String>,
     ) -> Flow {
         match event {
@@ -258,9 +432,13 @@ impl Signalling {
                 }
                 Flow::Continue
             }
-            Some(SessionEvent::ViewerCount(count)) => send(out, &ServerMessage::Viewers { count }).await,
+            Some(SessionEvent::ViewerCount(count)) => {
+                conn.viewers = Some(count);
+                send(out, &ServerMessage::Viewers { count }).await
+            }
             Some(SessionEvent::StreamEnded) => {
                 *media = Media::None;
+                conn.resume = None;
                 send(out, &ServerMessage::Ended { reason: BROADCASTER_LEFT.to_owned() }).await
             }
             Some(SessionEvent::Failed) => {
@@ -268,6 +446,7 @@ impl Signalling {
                     self.live_change(LiveChange::Ended { stream_id: stream_id.to_owned() });
                 }
                 *media = Media::None;
+                conn.resume = None;
                 let _ = send(out, &ServerMessage::Bye { reason: MEDIA_FAILED.to_owned() }).await;
                 Flow::Stop
             }
@@ -277,6 +456,7 @@ impl Signalling {
                     self.live_change(LiveChange::Ended { stream_id: stream_id.to_owned() });
                 }
                 *media = Media::None;
+                conn.resume = None;
                 Flow::Continue
             }
         }

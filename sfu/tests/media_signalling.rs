@@ -50,6 +50,7 @@ async fn refusals_are_error_frames_and_the_session_keeps_working() {
     client.send(&ClientMessage::Publish { token: GOOD_TOKEN.into(), sdp: offer.clone() }).await;
     let ServerMessage::Answer { sdp } = client.recv().await else { panic!("expected an answer") };
     assert!(sdp.contains("a=ice-lite") && sdp.contains("a=candidate:"), "ICE-lite answer with our candidate:\n{sdp}");
+    assert!(matches!(client.recv().await, ServerMessage::Session { .. }), "a resume key follows");
     // One media session per connection.
     client.send(&ClientMessage::Join {}).await;
     assert_eq!(code(&client.recv().await), "unexpected_message");
@@ -64,6 +65,7 @@ async fn refusals_are_error_frames_and_the_session_keeps_working() {
     viewer.send(&ClientMessage::Join {}).await;
     let ServerMessage::Offer { sdp } = viewer.recv().await else { panic!("expected an offer") };
     assert!(sdp.contains("a=ice-lite") && sdp.contains("a=candidate:") && sdp.contains("a=sendonly"), "{sdp}");
+    assert!(matches!(viewer.recv().await, ServerMessage::Session { .. }), "a resume key follows");
     viewer.send(&ClientMessage::Answer { sdp: "v=0\r\n".into() }).await;
     assert_eq!(code(&viewer.recv().await), "bad_sdp");
     viewer.send_raw(r#"{"type":"candidate","candidate":"not a candidate"}"#).await;

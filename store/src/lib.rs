@@ -21,5 +21,5 @@ pub mod meta;
 pub mod objects;
 
 pub use error::StoreError;
-pub use meta::{MetaStore, sqlite::SqliteMeta};
+pub use meta::{MetaStore, ServerEntry, ServerKind, sqlite::SqliteMeta};
 pub use objects::{Bucket, ObjectStore, local::LocalObjects};

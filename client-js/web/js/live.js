@@ -29,7 +29,7 @@
  * @module live
  */
 
-import { request, MyVidError } from './myvid.js';
+import { request, getVideo, MyVidError } from './myvid.js';
 
 /** Largest frame either side may send (the server refuses larger ones). */
 export const MAX_FRAME_BYTES = 64 * 1024;
@@ -39,6 +39,25 @@ export const MAX_SDP_BYTES = 32 * 1024;
 const MAX_REASON_BYTES = 512;
 /** Simulcast is used only when the camera is at least this wide. */
 export const SIMULCAST_MIN_WIDTH = 640;
+/** First reconnection delay after the signalling socket is lost; doubles per try. */
+export const RECONNECT_FIRST_DELAY_MS = 250;
+/** Longest delay between reconnection tries. */
+export const RECONNECT_MAX_DELAY_MS = 4000;
+/** How long the server keeps a lost session, unless its `session` message says otherwise. */
+export const DEFAULT_RESUME_GRACE_MS = 30_000;
+
+/**
+ * Where to reconnect: the first of `urls` (least loaded first) that is not the one
+ * just lost, else the lost one (it may have come back), else null.
+ *
+ * @param {string[]} urls
+ * @param {string} lost
+ * @returns {string|null}
+ */
+export function pickReconnectUrl(urls, lost) {
+  const list = Array.isArray(urls) ? urls.filter((u) => typeof u === 'string' && /^wss?:\/\//i.test(u)) : [];
+  return list.find((u) => u !== lost) || list[0] || null;
+}
 /** Simulcast layers, lowest first: rid and how much each is scaled down. */
 export const SIMULCAST_LAYERS = Object.freeze([
   Object.freeze({ rid: 'q', scaleResolutionDownBy: 4 }),
@@ -293,6 +312,7 @@ export class SignalChannel {
     /** @type {string[]} */
     this.queue = [];
     this.closed = false;
+    this.url = url;
     try {
       this.ws = new WebSocketImpl(url);
     } catch (e) {
@@ -475,24 +495,11 @@ class LiveSession {
     if (typeof this.url !== 'string' || !/^wss?:\/\//i.test(this.url)) {
       throw new MyVidError('This stream has no valid signalling URL.', 'bad_response', 0);
     }
-    this.pc = new this.PeerConnection({ iceServers: sanitizeIceServers(iceServerList), bundlePolicy: 'max-bundle' });
+    const config = { iceServers: sanitizeIceServers(iceServerList), bundlePolicy: 'max-bundle' };
+    this.pc = new this.PeerConnection(config);
     this.pc.addEventListener('icecandidate', (e) => this.localCandidate(e.candidate));
     this.pc.addEventListener('connectionstatechange', () => this.connectionChanged());
-    this.signal = new SignalChannel(
-      this.url,
-      {
-        onMessage: (msg) => {
-          // Remember an error at once: the socket may close before its turn comes.
-          if (msg.type === 'error') this.lastServerError = liveError(msg);
-          this.chain = this.chain.then(() => this.handle(msg)).catch((e) => this.fail(errorOf(e)));
-        },
-        // After the messages that came before it.
-        onClose: (e) => {
-          this.chain = this.chain.then(() => this.socketClosed(e));
-        },
-      },
-      this.WebSocketImpl,
-    );
+    this.signal = this.channel(this.url);
     if (this.timeoutMs > 0) {
       this.timer = setTimeout(() => {
         if (!this.finished && this.state !== this.activeState) {
@@ -500,6 +507,28 @@ class LiveSession {
         }
       }, this.timeoutMs);
     }
+  }
+
+  /** A signalling channel to `url` whose messages and close go through the chain. */
+  channel(url) {
+    const signal = new SignalChannel(
+      url,
+      {
+        onMessage: (msg) => {
+          if (signal !== this.signal) return; // a socket we have moved on from
+          // Remember an error at once: the socket may close before its turn comes.
+          if (msg.type === 'error') this.lastServerError = liveError(msg);
+          this.chain = this.chain.then(() => this.handle(msg)).catch((e) => this.fail(errorOf(e)));
+        },
+        // After the messages that came before it.
+        onClose: (e) => {
+          if (signal !== this.signal) return;
+          this.chain = this.chain.then(() => this.socketClosed(e));
+        },
+      },
+      this.WebSocketImpl,
+    );
+    return signal;
   }
 
   /** Send a message; oversize frames are refused (never sent). */
@@ -549,6 +578,10 @@ class LiveSession {
       case 'error': {
         const err = liveError(msg);
         this.lastServerError = err;
+        if (err.code === 'resume_failed') {
+          this.fail(new MyVidError('The live session could not be resumed after the connection was lost.', 'connection_lost', 0));
+          return true;
+        }
         try {
           this.onErrorCb(err);
         } catch (e) {
@@ -562,6 +595,15 @@ class LiveSession {
       case 'bye':
         this.byeReason = msg.reason || 'no reason given';
         this.serverClosing();
+        return true;
+      case 'session':
+        if (typeof msg.resume === 'string' && msg.resume) {
+          this.resumeKey = msg.resume;
+          this.resumeGraceMs = Number.isFinite(msg.grace_ms) ? msg.grace_ms : DEFAULT_RESUME_GRACE_MS;
+        }
+        return true;
+      case 'resumed':
+        this.resumed();
         return true;
       default:
         return false;
@@ -595,9 +637,71 @@ class LiveSession {
   socketClosed({ code, reason }) {
     if (this.finished) return;
     if (this.byeReason !== undefined) return this.serverClosing();
+    // The endpoint went away, not the SFU: media still flows; find another way in.
+    if (this.reconnecting) return this.retry();
+    if (this.resumeKey && this.pc && this.pc.connectionState !== 'failed') return this.reconnect();
     if (this.lastServerError && this.state !== this.activeState) return this.fail(this.lastServerError);
     const why = reason ? ` (${reason})` : code && code !== 1000 && code !== 1005 ? ` (code ${code})` : '';
     this.fail(new MyVidError(`The connection to the live server was lost${why}.`, 'connection_lost', 0));
+  }
+
+  /**
+   * The signalling socket was lost while media flows: say `reconnecting`, and retry
+   * with backoff — each time asking the API which endpoints are live and preferring
+   * one other than the lost one — sending `resume` with the key from `session`, until
+   * `resumed` or the server's grace period is over.
+   */
+  reconnect() {
+    const lostUrl = this.signal ? this.signal.url : this.url;
+    this.reconnecting = { since: now(), attempt: 0, lostUrl };
+    this.resumeState = this.state;
+    this.setState('reconnecting');
+    this.retry();
+  }
+
+  retry() {
+    const r = this.reconnecting;
+    if (this.finished || !r) return;
+    if (now() - r.since > (this.resumeGraceMs ?? DEFAULT_RESUME_GRACE_MS)) {
+      this.fail(new MyVidError('The connection to the live server was lost and could not be restored.', 'connection_lost', 0));
+      return;
+    }
+    const delay = Math.min(RECONNECT_MAX_DELAY_MS, RECONNECT_FIRST_DELAY_MS * 2 ** r.attempt);
+    r.attempt += 1;
+    setTimeout(async () => {
+      if (this.finished || this.reconnecting !== r) return;
+      let url = r.lostUrl;
+      try {
+        url = pickReconnectUrl(await this.endpointUrls(), r.lostUrl) || r.lostUrl;
+      } catch (e) {
+        console.warn(`myvid live: could not ask for live endpoints: ${e && e.message ? e.message : e}`);
+      }
+      if (this.finished || this.reconnecting !== r) return;
+      try {
+        this.signal = this.channel(url);
+        this.signal.send({ type: 'resume', resume: this.resumeKey });
+      } catch (e) {
+        console.warn(`myvid live: reconnect to ${url} failed: ${e && e.message ? e.message : e}`);
+        this.retry();
+      }
+    }, delay);
+  }
+
+  /** Signalling WebSocket URLs of the live endpoints for this stream (role-specific). */
+  async endpointUrls() {
+    const video = await getVideo(this.streamId);
+    if (Array.isArray(video && video.ws_urls)) return video.ws_urls.filter((u) => typeof u === 'string');
+    return video && typeof video.ws_url === 'string' ? [video.ws_url] : [];
+  }
+
+  /** `resumed`: this socket holds the media session again. */
+  resumed() {
+    if (!this.reconnecting) return;
+    this.reconnecting = null;
+    this.url = this.signal.url;
+    const back = this.resumeState === 'reconnecting' ? 'connecting' : this.resumeState;
+    this.reported = null;
+    this.setState(back || 'connecting');
   }
 
   fail(error) {
@@ -642,6 +746,7 @@ class Publisher extends LiveSession {
   constructor(o) {
     super({ ...o, role: 'publish', url: o.stream && o.stream.ws_url, activeState: 'live' });
     this.stream = o.stream;
+    this.streamId = o.stream && o.stream.stream_id;
     this.onViewersCb = typeof o.onViewers === 'function' ? o.onViewers : () => {};
     this.viewers = null;
   }
@@ -767,6 +872,7 @@ class Viewer extends LiveSession {
   constructor(o) {
     super({ ...o, role: 'watch', url: o.video && (o.video.ws_url || o.video.url), activeState: 'playing' });
     this.video = o.video;
+    this.streamId = o.video && o.video.id;
     this.element = o.element || null;
     this.stream = null;
     this.timing = { start: now(), offer: null, firstFrame: null };

@@ -116,6 +116,11 @@ impl Relay {
         Arc::new(Relay { config, registry, status, metrics, shutdown: CancellationToken::new() })
     }
 
+    /// The secret SFUs must present (for an SFU in the same process).
+    pub fn sfu_secret(&self) -> &str {
+        &self.config.sfu_secret
+    }
+
     /// The current SFUs and session counts.
     pub fn status(&self) -> RelayStatus {
         self.status.borrow().clone()

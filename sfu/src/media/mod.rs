@@ -54,6 +54,7 @@ mod plane;
 mod publisher;
 mod retransmit;
 mod run;
+mod udp;
 mod viewer;
 
 pub use command::{
@@ -66,3 +67,4 @@ pub use event::{EventReceiver, SessionEvent, SessionId};
 pub use plane::{MediaPlane, Transmit};
 pub use publisher::layer_of_rid;
 pub use run::{MediaServer, RECV_BATCH, run, spawn, spawn_with_shutdown};
+pub use udp::{SEND_BATCH, SOCKET_BUFFER_BYTES};

@@ -15,7 +15,8 @@
 //! Batching: a readable socket is drained up to [`RECV_BATCH`] datagrams before anything
 //! is flushed, so a burst of publisher packets becomes one pass over each viewer's peer
 //! connection and one run of sends. Datagrams are received into one large buffer and split
-//! off it, so the bytes handed to the plane are never copied.
+//! off it, so the bytes handed to the plane are never copied. Sends go out
+//! [`SEND_BATCH`] datagrams per `sendmmsg` (see `super::udp`).
 
 use std::io;
 use std::net::SocketAddr;
@@ -28,7 +29,8 @@ use tracing::{debug, info, warn};
 
 use super::command::{CommandReceiver, MediaHandle};
 use super::config::{ConfigError, MediaConfig};
-use super::plane::MediaPlane;
+use super::plane::{MediaPlane, Transmit};
+use super::udp::{self, SEND_BATCH};
 
 /// Datagrams read per wake-up before the plane is flushed: a 30 fps keyframe of a
 /// 2.5 Mbit/s stream is ~30 packets, so 64 takes in whole frames while bounding how long
@@ -60,8 +62,9 @@ pub async fn run(
     info!(%local, %announce, "media plane running");
     let mut plane = MediaPlane::new(config, announce, Instant::now());
     let mut buffer = BytesMut::with_capacity(RECV_BUFFER);
+    let mut batch = Vec::with_capacity(SEND_BATCH);
     loop {
-        send_all(&socket, &mut plane).await;
+        send_all(&socket, &mut plane, &mut batch).await;
         let wake = plane.poll_timeout();
         let timer = async {
             match wake {
@@ -100,17 +103,25 @@ pub async fn run(
         }
     }
     plane.close_all(Instant::now());
-    send_all(&socket, &mut plane).await;
+    send_all(&socket, &mut plane, &mut batch).await;
     info!(stats = ?plane.stats(), "media plane stopped");
     Ok(())
 }
 
-/// Sends every datagram the plane has queued.
-async fn send_all(socket: &UdpSocket, plane: &mut MediaPlane) {
-    while let Some(transmit) = plane.poll_transmit() {
-        if let Err(err) = socket.send_to(&transmit.payload, transmit.to).await {
-            debug!(to = %transmit.to, %err, "send failed");
+/// Sends every datagram the plane has queued, [`SEND_BATCH`] per system call.
+async fn send_all(socket: &UdpSocket, plane: &mut MediaPlane, batch: &mut Vec<Transmit>) {
+    loop {
+        batch.clear();
+        while batch.len() < SEND_BATCH {
+            match plane.poll_transmit() {
+                Some(transmit) => batch.push(transmit),
+                None => break,
+            }
         }
+        if batch.is_empty() {
+            return;
+        }
+        udp::send_batch(socket, batch).await;
     }
 }
 
@@ -144,7 +155,7 @@ pub async fn spawn(config: MediaConfig) -> io::Result<MediaServer> {
 /// `shutdown` is cancelled.
 pub async fn spawn_with_shutdown(config: MediaConfig, shutdown: CancellationToken) -> io::Result<MediaServer> {
     config.validate().map_err(|err| io::Error::new(io::ErrorKind::InvalidInput, err))?;
-    let socket = UdpSocket::bind(config.bind).await?;
+    let socket = udp::bind(config.bind).await?;
     let local_addr = socket.local_addr()?;
     config.announce_addr(local_addr).map_err(|err| io::Error::new(io::ErrorKind::InvalidInput, err))?;
     let (handle, commands) = MediaHandle::channel();

@@ -54,6 +54,11 @@ impl Harness {
     }
 
     pub async fn start_with(config: MediaConfig) -> Harness {
+        Harness::start_with_grace(config, myvid_sfu::session::DEFAULT_RESUME_GRACE).await
+    }
+
+    /// A harness whose lost connections' media sessions wait `grace` for `resume`.
+    pub async fn start_with_grace(config: MediaConfig, grace: Duration) -> Harness {
         let server = media::spawn(config).await.expect("media plane starts");
         let live_changes = Arc::new(Mutex::new(Vec::new()));
         let changes = live_changes.clone();
@@ -61,18 +66,36 @@ impl Harness {
             server.handle.clone(),
             Box::new(|_stream, token| if token == GOOD_TOKEN { Ok(()) } else { Err("wrong token".into()) }),
         )
-        .with_live_hook(Box::new(move |change| changes.lock().unwrap().push(change)));
+        .with_live_hook(Box::new(move |change| changes.lock().unwrap().push(change)))
+        .with_resume_grace(grace);
         Harness { media: server.handle, signalling: Arc::new(signalling), live_changes }
     }
 
     /// A client connection to `stream_id`, served by `Signalling::serve` on its own task.
     pub fn connect(&self, stream_id: &str) -> Client {
-        let (to_server, incoming) = mpsc::channel(64);
+        let (to_server, mut from_client) = mpsc::channel::<String>(64);
+        let (session_tx, incoming) = mpsc::channel(64);
         let (outgoing, from_server) = mpsc::channel(64);
         let signalling = self.signalling.clone();
         let stream_id = stream_id.to_owned();
         let served = tokio::spawn(async move { signalling.serve(stream_id, incoming, outgoing).await });
-        Client { to_server, from_server, served: Some(served) }
+        // The "socket": forwards frames until cut, as an endpoint dying would cut it.
+        let cut = tokio_util::sync::CancellationToken::new();
+        let cutting = cut.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    frame = from_client.recv() => {
+                        let Some(frame) = frame else { break };
+                        if session_tx.send(frame).await.is_err() {
+                            break;
+                        }
+                    }
+                    () = cutting.cancelled() => break,
+                }
+            }
+        });
+        Client { to_server, from_server, served: Some(served), cut }
     }
 }
 
@@ -81,9 +104,18 @@ pub struct Client {
     pub to_server: mpsc::Sender<String>,
     pub from_server: mpsc::Receiver<String>,
     pub served: Option<tokio::task::JoinHandle<()>>,
+    cut: tokio_util::sync::CancellationToken,
 }
 
 impl Client {
+    /// Cuts the connection without a `bye`, as when its endpoint dies, and waits for
+    /// the server side to notice.
+    pub async fn cut(&mut self) {
+        self.cut.cancel();
+        self.from_server.close();
+        self.finished().await;
+    }
+
     pub async fn send(&self, message: &ClientMessage) {
         self.send_raw(&to_frame(message)).await;
     }

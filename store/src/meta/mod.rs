@@ -181,6 +181,40 @@ pub enum PageToken {
     Before(i64),
 }
 
+/// What kind of server a registry entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ServerKind {
+    /// An edge server: signalling relay, WHIP/WHEP, uploads, TURN.
+    Endpoint,
+    /// A media server.
+    Sfu,
+}
+
+impl ServerKind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServerKind::Endpoint => "endpoint",
+            ServerKind::Sfu => "sfu",
+        }
+    }
+}
+
+/// One server's registry entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerEntry {
+    /// Unique per server process (random at start).
+    pub id: String,
+    /// Endpoint or SFU.
+    pub kind: ServerKind,
+    /// Where clients (endpoint: its base `http(s)://` URL) or operators (SFU) reach it.
+    pub url: String,
+    /// The load it reported: client sessions (endpoint) or media sessions (SFU).
+    pub load: i64,
+    /// Unix seconds of its last heartbeat.
+    pub heartbeat_at: i64,
+}
+
 /// The metadata store. Every method is a single transaction: it either happens
 /// whole or not at all.
 #[async_trait]
@@ -233,6 +267,19 @@ pub trait MetaStore: Send + Sync + 'static {
 
     /// A random selection of public videos.
     async fn random_public(&self, limit: u32) -> Result<Vec<Video>>;
+
+    /// Records a server's heartbeat (creating or replacing its entry).
+    async fn heartbeat(&self, server: ServerEntry) -> Result<()>;
+
+    /// Servers of `kind` whose last heartbeat is at or after `since`, least loaded first
+    /// (then by id, so the order is stable).
+    async fn live_servers(&self, kind: ServerKind, since: i64) -> Result<Vec<ServerEntry>>;
+
+    /// Removes a server's entry (it is shutting down); removing an absent one is fine.
+    async fn remove_server(&self, id: &str) -> Result<()>;
+
+    /// Deletes entries whose last heartbeat is before `before`; returns how many.
+    async fn expire_servers(&self, before: i64) -> Result<usize>;
 
     /// One owner's videos (private ones too), newest first.
     async fn list_by_owner(&self, owner_id: i64, limit: u32, start: Option<PageToken>) -> Result<Page<Video>>;

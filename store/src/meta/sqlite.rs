@@ -18,7 +18,9 @@ use rusqlite::{Connection, OptionalExtension, ToSql, params};
 
 use self::errors::{map_migration, map_sqlite};
 use self::rows::{USER_COLUMNS, VIDEO_COLUMNS, VIDEO_FROM, insert_video_sql, video_params};
-use super::{LiveState, MetaStore, NewUser, NewVideo, Page, PageToken, User, UserCredentials, Video};
+use super::{
+    LiveState, MetaStore, NewUser, NewVideo, Page, PageToken, ServerEntry, ServerKind, User, UserCredentials, Video,
+};
 use crate::error::{Result, StoreError, from_io};
 
 /// How long a statement waits for a lock held by another connection.
@@ -52,6 +54,8 @@ impl SqliteMeta {
                 std::fs::create_dir_all(dir).map_err(from_io)?;
             }
             let conn = Connection::open(&path).map_err(map_sqlite)?;
+            // Before anything else: other processes (endpoints, the API) may be writing.
+            conn.busy_timeout(BUSY_TIMEOUT).map_err(map_sqlite)?;
             let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).map_err(map_sqlite)?;
             if !mode.eq_ignore_ascii_case("wal") {
                 tracing::warn!(path = %path.display(), mode, "SQLite refused WAL mode");
@@ -306,6 +310,48 @@ impl MetaStore for SqliteMeta {
             .execute([])
         })
         .await
+    }
+
+    async fn heartbeat(&self, server: ServerEntry) -> Result<()> {
+        self.call(move |conn| {
+            conn.prepare_cached(
+                "INSERT INTO servers (id, kind, url, load, heartbeat_at) VALUES (?1, ?2, ?3, ?4, ?5) \
+                 ON CONFLICT (id) DO UPDATE SET kind = ?2, url = ?3, load = ?4, heartbeat_at = ?5",
+            )?
+            .execute(params![server.id, server.kind.as_str(), server.url, server.load, server.heartbeat_at])
+            .map(drop)
+        })
+        .await
+    }
+
+    async fn live_servers(&self, kind: ServerKind, since: i64) -> Result<Vec<ServerEntry>> {
+        self.call(move |conn| {
+            let mut statement = conn.prepare_cached(
+                "SELECT id, url, load, heartbeat_at FROM servers WHERE kind = ?1 AND heartbeat_at >= ?2 \
+                 ORDER BY load, id",
+            )?;
+            let rows = statement.query_map(params![kind.as_str(), since], |row| {
+                Ok(ServerEntry {
+                    id: row.get(0)?,
+                    kind,
+                    url: row.get(1)?,
+                    load: row.get(2)?,
+                    heartbeat_at: row.get(3)?,
+                })
+            })?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn remove_server(&self, id: &str) -> Result<()> {
+        let id = id.to_owned();
+        self.call(move |conn| conn.prepare_cached("DELETE FROM servers WHERE id = ?1")?.execute([id]).map(drop)).await
+    }
+
+    async fn expire_servers(&self, before: i64) -> Result<usize> {
+        self.call(move |conn| conn.prepare_cached("DELETE FROM servers WHERE heartbeat_at < ?1")?.execute([before]))
+            .await
     }
 
     async fn search_public(&self, query: &str, limit: u32, start: Option<PageToken>) -> Result<Page<Video>> {

@@ -6,7 +6,9 @@
 use std::collections::HashSet;
 
 use myvid_store::StoreError;
-use myvid_store::meta::{LiveState, MetaStore, NewUser, NewVideo, PageToken, User, Video, VideoSource, Visibility};
+use myvid_store::meta::{
+    LiveState, MetaStore, NewUser, NewVideo, PageToken, ServerEntry, ServerKind, User, Video, VideoSource, Visibility,
+};
 
 /// The fixed "current time" of the suite.
 pub const NOW: i64 = 1_700_000_000;
@@ -28,6 +30,7 @@ pub async fn run_all(store: &dyn MetaStore) {
     import_skips_existing_ids(store).await;
     owner_listing_includes_private_videos(store).await;
     live_streams_are_listed_only_while_live(store).await;
+    server_registry_tracks_heartbeats(store).await;
 }
 
 /// Creates an account named `name` with e-mail `name@example.com`.
@@ -468,4 +471,35 @@ pub async fn live_streams_are_listed_only_while_live(store: &dyn MetaStore) {
     assert!(matches!(store.set_live_state("nope", LiveState::Live, NOW).await, Err(StoreError::NotFound)));
     store.create_video(stored("not-live", None, "upload", "", Visibility::Private)).await.expect("create");
     assert!(matches!(store.set_live_state("not-live", LiveState::Live, NOW).await, Err(StoreError::NotFound)));
+}
+
+fn server(id: &str, kind: ServerKind, load: i64, heartbeat_at: i64) -> ServerEntry {
+    ServerEntry { id: id.to_owned(), kind, url: format!("http://{id}.example:8080"), load, heartbeat_at }
+}
+
+/// Heartbeats replace an entry; only recent ones count; least loaded first; expiry and
+/// removal delete.
+pub async fn server_registry_tracks_heartbeats(store: &dyn MetaStore) {
+    let (endpoint, sfu) = (ServerKind::Endpoint, ServerKind::Sfu);
+    store.heartbeat(server("e-busy", endpoint, 9, NOW)).await.unwrap();
+    store.heartbeat(server("e-idle", endpoint, 1, NOW)).await.unwrap();
+    store.heartbeat(server("e-stale", endpoint, 0, NOW - 30)).await.unwrap();
+    store.heartbeat(server("s-1", sfu, 5, NOW)).await.unwrap();
+    let live = store.live_servers(endpoint, NOW - 10).await.unwrap();
+    let ids: Vec<&str> = live.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids, ["e-idle", "e-busy"], "recent endpoints only, least loaded first");
+    assert_eq!(live[0], server("e-idle", endpoint, 1, NOW));
+    assert_eq!(store.live_servers(sfu, NOW - 10).await.unwrap(), vec![server("s-1", sfu, 5, NOW)]);
+
+    // A new heartbeat replaces the entry: the stale one is back, and now the least loaded.
+    store.heartbeat(server("e-stale", endpoint, 0, NOW + 1)).await.unwrap();
+    let ids: Vec<String> = store.live_servers(endpoint, NOW - 10).await.unwrap().into_iter().map(|s| s.id).collect();
+    assert_eq!(ids, ["e-stale", "e-idle", "e-busy"]);
+
+    // Missed heartbeats: gone from the live list at once, deleted by expiry.
+    assert_eq!(store.live_servers(endpoint, NOW + 1).await.unwrap().len(), 1, "only e-stale beat at NOW + 1");
+    assert_eq!(store.expire_servers(NOW + 1).await.unwrap(), 3, "e-busy, e-idle and s-1 are older");
+    store.remove_server("e-stale").await.unwrap();
+    store.remove_server("never-there").await.unwrap();
+    assert!(store.live_servers(endpoint, 0).await.unwrap().is_empty());
 }

@@ -62,6 +62,7 @@ const STATUS_TEXT = {
   starting: 'Creating the stream…',
   connecting: 'Connecting…',
   live: 'You are live',
+  reconnecting: 'Connection lost — reconnecting… (you are still on air)',
   failed: 'Could not go live',
   ended: 'Broadcast ended',
 };
@@ -141,18 +142,21 @@ function render() {
     stage.dataset.state = state;
     statusText.textContent = text || STATUS_TEXT[state] || state;
     const isLive = state === 'live';
-    const active = isLive || state === 'connecting' || state === 'starting';
+    const wasReconnecting = status.dataset.previous === 'reconnecting';
+    status.dataset.previous = state;
+    const active = isLive || state === 'connecting' || state === 'starting' || state === 'reconnecting';
     stageBadge.hidden = !isLive;
     setBadgeState(stageBadge, state);
     elapsed.hidden = !isLive;
     viewerCount.hidden = !isLive;
-    stopButton.hidden = !(isLive || state === 'connecting');
+    stopButton.hidden = !(isLive || state === 'connecting' || state === 'reconnecting');
     stopButton.disabled = false;
     goLive.hidden = active;
+    if (state === 'reconnecting') return; // keep the clock: the broadcast goes on
     clearInterval(tick);
     if (isLive) {
-      liveSince = Date.now();
-      elapsed.textContent = '00:00';
+      if (!wasReconnecting) liveSince = Date.now();
+      elapsed.textContent = clock(Date.now() - liveSince);
       tick = setInterval(() => (elapsed.textContent = clock(Date.now() - liveSince)), 1000);
     }
   };

@@ -77,6 +77,7 @@ const LIVE_TEXT = {
   waiting: 'The broadcast has not started yet…',
   connecting: 'Connecting to the live stream…',
   playing: '',
+  reconnecting: 'Connection lost — reconnecting…',
   ended: 'The broadcast has ended.',
   failed: 'The live stream could not be played.',
 };
@@ -137,7 +138,7 @@ function playLive(video) {
     overlay.dataset.state = state;
     wrap.dataset.state = state;
     statusText.textContent = text ?? LIVE_TEXT[state] ?? '';
-    spinner.hidden = !(state === 'connecting' || state === 'waiting');
+    spinner.hidden = !(state === 'connecting' || state === 'waiting' || state === 'reconnecting');
     overlay.hidden = state === 'playing';
     retry.hidden = state !== 'failed';
     unmute.hidden = !(state === 'playing' && player.muted);

@@ -1,0 +1,109 @@
+//! Server discovery: endpoints and SFUs announce themselves in the metadata store with a
+//! heartbeat and a load figure; readers trust only recent entries.
+//!
+//! ```text
+//!  every server: Heartbeat::run ── every HEARTBEAT_INTERVAL ──▶ meta.heartbeat(id, kind, url, load, now)
+//!                                 └─ on shutdown ─▶ meta.remove_server(id)
+//!  API:  live_endpoints() ─▶ meta.live_servers(Endpoint, now − LIVE_WINDOW_SECS) ─▶ least loaded first
+//!  SFU:  live_servers(Endpoint, …) every HEARTBEAT_INTERVAL ─▶ one control link per endpoint
+//! ```
+//!
+//! A server that stops beating (killed, partitioned) drops out of every reader's view at
+//! most [`LIVE_WINDOW_SECS`] + one second after its last heartbeat, well inside the 10 s
+//! promised to operators; its row is deleted by the next [`Heartbeat`] of any server
+//! after [`FORGET_AFTER_SECS`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use myvid_store::meta::{MetaStore, ServerEntry, ServerKind};
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::Clock;
+use crate::error::ApiError;
+use crate::services::Services;
+
+/// How often a server renews its entry.
+pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(2);
+
+/// An entry is live while its last heartbeat is at most this many seconds old (two
+/// missed heartbeats, and the clock's one-second grain, are tolerated).
+pub const LIVE_WINDOW_SECS: i64 = 6;
+
+/// Entries this much older than their last heartbeat are deleted.
+pub const FORGET_AFTER_SECS: i64 = 3600;
+
+/// The base URLs of live endpoints, least loaded first. When none has registered (a
+/// process whose endpoint role does not heartbeat, as in the API's tests), the
+/// configured `endpoint_url` alone.
+pub async fn live_endpoints(services: &Services) -> Result<Vec<String>, ApiError> {
+    let since = services.clock.now() - LIVE_WINDOW_SECS;
+    let live = services.meta.live_servers(ServerKind::Endpoint, since).await?;
+    if live.is_empty() {
+        return Ok(vec![services.settings.endpoint_url.clone()]);
+    }
+    Ok(live.into_iter().map(|s| s.url).collect())
+}
+
+/// The least loaded live endpoint (see [`live_endpoints`]).
+pub async fn pick_endpoint(services: &Services) -> Result<String, ApiError> {
+    let endpoints = live_endpoints(services).await?;
+    Ok(endpoints.into_iter().next().unwrap_or_else(|| services.settings.endpoint_url.clone()))
+}
+
+/// Reads a server's current load (client sessions for an endpoint, media sessions for
+/// an SFU).
+pub type LoadProbe = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// One server's heartbeat.
+pub struct Heartbeat {
+    /// The store.
+    pub meta: Arc<dyn MetaStore>,
+    /// Source of "now".
+    pub clock: Clock,
+    /// Its id (random per process: a restarted server is a new entry).
+    pub id: String,
+    /// Endpoint or SFU.
+    pub kind: ServerKind,
+    /// Where it is reached.
+    pub url: String,
+    /// Its load.
+    pub load: LoadProbe,
+}
+
+impl Heartbeat {
+    /// Beats every [`HEARTBEAT_INTERVAL`] until `shutdown`, then removes the entry so
+    /// readers stop choosing this server at once. A failed beat is logged and retried
+    /// on the next tick (the entry simply ages meanwhile).
+    pub async fn run(self, shutdown: CancellationToken) {
+        let mut tick = tokio::time::interval(HEARTBEAT_INTERVAL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => self.beat().await,
+                () = shutdown.cancelled() => break,
+            }
+        }
+        if let Err(err) = self.meta.remove_server(&self.id).await {
+            tracing::warn!(%err, id = %self.id, "could not remove the registry entry");
+        }
+    }
+
+    /// One heartbeat (and expiry of long-dead entries).
+    pub async fn beat(&self) {
+        let now = self.clock.now();
+        let entry = ServerEntry {
+            id: self.id.clone(),
+            kind: self.kind,
+            url: self.url.clone(),
+            load: (self.load)(),
+            heartbeat_at: now,
+        };
+        if let Err(err) = self.meta.heartbeat(entry).await {
+            tracing::warn!(%err, id = %self.id, "heartbeat failed");
+        }
+        if let Err(err) = self.meta.expire_servers(now - FORGET_AFTER_SECS).await {
+            tracing::debug!(%err, "registry expiry failed");
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! The endpoint role: the signalling relay SFUs register with, WHIP/WHEP, uploads and
+//! (with the embedded object store) signed object URLs — and its entry in the server
+//! registry, so the API hands its URL to clients and SFUs link to it.
+//!
+//! `myvid dev` runs it next to the API and an SFU; `myvid endpoint` runs it alone
+//! ([`run`]), several per deployment, sharing the metadata store (and, embedded, the data
+//! directory) with the API.
+//!
+//! ```text
+//!  start: Relay ── Heartbeat{kind: endpoint, url, load = parked + bridged clients} ─▶ registry
+//!  run:   stores ─▶ Services ─▶ start ─▶ endpoint routes + /metrics + /healthz ─▶ serve until shutdown
+//! ```
+
+use std::future::Future;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::middleware;
+use myvid_core::metrics;
+use myvid_core::registry::Heartbeat;
+use myvid_core::{Clock, Services};
+use myvid_endpoint::{Relay, RelayConfig};
+use myvid_store::ServerKind;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower_http::trace::TraceLayer;
+
+use crate::config::Config;
+use crate::dev::{self, secret_or_random};
+
+/// The relay's settings from `[live]` (a random SFU secret if none is configured:
+/// only right when the SFU shares the process).
+pub fn relay_config(config: &Config) -> RelayConfig {
+    let secret = secret_or_random(&config.live.sfu_secret, "live.sfu_secret");
+    RelayConfig { park_timeout: config.park_timeout(), max_parked: config.live.max_parked, ..RelayConfig::new(secret) }
+}
+
+/// Starts the relay and the registry heartbeat under `url` (the first beat is written
+/// before this returns, so an SFU started next finds the endpoint at once). The entry
+/// is removed when `stop` is cancelled.
+pub async fn start(config: &Config, services: &Services, url: &str, stop: CancellationToken) -> Arc<Relay> {
+    let relay = Relay::new(relay_config(config), services.metrics.clone());
+    let status = relay.clone();
+    let heartbeat = Heartbeat {
+        meta: services.meta.clone(),
+        clock: services.clock.clone(),
+        id: format!("endpoint-{}", myvid_core::ids::new_token()),
+        kind: ServerKind::Endpoint,
+        url: url.to_owned(),
+        load: Arc::new(move || {
+            let now = status.status();
+            i64::try_from(now.parked + now.bridged).unwrap_or(i64::MAX)
+        }),
+    };
+    heartbeat.beat().await;
+    tracing::info!(id = %heartbeat.id, %url, "endpoint registered");
+    tokio::spawn(heartbeat.run(stop));
+    relay
+}
+
+/// `myvid endpoint`: the endpoint role alone on `listener` until `shutdown`.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    clock: Clock,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    if config.live.sfu_secret.is_none() {
+        anyhow::bail!("`live.sfu_secret` must be set for `myvid endpoint`: the SFUs that register here must know it");
+    }
+    let bound = listener.local_addr().context("listener has no local address")?;
+    let url = dev::public_url(&config, bound);
+    let (services, local) = dev::open_services(&config, &url, clock).await?;
+    let stop = CancellationToken::new();
+    let relay = start(&config, &services, &url, stop.clone()).await;
+    let app = myvid_endpoint::router(services.clone(), Some(local), Some(relay.clone()))
+        .merge(myvid_api::ops_router(services.clone()))
+        .layer(middleware::from_fn_with_state(services, metrics::track))
+        .layer(TraceLayer::new_for_http());
+    tracing::info!(%bound, "myvid endpoint ready");
+    println!("myvid endpoint listening on {url}");
+    let shutdown = async move {
+        shutdown.await;
+        stop.cancel();
+        relay.shutdown();
+    };
+    dev::serve_draining(listener, app, shutdown).await
+}
