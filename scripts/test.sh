@@ -24,5 +24,7 @@ bin="$target_dir/debug/myvid"
 (cd client-js && MYVID_BIN="$bin" npm test)
 echo "== live streaming end-to-end tests (Chromium broadcaster and viewers through the SFU)"
 (cd client-js && MYVID_BIN="$bin" npm run test:live)
+echo "== endpoint failover test (two endpoints, one killed while live)"
+(cd client-js && MYVID_BIN="$bin" npm run test:failover)
 echo "== WHIP/WHEP interoperability tests (aiortc publisher and viewer, Chromium)"
 (cd client-js && MYVID_BIN="$bin" PYTHON="${MYVID_VENV:-$HOME/.cache/myvid-venv}/bin/python" npm run test:interop)

@@ -105,6 +105,8 @@ describe('wire helpers', () => {
       { type: 'ended', reason: 'the broadcaster left' },
       { type: 'error', code: 'busy', message: 'try later' },
       { type: 'bye', reason: 'closing' },
+      { type: 'session', resume: 'k1', grace_ms: 30000 },
+      { type: 'resumed' },
     ];
     for (const msg of cases) assert.deepEqual(live.parseServerMessage(JSON.stringify(msg)), msg);
     assert.deepEqual(live.parseServerMessage('{"type":"bye"}'), { type: 'bye', reason: '' });
@@ -134,6 +136,9 @@ describe('wire helpers', () => {
       '{"type":"viewers","count":1.5}',
       '{"type":"error","message":"no code"}',
       '{"type":"ended","reason":42}',
+      '{"type":"session","resume":"","grace_ms":1000}',
+      '{"type":"session","resume":"k"}',
+      '{"type":"session","resume":"k","grace_ms":-5}',
       new ArrayBuffer(8),
       `{"type":"answer","sdp":"${'x'.repeat(live.MAX_FRAME_BYTES)}"}`,
     ];
@@ -143,6 +148,16 @@ describe('wire helpers', () => {
       assert.equal(warnings.length, 1, `one warning for ${String(frame).slice(0, 60)}`);
       assert.match(warnings[0], /ignoring a malformed signalling frame/);
     }
+  });
+
+  test('reconnection prefers a live endpoint other than the lost one', () => {
+    const [a, b] = ['ws://a.test/ENDPOINT/s', 'ws://b.test/ENDPOINT/s'];
+    assert.equal(live.pickReconnectUrl([a, b], a), b, 'not the lost one');
+    assert.equal(live.pickReconnectUrl([b, a], a), b);
+    assert.equal(live.pickReconnectUrl([a], a), a, 'the lost one if it is all there is (it may be back)');
+    assert.equal(live.pickReconnectUrl([], a), null);
+    assert.equal(live.pickReconnectUrl(['http://x', 5, null], a), null, 'only ws(s) URLs');
+    assert.equal(live.pickReconnectUrl(undefined, a), null);
   });
 
   test('readable errors for the endpoint codes', () => {

@@ -30,7 +30,9 @@
 //! [`Signalling::with_resume_grace`] (default [`DEFAULT_RESUME_GRACE`]) and the media
 //! keeps flowing. A new connection — through any endpoint — that sends `resume` with
 //! the key takes it over, with its queued events (an `ended` that happened meanwhile,
-//! the viewer count); unclaimed, it is closed when the grace runs out.
+//! the viewer count); unclaimed, it is closed when the grace runs out. If the old
+//! connection is not known to be lost yet (the `resume` won the race, or its TCP
+//! connection is half-open), `resume` makes it let go first: the newest socket wins.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -39,6 +41,7 @@ use std::time::Duration;
 use myvid_proto::signal::{ClientMessage, ServerMessage};
 use myvid_proto::{parse, to_frame};
 use tokio::sync::mpsc::{Receiver, Sender};
+use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
 use crate::media::{EventReceiver, MediaError, MediaHandle, SessionEvent, SessionId};
@@ -88,7 +91,15 @@ pub struct Signalling {
     on_live: Option<Arc<LiveHook>>,
     resume_grace: Duration,
     parked: Arc<Mutex<HashMap<String, Parked>>>,
+    /// Resume keys of connections that still hold their media session, each with the
+    /// token that makes that connection let go (a `resume` may come in before the old
+    /// socket is known to be dead: half-open TCP, or just a race).
+    holders: Mutex<HashMap<String, CancellationToken>>,
 }
+
+/// How long a `resume` waits for the session it names to be let go by its old
+/// connection.
+const TAKEOVER_WAIT: Duration = Duration::from_secs(2);
 
 /// A lost connection's media session, waiting for `resume`.
 struct Parked {
@@ -166,6 +177,8 @@ async fn close_media(media_handle: &MediaHandle, hook: Option<&LiveHook>, stream
 struct Conn {
     /// The resume key of the current media session.
     resume: Option<String>,
+    /// Cancelled when a `resume` elsewhere takes this connection's media session.
+    taken_over: CancellationToken,
     /// The last viewer count sent (publishers).
     viewers: Option<u32>,
     /// Whether the client said `bye` (nothing to park then).
@@ -181,6 +194,7 @@ impl Signalling {
             on_live: None,
             resume_grace: DEFAULT_RESUME_GRACE,
             parked: Arc::new(Mutex::new(HashMap::new())),
+            holders: Mutex::new(HashMap::new()),
         }
     }
 
@@ -211,9 +225,13 @@ impl Signalling {
     /// failure its media session is closed; on a lost channel it is parked for `resume`.
     pub async fn serve(&self, stream_id: String, mut incoming: Receiver<String>, outgoing: Sender<String>) {
         let mut media = Media::None;
-        let mut conn = Conn { resume: None, viewers: None, said_bye: false };
+        let mut conn = Conn { resume: None, taken_over: CancellationToken::new(), viewers: None, said_bye: false };
         loop {
             let flow = tokio::select! {
+                () = conn.taken_over.cancelled() => {
+                    info!(stream = %stream_id, "media session taken over by a resuming connection");
+                    Flow::Stop
+                }
                 frame = incoming.recv() => match frame {
                     Some(frame) => self.on_frame(&stream_id, &frame, &mut media, &mut conn, &outgoing).await,
                     None => Flow::Stop,
@@ -225,6 +243,9 @@ impl Signalling {
             if flow == Flow::Stop {
                 break;
             }
+        }
+        if let Some(key) = &conn.resume {
+            self.holders.lock().unwrap_or_else(PoisonError::into_inner).remove(key);
         }
         match conn.resume.take() {
             Some(key) if !conn.said_bye && media.id().is_some() && !self.resume_grace.is_zero() => {
@@ -262,9 +283,35 @@ impl Signalling {
     /// A new resume key for the connection's media session, sent as `session`.
     async fn new_session_key(&self, conn: &mut Conn, out: &Sender<String>) -> Flow {
         let key = resume_key();
-        conn.resume = Some(key.clone());
+        {
+            let mut holders = self.holders.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(old) = conn.resume.replace(key.clone()) {
+                holders.remove(&old);
+            }
+            holders.insert(key.clone(), conn.taken_over.clone());
+        }
         let grace_ms = u64::try_from(self.resume_grace.as_millis()).unwrap_or(u64::MAX);
         send(out, &ServerMessage::Session { resume: key, grace_ms }).await
+    }
+
+    /// The connection no longer has a media session to resume.
+    fn forget_key(&self, conn: &mut Conn) {
+        if let Some(key) = conn.resume.take() {
+            self.holders.lock().unwrap_or_else(PoisonError::into_inner).remove(&key);
+        }
+    }
+
+    /// The parked session under `key`, if it is one of `stream_id`'s.
+    fn take_parked(&self, stream_id: &str, key: &str) -> Option<Parked> {
+        let mut parked = self.parked.lock().unwrap_or_else(PoisonError::into_inner);
+        match parked.remove(key) {
+            Some(p) if p.stream_id == stream_id => Some(p),
+            Some(p) => {
+                parked.insert(key.to_owned(), p);
+                None
+            }
+            None => None,
+        }
     }
 
     /// `resume`: takes over a parked media session of this stream.
@@ -279,15 +326,19 @@ impl Signalling {
         if !matches!(media, Media::None) {
             return send(out, &error_frame("unexpected_message", "this connection already has a media session")).await;
         }
-        let taken = {
-            let mut parked = self.parked.lock().unwrap_or_else(PoisonError::into_inner);
-            match parked.remove(key) {
-                Some(p) if p.stream_id == stream_id => Some(p),
-                Some(p) => {
-                    parked.insert(key.to_owned(), p);
-                    None
+        // Still held by a connection not yet known to be lost: make it let go.
+        let holder = self.holders.lock().unwrap_or_else(PoisonError::into_inner).get(key).cloned();
+        if let Some(holder) = &holder {
+            holder.cancel();
+        }
+        let deadline = tokio::time::Instant::now() + TAKEOVER_WAIT;
+        let taken = loop {
+            match self.take_parked(stream_id, key) {
+                Some(parked) => break Some(parked),
+                None if holder.is_some() && tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
                 }
-                None => None,
+                None => break None,
             }
         };
         let Some(parked) = taken else {
@@ -438,7 +489,7 @@ impl Signalling {
             }
             Some(SessionEvent::StreamEnded) => {
                 *media = Media::None;
-                conn.resume = None;
+                self.forget_key(conn);
                 send(out, &ServerMessage::Ended { reason: BROADCASTER_LEFT.to_owned() }).await
             }
             Some(SessionEvent::Failed) => {
@@ -446,7 +497,7 @@ impl Signalling {
                     self.live_change(LiveChange::Ended { stream_id: stream_id.to_owned() });
                 }
                 *media = Media::None;
-                conn.resume = None;
+                self.forget_key(conn);
                 let _ = send(out, &ServerMessage::Bye { reason: MEDIA_FAILED.to_owned() }).await;
                 Flow::Stop
             }
@@ -456,7 +507,7 @@ impl Signalling {
                     self.live_change(LiveChange::Ended { stream_id: stream_id.to_owned() });
                 }
                 *media = Media::None;
-                conn.resume = None;
+                self.forget_key(conn);
                 Flow::Continue
             }
         }

@@ -69,6 +69,29 @@ async fn media_survives_a_lost_socket_and_resume_takes_it_over() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_takes_a_session_from_a_connection_not_yet_known_lost() {
+    let harness = Harness::start().await;
+    let publisher = TestPublisher::start(&harness, "resume-3", 0x6666_0000).await;
+    let mut viewer = TestViewer::join(&harness, "resume-3").await;
+    viewer.wait_video(10).await;
+    let (session, _) = viewer.client.recv_until(|m| matches!(m, ServerMessage::Session { .. })).await;
+    let ServerMessage::Session { resume, .. } = session else { unreachable!() };
+
+    // The old connection is still open (half-open, as far as the SFU knows): a new one
+    // resumes anyway, and the old one lets go.
+    let mut again = harness.connect("resume-3");
+    again.send(&ClientMessage::Resume { resume }).await;
+    assert_eq!(again.recv().await, ServerMessage::Resumed {});
+    viewer.client.finished().await;
+    let count = viewer.video_count();
+    viewer.wait_video(count + 10).await;
+    again.send(&ClientMessage::Bye { reason: "done".into() }).await;
+    again.finished().await;
+    assert_eq!(harness.signalling.parked(), 0, "taken over, then ended by bye: nothing parked");
+    publisher.leave().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unclaimed_session_is_closed_after_the_grace_period() {
     let harness = Harness::start_with_grace(MediaConfig::default(), Duration::from_millis(300)).await;
     let mut publisher = TestPublisher::start(&harness, "resume-2", 0x5555_0000).await;

@@ -1,7 +1,8 @@
 // Launch the MyVid server binary for end-to-end tests.
 //
-// Spawns `$MYVID_BIN dev --listen 127.0.0.1:0 --data-dir <fresh temp dir>`,
-// waits for `listening on http://127.0.0.1:PORT` on stdout and returns the URL.
+// Spawns `$MYVID_BIN dev --listen 127.0.0.1:0 --data-dir <fresh temp dir>` (or another
+// role, e.g. `endpoint`, on a shared data dir), waits for `listening on
+// http://127.0.0.1:PORT` on stdout and returns the URL.
 
 import { spawn } from 'node:child_process';
 import { existsSync, statSync, createWriteStream, mkdirSync } from 'node:fs';
@@ -19,7 +20,9 @@ const KEEP = 64 * 1024;
  * @property {number} pid
  * @property {string} dataDir
  * @property {() => string} stderr Server stderr captured so far (tail).
- * @property {() => Promise<void>} stop SIGTERM, SIGKILL after 5 s, then remove the data dir.
+ * @property {() => Promise<void>} stop SIGTERM, SIGKILL after 5 s, then remove the data dir
+ *   (unless it was passed in).
+ * @property {() => Promise<void>} kill SIGKILL, as a crash would; resolves once it is gone.
  */
 
 /**
@@ -27,9 +30,13 @@ const KEEP = 64 * 1024;
  * @param {string} [options.bin] Server binary (default: env `MYVID_BIN`).
  * @param {number} [options.timeoutMs] How long to wait for the listening line.
  * @param {string} [options.logFile] Also write the server's stdout/stderr there.
+ * @param {string} [options.command] The subcommand (default `dev`).
+ * @param {string} [options.dataDir] A data directory to share (default: a fresh one,
+ *   removed on stop).
+ * @param {Record<string, string>} [options.env] Extra environment (e.g. `MYVID_LIVE__RELAY`).
  * @returns {Promise<RunningServer>}
  */
-export async function startServer({ bin = process.env.MYVID_BIN, timeoutMs = 30_000, logFile } = {}) {
+export async function startServer({ bin = process.env.MYVID_BIN, timeoutMs = 30_000, logFile, command = 'dev', dataDir: sharedDir, env = {} } = {}) {
   if (!bin) {
     throw new Error(
       'MYVID_BIN is not set. Build the server (cargo build -p myvid at the repo root) and run e.g. ' +
@@ -40,8 +47,8 @@ export async function startServer({ bin = process.env.MYVID_BIN, timeoutMs = 30_
     throw new Error(`MYVID_BIN points to "${bin}", which does not exist or is not a file.`);
   }
 
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'myvid-e2e-data-'));
-  const args = ['dev', '--listen', '127.0.0.1:0', '--data-dir', dataDir];
+  const dataDir = sharedDir || (await mkdtemp(path.join(tmpdir(), 'myvid-e2e-data-')));
+  const args = [command, '--listen', '127.0.0.1:0', '--data-dir', dataDir];
   let log = null;
   if (logFile) {
     mkdirSync(path.dirname(logFile), { recursive: true });
@@ -49,7 +56,7 @@ export async function startServer({ bin = process.env.MYVID_BIN, timeoutMs = 30_
     log.write(`$ ${bin} ${args.join(' ')}\n`);
   }
 
-  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', ...env } });
   let stdout = '';
   let stderr = '';
   let exited = null; // {code, signal} once the process is gone
@@ -77,8 +84,19 @@ export async function startServer({ bin = process.env.MYVID_BIN, timeoutMs = 30_
         await exitPromise;
       }
     }
-    if (log) await new Promise((resolve) => log.end(resolve));
-    await rm(dataDir, { recursive: true, force: true });
+    if (log && !log.writableEnded) await new Promise((resolve) => log.end(resolve));
+    if (!sharedDir) await rm(dataDir, { recursive: true, force: true });
+  };
+
+  const kill = async () => {
+    if (exited === null && child.pid) {
+      try {
+        process.kill(child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      await exitPromise;
+    }
   };
 
   const url = await new Promise((resolve, reject) => {
@@ -124,5 +142,5 @@ export async function startServer({ bin = process.env.MYVID_BIN, timeoutMs = 30_
     throw err;
   });
 
-  return { url, pid: child.pid, dataDir, stderr: () => stderr, stop };
+  return { url, pid: child.pid, dataDir, stderr: () => stderr, stop, kill };
 }

@@ -86,8 +86,8 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
  */
 
 /**
- * @typedef {"connecting"|"live"|"failed"|"ended"} PublishState
- * @typedef {"connecting"|"playing"|"failed"|"ended"} WatchState
+ * @typedef {"connecting"|"live"|"reconnecting"|"failed"|"ended"} PublishState
+ * @typedef {"connecting"|"playing"|"reconnecting"|"failed"|"ended"} WatchState
  */
 
 /**
@@ -234,6 +234,8 @@ const SERVER_MESSAGES = {
   ended: (m) => optString(m.reason),
   error: (m) => isString(m.code) && optString(m.message),
   bye: (m) => optString(m.reason),
+  session: (m) => isString(m.resume) && m.resume.length > 0 && Number.isInteger(m.grace_ms) && m.grace_ms >= 0,
+  resumed: () => true,
 };
 
 /**
@@ -599,7 +601,7 @@ class LiveSession {
       case 'session':
         if (typeof msg.resume === 'string' && msg.resume) {
           this.resumeKey = msg.resume;
-          this.resumeGraceMs = Number.isFinite(msg.grace_ms) ? msg.grace_ms : DEFAULT_RESUME_GRACE_MS;
+          this.resumeGraceMs = msg.grace_ms;
         }
         return true;
       case 'resumed':
@@ -858,6 +860,10 @@ export function publish({ stream, mediaStream, simulcast = true, codec = 'video/
     get encodings() {
       return session.encodings || null;
     },
+    /** The signalling WebSocket URL in use (it changes when a lost endpoint is replaced). */
+    get signalUrl() {
+      return session.signal ? session.signal.url : session.url;
+    },
     streamId: stream && stream.stream_id,
     stop: (reason) => session.stop(reason),
     closed: session.closed,
@@ -1002,6 +1008,10 @@ export function watch({ video, element, ...options }) {
     },
     get stream() {
       return session.stream;
+    },
+    /** The signalling WebSocket URL in use (it changes when a lost endpoint is replaced). */
+    get signalUrl() {
+      return session.signal ? session.signal.url : session.url;
     },
     get error() {
       return session.error;
