@@ -45,6 +45,11 @@ impl Clock {
 pub struct ManualClock(Arc<AtomicI64>);
 
 impl ManualClock {
+    /// The time it stands at.
+    pub fn now(&self) -> i64 {
+        self.0.load(Ordering::SeqCst)
+    }
+
     /// Moves time forward by `secs`.
     pub fn advance(&self, secs: i64) {
         self.0.fetch_add(secs, Ordering::SeqCst);

@@ -121,8 +121,11 @@ pub async fn run(
         }
     }
     let stop = CancellationToken::new();
+    let mut heartbeats = Vec::new();
     let relay = if config.live.relay {
-        Some(endpoint_role::start(&config, &services, &url, stop.clone()).await)
+        let endpoint = endpoint_role::start(&config, &services, &url, stop.clone()).await;
+        heartbeats.push(endpoint.heartbeat);
+        Some(endpoint.relay)
     } else {
         tracing::info!("`live.relay` is false: separate `myvid endpoint` processes relay signalling");
         None
@@ -143,7 +146,9 @@ pub async fn run(
             clock: services.clock.clone(),
             meta: services.meta.clone(),
         };
-        Some(sfu_role::start(setup).await?)
+        let (sfu, heartbeat) = sfu_role::start(setup, stop.clone()).await?;
+        heartbeats.push(heartbeat);
+        Some(sfu)
     } else {
         tracing::warn!("`sfu.enabled` is false: live streams cannot start");
         None
@@ -167,7 +172,20 @@ pub async fn run(
             relay.shutdown();
         }
     };
-    serve_draining(listener, app, shutdown).await
+    let served = serve_draining(listener, app, shutdown).await;
+    await_deregistration(heartbeats).await;
+    served
+}
+
+/// Waits (briefly) for heartbeat tasks to remove their registry entries after stop,
+/// so that readers stop choosing this process at once rather than after the live
+/// window.
+pub async fn await_deregistration(heartbeats: impl IntoIterator<Item = tokio::task::JoinHandle<()>>) {
+    for heartbeat in heartbeats {
+        if tokio::time::timeout(Duration::from_secs(2), heartbeat).await.is_err() {
+            tracing::warn!("a registry entry was not removed in time; it expires on its own");
+        }
+    }
 }
 
 /// `[live].ice_servers` as the browser's `RTCIceServer` list (one URL each).

@@ -35,10 +35,18 @@ pub fn relay_config(config: &Config) -> RelayConfig {
     RelayConfig { park_timeout: config.park_timeout(), max_parked: config.live.max_parked, ..RelayConfig::new(secret) }
 }
 
+/// A started endpoint role.
+pub struct EndpointRunning {
+    /// The relay (serve its routes; shut it down on stop).
+    pub relay: Arc<Relay>,
+    /// The heartbeat task: ends once the registry entry is removed after `stop`.
+    pub heartbeat: tokio::task::JoinHandle<()>,
+}
+
 /// Starts the relay and the registry heartbeat under `url` (the first beat is written
 /// before this returns, so an SFU started next finds the endpoint at once). The entry
 /// is removed when `stop` is cancelled.
-pub async fn start(config: &Config, services: &Services, url: &str, stop: CancellationToken) -> Arc<Relay> {
+pub async fn start(config: &Config, services: &Services, url: &str, stop: CancellationToken) -> EndpointRunning {
     let relay = Relay::new(relay_config(config), services.metrics.clone());
     let status = relay.clone();
     let heartbeat = Heartbeat {
@@ -54,8 +62,8 @@ pub async fn start(config: &Config, services: &Services, url: &str, stop: Cancel
     };
     heartbeat.beat().await;
     tracing::info!(id = %heartbeat.id, %url, "endpoint registered");
-    tokio::spawn(heartbeat.run(stop));
-    relay
+    let heartbeat = tokio::spawn(heartbeat.run(stop));
+    EndpointRunning { relay, heartbeat }
 }
 
 /// `myvid endpoint`: the endpoint role alone on `listener` until `shutdown`.
@@ -72,7 +80,7 @@ pub async fn run(
     let url = dev::public_url(&config, bound);
     let (services, local) = dev::open_services(&config, &url, clock).await?;
     let stop = CancellationToken::new();
-    let relay = start(&config, &services, &url, stop.clone()).await;
+    let EndpointRunning { relay, heartbeat } = start(&config, &services, &url, stop.clone()).await;
     let app = myvid_endpoint::router(services.clone(), Some(local), Some(relay.clone()))
         .merge(myvid_api::ops_router(services.clone()))
         .layer(middleware::from_fn_with_state(services, metrics::track))
@@ -84,5 +92,7 @@ pub async fn run(
         stop.cancel();
         relay.shutdown();
     };
-    dev::serve_draining(listener, app, shutdown).await
+    let served = dev::serve_draining(listener, app, shutdown).await;
+    dev::await_deregistration([heartbeat]).await;
+    served
 }

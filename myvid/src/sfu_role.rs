@@ -80,8 +80,13 @@ fn live_recorder(meta: Arc<dyn MetaStore>, clock: Clock) -> mpsc::UnboundedSende
     tx
 }
 
-/// Starts the media plane, the signalling sessions and the link to the endpoint.
-pub async fn start(setup: SfuSetup) -> anyhow::Result<SfuRunning> {
+/// Starts the media plane, the signalling sessions, the registry heartbeat and the
+/// links to endpoints. Also stops when `outer` is cancelled. Returns the heartbeat task
+/// too: it ends once the registry entry is removed after stop.
+pub async fn start(
+    setup: SfuSetup,
+    outer: CancellationToken,
+) -> anyhow::Result<(SfuRunning, tokio::task::JoinHandle<()>)> {
     let media_config = MediaConfig {
         bind: setup.media_bind,
         announce_ip: setup.announce_ip,
@@ -90,7 +95,7 @@ pub async fn start(setup: SfuSetup) -> anyhow::Result<SfuRunning> {
     };
     // One token stops everything: the link (and with it every client's signalling) and
     // the media plane, which ends each stream cleanly.
-    let stop = CancellationToken::new();
+    let stop = outer.child_token();
     let server = media::spawn_with_shutdown(media_config, stop.clone())
         .await
         .with_context(|| format!("cannot start the SFU media socket on {}", setup.media_bind))?;
@@ -114,7 +119,7 @@ pub async fn start(setup: SfuSetup) -> anyhow::Result<SfuRunning> {
         url: format!("udp://{}", server.local_addr),
         load: Arc::new(move || i64::from(load.get())),
     };
-    tokio::spawn(heartbeat.run(stop.clone()));
+    let heartbeat = tokio::spawn(heartbeat.run(stop.clone()));
     let discovery = Discovery {
         meta: setup.meta.clone(),
         clock: setup.clock.clone(),
@@ -132,7 +137,7 @@ pub async fn start(setup: SfuSetup) -> anyhow::Result<SfuRunning> {
         }
     });
     tracing::info!(media = %server.local_addr, "SFU started");
-    Ok(SfuRunning { media_addr: server.local_addr, stop })
+    Ok((SfuRunning { media_addr: server.local_addr, stop }, heartbeat))
 }
 
 /// Keeps one link per live endpoint in the registry.
