@@ -31,6 +31,7 @@ async fn view_is_refused_with_codes_and_the_session_goes_on() {
     client.send(&ClientMessage::View { sdp: offer }).await;
     let ServerMessage::Answer { sdp } = client.recv().await else { panic!("expected an answer") };
     assert!(sdp.contains("a=ice-lite") && sdp.contains("a=candidate:") && sdp.contains("a=sendonly"), "{sdp}");
+    assert!(matches!(client.recv().await, ServerMessage::Session { .. }), "a resume key follows");
     // One media session per connection, and no answer is expected from this viewer.
     let (again, _pc2) = viewer_offer().await;
     client.send(&ClientMessage::View { sdp: again }).await;
