@@ -25,6 +25,7 @@ pub mod metrics;
 pub mod new_video;
 pub mod probe;
 pub mod services;
+pub mod turn_credentials;
 pub mod uploads;
 pub mod view;
 
