@@ -1,6 +1,7 @@
 //! `myvid dev`: every role in one process on one port, with the embedded stores
-//! (SQLite metadata, a local object directory) under the data directory, and the
-//! signalling relay SFUs register with (`/SFU`, `/ENDPOINT/{stream_id}`).
+//! (SQLite metadata, a local object directory) under the data directory, the
+//! signalling relay SFUs register with (`/SFU`, `/ENDPOINT/{stream_id}`), and the
+//! endpoint's TURN server on its own UDP port (`[turn]`).
 //!
 //! ```text
 //! data_dir/
@@ -19,8 +20,9 @@ use anyhow::Context;
 use axum::middleware;
 use myvid_core::live::{IceServer, StreamTokens};
 use myvid_core::metrics::{self, Metrics};
+use myvid_core::turn_credentials::TurnGrant;
 use myvid_core::{Clock, Services, Settings};
-use myvid_endpoint::{Relay, RelayConfig};
+use myvid_endpoint::{Relay, RelayConfig, TurnServer};
 use myvid_store::{LocalObjects, MetaStore, SqliteMeta};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
@@ -92,6 +94,8 @@ pub async fn run(
             .await
             .with_context(|| format!("cannot open object directory {}", paths.objects.display()))?,
     );
+    let metrics = Arc::new(Metrics::default());
+    let turn = start_turn(&config, &clock, &metrics).await?;
     let services = Services {
         meta: Arc::new(meta),
         objects: local.clone(),
@@ -106,8 +110,9 @@ pub async fn run(
             probe_timeout: config.probe_timeout(),
             stream_token_ttl_secs: config.live.stream_token_ttl_secs,
             ice_servers: ice_servers(&config),
+            turn: turn.as_ref().map(|(_, grant)| grant.clone()),
         }),
-        metrics: Arc::new(Metrics::default()),
+        metrics,
         stream_tokens: StreamTokens::new(secret_or_random(&config.live.stream_secret, "live.stream_secret").as_bytes()),
     };
     let relay_config = relay_config(&config);
@@ -146,6 +151,9 @@ pub async fn run(
             sfu.shutdown();
         }
         relay.shutdown();
+        if let Some((turn, _)) = &turn {
+            turn.shutdown().await;
+        }
     };
     serve_draining(listener, app, shutdown).await
 }
@@ -158,6 +166,34 @@ fn ice_servers(config: &Config) -> Vec<IceServer> {
         .iter()
         .map(|url| IceServer { urls: vec![url.clone()], username: None, credential: None })
         .collect()
+}
+
+/// Starts the TURN server of `[turn]` (unless disabled) and returns it with what the
+/// API needs to hand out its URLs and credentials.
+async fn start_turn(
+    config: &Config,
+    clock: &Clock,
+    metrics: &Arc<Metrics>,
+) -> anyhow::Result<Option<(TurnServer, TurnGrant)>> {
+    let turn = &config.turn;
+    if !turn.enabled {
+        tracing::info!("`turn.enabled` is false: no TURN server, clients need a direct path to the SFU");
+        return Ok(None);
+    }
+    let secret = secret_or_random(&turn.secret, "turn.secret").into_bytes();
+    let setup = myvid_endpoint::TurnConfig {
+        listen: turn.listen_addr()?,
+        announce_ip: turn.announce_ip_addr()?,
+        realm: turn.realm.clone(),
+        secret: secret.clone(),
+        policy: turn.peer_policy()?,
+        max_allocations_per_user: turn.max_allocations_per_user,
+        max_bytes_per_sec: turn.max_bytes_per_sec,
+    };
+    let (server, _bound) = TurnServer::start(setup, clock.clone(), metrics.clone()).await?;
+    let grant =
+        TurnGrant { address: server.public_addr().to_string(), secret, lifetime_secs: turn.credential_lifetime_secs };
+    Ok(Some((server, grant)))
 }
 
 /// A configured secret, or a random one for this run (fine for `myvid dev`, where
