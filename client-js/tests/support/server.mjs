@@ -27,9 +27,11 @@ const KEEP = 64 * 1024;
  * @param {string} [options.bin] Server binary (default: env `MYVID_BIN`).
  * @param {number} [options.timeoutMs] How long to wait for the listening line.
  * @param {string} [options.logFile] Also write the server's stdout/stderr there.
+ * @param {Record<string, string>} [options.env] Extra environment, e.g. config
+ *   overrides such as `MYVID_TURN__ALLOW_PEER_RANGES`.
  * @returns {Promise<RunningServer>}
  */
-export async function startServer({ bin = process.env.MYVID_BIN, timeoutMs = 30_000, logFile } = {}) {
+export async function startServer({ bin = process.env.MYVID_BIN, timeoutMs = 30_000, logFile, env = {} } = {}) {
   if (!bin) {
     throw new Error(
       'MYVID_BIN is not set. Build the server (cargo build -p myvid at the repo root) and run e.g. ' +
@@ -46,10 +48,11 @@ export async function startServer({ bin = process.env.MYVID_BIN, timeoutMs = 30_
   if (logFile) {
     mkdirSync(path.dirname(logFile), { recursive: true });
     log = createWriteStream(logFile);
-    log.write(`$ ${bin} ${args.join(' ')}\n`);
+    const vars = Object.entries(env).map(([k, v]) => `${k}='${v}' `).join('');
+    log.write(`$ ${vars}${bin} ${args.join(' ')}\n`);
   }
 
-  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env, NO_COLOR: '1' } });
   let stdout = '';
   let stderr = '';
   let exited = null; // {code, signal} once the process is gone
