@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # test.sh — install what the tests need, then run every check and test:
 # rustfmt, clippy, the Rust unit and integration tests (real server on port 0, real
-# ffmpeg/ffprobe), and the end-to-end browser tests (headless Debian Chromium), VOD
-# and live, and WHIP/WHEP interoperability with aiortc.
+# ffmpeg/ffprobe), and the end-to-end browser tests (headless Debian Chromium), VOD,
+# live and live through TURN, and WHIP/WHEP interoperability with aiortc.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
@@ -26,5 +26,7 @@ echo "== live streaming end-to-end tests (Chromium broadcaster and viewers throu
 (cd client-js && MYVID_BIN="$bin" npm run test:live)
 echo "== endpoint failover test (two endpoints, one killed while live)"
 (cd client-js && MYVID_BIN="$bin" npm run test:failover)
+echo "== TURN end-to-end test (a relay-only Chromium viewer through the endpoint's TURN server)"
+(cd client-js && MYVID_BIN="$bin" npm run test:turn)
 echo "== WHIP/WHEP interoperability tests (aiortc publisher and viewer, Chromium)"
 (cd client-js && MYVID_BIN="$bin" PYTHON="${MYVID_VENV:-$HOME/.cache/myvid-venv}/bin/python" npm run test:interop)

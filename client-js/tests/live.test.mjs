@@ -610,6 +610,19 @@ describe('watch', () => {
     assert.equal(FakeWebSocket.instances.length, 0, 'no socket was opened');
   });
 
+  test('iceTransportPolicy relay is passed to the peer connection, nothing else is', async () => {
+    const relayed = live.watch({ video: LIVE_VIDEO, ...fakes, timeoutMs: 0, iceTransportPolicy: 'relay' });
+    await settle();
+    assert.equal(FakePeerConnection.last.config.iceTransportPolicy, 'relay');
+    relayed.stop();
+    for (const policy of [undefined, 'all', 'bogus']) {
+      const handle = live.watch({ video: LIVE_VIDEO, ...fakes, timeoutMs: 0, iceTransportPolicy: policy });
+      await settle();
+      assert.equal(FakePeerConnection.last.config.iceTransportPolicy, undefined, String(policy));
+      handle.stop();
+    }
+  });
+
   test('without ice_servers on the video, asks GET /API/ICE', async () => {
     const server = http.createServer((req, res) => {
       res.writeHead(200, { 'Content-Type': 'application/json' });

@@ -26,6 +26,7 @@ pub mod new_video;
 pub mod probe;
 pub mod registry;
 pub mod services;
+pub mod turn_credentials;
 pub mod uploads;
 pub mod view;
 

@@ -14,7 +14,7 @@ use sha2::Sha256;
 
 use crate::error::ApiError;
 use crate::new_video::{Details, create_private};
-use crate::services::Services;
+use crate::services::{Services, Settings};
 
 /// One STUN or TURN server, in the shape of the browser's `RTCIceServer`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -154,13 +154,33 @@ pub async fn create_stream(services: &Services, user: &User, req: StreamRequest)
         ws_url: urls.ws_url,
         whip_url: urls.whip_url,
         whep_url: urls.whep_url,
-        ice_servers: settings.ice_servers.clone(),
+        ice_servers: ice_servers_for(settings, Some(user.id), now),
     })
+}
+
+/// The STUN/TURN servers for one client at `now`: the configured `live.ice_servers`,
+/// then, when the endpoint runs TURN, its STUN URL and a TURN entry with credentials
+/// for user id `user_id`. Anonymous clients get a random `anon-…` user each, so that
+/// the TURN server's per-user allocation quota applies to every one separately.
+pub fn ice_servers_for(settings: &Settings, user_id: Option<i64>, now: i64) -> Vec<IceServer> {
+    let mut servers = settings.ice_servers.clone();
+    if let Some(turn) = &settings.turn {
+        let user = user_id.map_or_else(|| format!("anon-{}", crate::ids::new_video_id()), |id| id.to_string());
+        let credential = turn.credential(&user, now);
+        servers.push(IceServer { urls: vec![turn.stun_url()], username: None, credential: None });
+        servers.push(IceServer {
+            urls: vec![turn.turn_url()],
+            username: Some(credential.username),
+            credential: Some(credential.password),
+        });
+    }
+    servers
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::turn_credentials::{self, TurnGrant};
 
     #[test]
     fn tokens_verify_only_for_their_stream_until_expiry() {
@@ -175,6 +195,24 @@ mod tests {
         for junk in ["", "v1", "v1.x.y", "v2.1000.00", "v1.1000.zz"] {
             assert_eq!(tokens.verify("abc", junk, 10), Err(TokenError::Invalid), "{junk}");
         }
+    }
+
+    #[test]
+    fn ice_servers_add_the_endpoints_stun_and_turn_with_fresh_credentials() {
+        let stun = IceServer { urls: vec!["stun:stun.example.org:3478".into()], username: None, credential: None };
+        let mut settings = Settings { ice_servers: vec![stun.clone()], ..Settings::default() };
+        assert_eq!(ice_servers_for(&settings, Some(7), 1_000), vec![stun.clone()], "no TURN configured");
+        settings.turn =
+            Some(TurnGrant { address: "127.0.0.1:3478".into(), secret: b"secret".to_vec(), lifetime_secs: 600 });
+        let servers = ice_servers_for(&settings, Some(7), 1_000);
+        assert_eq!(servers[..2], [stun, IceServer { urls: vec!["stun:127.0.0.1:3478".into()], ..servers[1].clone() }]);
+        assert_eq!(servers[2].urls, ["turn:127.0.0.1:3478?transport=udp"]);
+        assert_eq!(servers[2].username.as_deref(), Some("1600:7"));
+        assert_eq!(servers[2].credential, Some(turn_credentials::password(b"secret", "1600:7")));
+        let anonymous = |s: &[IceServer]| s[2].username.clone().unwrap();
+        let first = anonymous(&ice_servers_for(&settings, None, 1_000));
+        assert!(first.starts_with("1600:anon-"), "{first}");
+        assert_ne!(first, anonymous(&ice_servers_for(&settings, None, 1_000)), "one anonymous id per grant");
     }
 
     #[test]

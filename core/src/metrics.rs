@@ -1,5 +1,6 @@
 //! Prometheus metrics: a registry with request counters and the domain events an
-//! operator watches (sign-ups, uploads, publishes, refusals), served at `/metrics`.
+//! operator watches (sign-ups, uploads, publishes, refusals, live sessions, TURN
+//! relaying), served at `/metrics`.
 
 use std::time::Instant;
 
@@ -42,6 +43,16 @@ pub struct Metrics {
     pub live_parked_clients: Gauge,
     /// Client sockets bridged to an SFU.
     pub live_bridged_sessions: Gauge,
+    /// Open TURN allocations.
+    pub turn_allocations: Gauge,
+    /// TURN allocations refused by the per-user quota.
+    pub turn_allocations_refused: Counter,
+    /// Bytes relayed by TURN allocations, both directions.
+    pub turn_relayed_bytes: Counter,
+    /// Datagrams to or from a peer address the TURN policy forbids, dropped.
+    pub turn_blocked_packets: Counter,
+    /// Datagrams over an allocation's bandwidth cap, dropped.
+    pub turn_rate_limited_packets: Counter,
 }
 
 impl Default for Metrics {
@@ -62,6 +73,11 @@ impl Default for Metrics {
             live_sfus: Gauge::default(),
             live_parked_clients: Gauge::default(),
             live_bridged_sessions: Gauge::default(),
+            turn_allocations: Gauge::default(),
+            turn_allocations_refused: Counter::default(),
+            turn_relayed_bytes: Counter::default(),
+            turn_blocked_packets: Counter::default(),
+            turn_rate_limited_packets: Counter::default(),
             registry: Registry::default(),
         };
         registry.register("http_requests", "HTTP requests answered", metrics.http_requests.clone());
@@ -82,6 +98,27 @@ impl Default for Metrics {
             "live_bridged_sessions",
             "Signalling clients bridged to an SFU",
             metrics.live_bridged_sessions.clone(),
+        );
+        registry.register("turn_allocations", "Open TURN allocations", metrics.turn_allocations.clone());
+        registry.register(
+            "turn_allocations_refused",
+            "TURN allocations refused by the per-user quota",
+            metrics.turn_allocations_refused.clone(),
+        );
+        registry.register(
+            "turn_relayed_bytes",
+            "Bytes relayed by TURN, both directions",
+            metrics.turn_relayed_bytes.clone(),
+        );
+        registry.register(
+            "turn_blocked_packets",
+            "TURN datagrams to or from a forbidden peer address, dropped",
+            metrics.turn_blocked_packets.clone(),
+        );
+        registry.register(
+            "turn_rate_limited_packets",
+            "TURN datagrams over an allocation's bandwidth cap, dropped",
+            metrics.turn_rate_limited_packets.clone(),
         );
         Metrics { registry, ..metrics }
     }

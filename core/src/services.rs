@@ -8,6 +8,7 @@ use myvid_store::{MetaStore, ObjectStore};
 use crate::clock::Clock;
 use crate::live::{IceServer, StreamTokens};
 use crate::metrics::Metrics;
+use crate::turn_credentials::TurnGrant;
 
 /// Runtime settings the operations need (a slice of the binary's config).
 #[derive(Debug, Clone)]
@@ -30,6 +31,9 @@ pub struct Settings {
     pub stream_token_ttl_secs: i64,
     /// STUN/TURN servers handed to broadcasters and viewers.
     pub ice_servers: Vec<IceServer>,
+    /// The endpoint's own STUN/TURN server, when it runs one: its URLs and fresh
+    /// credentials are added to `ice_servers` for each client.
+    pub turn: Option<TurnGrant>,
 }
 
 impl Default for Settings {
@@ -44,6 +48,7 @@ impl Default for Settings {
             probe_timeout: Duration::from_secs(20),
             stream_token_ttl_secs: 24 * 3600,
             ice_servers: Vec::new(),
+            turn: None,
         }
     }
 }

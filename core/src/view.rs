@@ -5,7 +5,7 @@ use myvid_store::objects::Bucket;
 use serde::Serialize;
 
 use crate::error::ApiError;
-use crate::live::{IceServer, stream_urls};
+use crate::live::{IceServer, ice_servers_for, stream_urls};
 use crate::services::Services;
 
 /// A video as clients see it.
@@ -101,7 +101,8 @@ pub async fn video_view(services: &Services, video: &Video) -> Result<VideoView,
             view.ws_url = Some(urls.ws_url);
             view.ws_urls = Some(endpoints.iter().map(|e| stream_urls(e, &video.id).ws_url).collect());
             view.whep_url = Some(urls.whep_url);
-            view.ice_servers = Some(services.settings.ice_servers.clone());
+            // Viewers of a listing are not known here: each gets an anonymous TURN user.
+            view.ice_servers = Some(ice_servers_for(&services.settings, None, services.clock.now()));
         }
     }
     Ok(view)

@@ -1,8 +1,9 @@
 //! # myvid-endpoint — the edge that clients reach
 //!
 //! It hands out uploads, serves the signed object URLs itself with the embedded
-//! object store, relays WebSocket signalling between clients and SFUs ([`relay`]), and
-//! speaks WHIP and WHEP over the same relay ([`whip_whep`]).
+//! object store, relays WebSocket signalling between clients and SFUs ([`relay`]),
+//! speaks WHIP and WHEP over the same relay ([`whip_whep`]), and runs a TURN server on
+//! UDP with time-limited credentials ([`turn`]) next to its HTTP routes.
 //!
 //! ```text
 //!  POST /NEWVIDEOUPLOAD            auth → private video + two presigned PUT URLs
@@ -12,10 +13,12 @@
 //!  WS   /SFU, /SFU/attach/{id}     SFU control socket and attach sockets (Bearer secret)
 //!  POST /whip/{stream_id}          WHIP offer (Bearer stream token) → 201 answer; DELETE …/{id}
 //!  POST /whep/{stream_id}          WHEP offer → 201 answer; DELETE …/{id}
+//!  UDP  turn listener               STUN Binding, TURN Allocate/Refresh/Permission/Channel (turn::TurnServer)
 //! ```
 
 mod objects_http;
 pub mod relay;
+pub mod turn;
 mod upload;
 pub mod whip_whep;
 
@@ -27,6 +30,7 @@ use myvid_core::Services;
 use myvid_core::limits::MAX_JSON_BODY;
 use myvid_store::LocalObjects;
 pub use relay::{Relay, RelayConfig};
+pub use turn::{TurnConfig, TurnServer};
 pub use whip_whep::WhipConfig;
 
 /// The endpoint's routes. `local` is the embedded object store when this process

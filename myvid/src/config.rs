@@ -35,6 +35,8 @@ pub struct Config {
     pub live: LiveConfig,
     /// The SFU that `myvid dev` runs in-process.
     pub sfu: SfuConfig,
+    /// The TURN server `myvid dev` runs next to the endpoint.
+    pub turn: TurnConfig,
     /// Logging.
     pub log: LogConfig,
 }
@@ -138,6 +140,129 @@ impl SfuConfig {
     }
 }
 
+/// `[turn]`: the TURN server (UDP) that relays media for clients that cannot reach
+/// the SFU directly. The API hands out its `stun:`/`turn:` URLs with credentials that
+/// expire; the server refuses peers on internal addresses unless allowed here.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TurnConfig {
+    /// Run the TURN server and hand out its URLs (default true).
+    pub enabled: bool,
+    /// UDP address it listens on; relay sockets use the same IP (default
+    /// `127.0.0.1:0`: loopback, any free port; use `0.0.0.0:3478` plus `announce_ip`
+    /// to serve other machines). UDP only: the TURN library has no TCP/TLS listener.
+    pub listen: String,
+    /// The IP clients are told (in the URLs and relayed addresses); required when
+    /// `listen` is a wildcard address or behind 1:1 NAT.
+    pub announce_ip: Option<String>,
+    /// Authentication realm (default `myvid`; 1–128 printable ASCII characters).
+    pub realm: String,
+    /// Secret that signs TURN credentials; the API and the TURN server share it. At
+    /// least 16 printable ASCII characters without spaces. Default: none, and `myvid
+    /// dev` makes a random one for each run.
+    pub secret: Option<String>,
+    /// Seconds handed-out credentials stay valid (default 24 h; 60 ..= 604800).
+    pub credential_lifetime_secs: i64,
+    /// CIDR ranges of internal peer addresses TURN may relay to anyway, e.g.
+    /// `["127.0.0.0/8"]` when the SFU listens on loopback (default none: loopback,
+    /// private, link-local, CGNAT, multicast and other non-global addresses are refused).
+    pub allow_peer_ranges: Vec<String>,
+    /// Most open allocations per user (default 10; 1 ..= 1000). Anonymous viewers get
+    /// a fresh user each time they ask for ICE servers.
+    pub max_allocations_per_user: usize,
+    /// Bandwidth cap of each allocation, both directions together, in bytes per
+    /// second (default 625000 = 5 Mbit/s; 12500 ..= 1250000000).
+    pub max_bytes_per_sec: u64,
+}
+
+impl Default for TurnConfig {
+    fn default() -> Self {
+        TurnConfig {
+            enabled: true,
+            listen: "127.0.0.1:0".into(),
+            announce_ip: None,
+            realm: "myvid".into(),
+            secret: None,
+            credential_lifetime_secs: 24 * 3600,
+            allow_peer_ranges: Vec::new(),
+            max_allocations_per_user: 10,
+            max_bytes_per_sec: 625_000,
+        }
+    }
+}
+
+impl std::fmt::Debug for TurnConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TurnConfig")
+            .field("enabled", &self.enabled)
+            .field("listen", &self.listen)
+            .field("announce_ip", &self.announce_ip)
+            .field("realm", &self.realm)
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("credential_lifetime_secs", &self.credential_lifetime_secs)
+            .field("allow_peer_ranges", &self.allow_peer_ranges)
+            .field("max_allocations_per_user", &self.max_allocations_per_user)
+            .field("max_bytes_per_sec", &self.max_bytes_per_sec)
+            .finish()
+    }
+}
+
+impl TurnConfig {
+    /// `listen` as a socket address.
+    pub fn listen_addr(&self) -> anyhow::Result<SocketAddr> {
+        self.listen.parse().map_err(|_| {
+            anyhow::anyhow!("`turn.listen` must be host:port such as 127.0.0.1:3478, got {:?}", self.listen)
+        })
+    }
+
+    /// `announce_ip` as an address.
+    pub fn announce_ip_addr(&self) -> anyhow::Result<Option<std::net::IpAddr>> {
+        self.announce_ip
+            .as_deref()
+            .map(|ip| ip.parse().map_err(|_| anyhow::anyhow!("`turn.announce_ip` must be an IP address, got {ip:?}")))
+            .transpose()
+    }
+
+    /// `allow_peer_ranges` as the TURN server's peer policy.
+    pub fn peer_policy(&self) -> anyhow::Result<myvid_endpoint::turn::PeerPolicy> {
+        myvid_endpoint::turn::PeerPolicy::parse(&self.allow_peer_ranges)
+            .map_err(|e| anyhow::anyhow!("`turn.allow_peer_ranges`: {e}"))
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        let listen = self.listen_addr()?;
+        if self.announce_ip_addr()?.is_none() && listen.ip().is_unspecified() {
+            bail!("`turn.announce_ip` must be set when `turn.listen` ({listen}) is a wildcard address");
+        }
+        // RFC 5389 caps REALM at 127 characters; quotes would break the attribute.
+        if self.realm.is_empty()
+            || self.realm.len() > 127
+            || !self.realm.bytes().all(|b| b.is_ascii_graphic() && b != b'"')
+        {
+            bail!("`turn.realm` must be 1 to 127 printable ASCII characters without spaces or quotes");
+        }
+        if !(60..=7 * 24 * 3600).contains(&self.credential_lifetime_secs) {
+            bail!(
+                "`turn.credential_lifetime_secs` must be between 60 and 604800, got {}",
+                self.credential_lifetime_secs
+            );
+        }
+        if self.allow_peer_ranges.len() > 64 {
+            bail!("`turn.allow_peer_ranges` may list at most 64 ranges, got {}", self.allow_peer_ranges.len());
+        }
+        self.peer_policy()?;
+        if !(1..=1000).contains(&self.max_allocations_per_user) {
+            bail!("`turn.max_allocations_per_user` must be between 1 and 1000, got {}", self.max_allocations_per_user);
+        }
+        // Below 100 kbit/s not even audio gets through; a datagram bigger than the
+        // budget could never pass.
+        if !(12_500..=1_250_000_000).contains(&self.max_bytes_per_sec) {
+            bail!("`turn.max_bytes_per_sec` must be between 12500 and 1250000000, got {}", self.max_bytes_per_sec);
+        }
+        Ok(())
+    }
+}
+
 /// Shortest accepted `live.sfu_secret`: 16 characters of a random token are enough
 /// that guessing is hopeless; operators should use more.
 pub const MIN_SFU_SECRET_LEN: usize = 16;
@@ -176,6 +301,7 @@ impl Default for Config {
             media: MediaConfig::default(),
             live: LiveConfig::default(),
             sfu: SfuConfig::default(),
+            turn: TurnConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -272,13 +398,17 @@ impl Config {
         if !(1..=600).contains(&self.media.probe_timeout_secs) {
             bail!("`media.probe_timeout_secs` must be between 1 and 600, got {}", self.media.probe_timeout_secs);
         }
-        for (field, secret) in [("sfu_secret", &self.live.sfu_secret), ("stream_secret", &self.live.stream_secret)] {
+        for (field, secret) in [
+            ("live.sfu_secret", &self.live.sfu_secret),
+            ("live.stream_secret", &self.live.stream_secret),
+            ("turn.secret", &self.turn.secret),
+        ] {
             if let Some(secret) = secret
                 && (secret.len() < MIN_SFU_SECRET_LEN || !secret.bytes().all(|b| b.is_ascii_graphic()))
             {
                 bail!(
-                    "`live.{field}` must be at least {MIN_SFU_SECRET_LEN} printable ASCII characters without spaces \
-                     (it travels in an HTTP header)"
+                    "`{field}` must be at least {MIN_SFU_SECRET_LEN} printable ASCII characters without spaces \
+                     (secrets may travel in an HTTP header)"
                 );
             }
         }
@@ -318,6 +448,7 @@ impl Config {
         if !(1..=1_000_000).contains(&self.sfu.max_sessions) {
             bail!("`sfu.max_sessions` must be between 1 and 1000000, got {}", self.sfu.max_sessions);
         }
+        self.turn.validate()?;
         if !matches!(self.log.format.as_str(), "text" | "json") {
             bail!("`log.format` must be \"text\" or \"json\", got {:?}", self.log.format);
         }
@@ -344,7 +475,8 @@ impl Config {
 
 /// Optional fields (absent from the serialised defaults) that environment variables
 /// may still set, as `section.field` or `field`.
-const OPTIONAL_FIELDS: &[&str] = &["public_url", "live.sfu_secret", "live.stream_secret", "sfu.announce_ip"];
+const OPTIONAL_FIELDS: &[&str] =
+    &["public_url", "live.sfu_secret", "live.stream_secret", "sfu.announce_ip", "turn.announce_ip", "turn.secret"];
 
 /// Applies `MYVID_…` overrides to the raw table.
 fn apply_env(table: &mut toml::Table, env: impl IntoIterator<Item = (String, String)>) -> anyhow::Result<()> {
@@ -434,6 +566,28 @@ mod tests {
     }
 
     #[test]
+    fn turn_section_from_env() {
+        let config = Config::load(
+            None,
+            env(&[
+                ("MYVID_TURN__ALLOW_PEER_RANGES", "[\"127.0.0.0/8\", \"fd00::/8\"]"),
+                ("MYVID_TURN__SECRET", "turn-secret-0123456789"),
+                ("MYVID_TURN__ANNOUNCE_IP", "203.0.113.7"),
+                ("MYVID_TURN__MAX_BYTES_PER_SEC", "250000"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.turn.allow_peer_ranges, ["127.0.0.0/8", "fd00::/8"]);
+        assert!(config.turn.peer_policy().unwrap().allows("127.0.0.1".parse().unwrap()));
+        assert_eq!(config.turn.announce_ip_addr().unwrap(), Some("203.0.113.7".parse().unwrap()));
+        assert_eq!(config.turn.max_bytes_per_sec, 250_000);
+        assert!(!format!("{config:?}").contains("turn-secret"), "the secret must not be logged");
+        let defaults = Config::default().turn;
+        assert!(defaults.enabled && defaults.allow_peer_ranges.is_empty() && defaults.secret.is_none());
+        assert_eq!((defaults.credential_lifetime_secs, defaults.max_allocations_per_user), (86_400, 10));
+    }
+
+    #[test]
     fn errors_name_the_field() {
         let cases = [
             (vec![("MYVID_LISTEN", "nonsense")], "`listen`"),
@@ -451,6 +605,16 @@ mod tests {
             (vec![("MYVID_SFU__ANNOUNCE_IP", "example.org")], "`sfu.announce_ip`"),
             (vec![("MYVID_LIVE__STREAM_TOKEN_TTL_SECS", "1")], "`live.stream_token_ttl_secs`"),
             (vec![("MYVID_LIVE__ICE_SERVERS", "[\"http://x\"]")], "`live.ice_servers`"),
+            (vec![("MYVID_TURN__LISTEN", "nowhere")], "`turn.listen`"),
+            (vec![("MYVID_TURN__LISTEN", "0.0.0.0:3478")], "`turn.announce_ip`"),
+            (vec![("MYVID_TURN__ANNOUNCE_IP", "turn.example.org")], "`turn.announce_ip`"),
+            (vec![("MYVID_TURN__REALM", "")], "`turn.realm`"),
+            (vec![("MYVID_TURN__SECRET", "short")], "`turn.secret`"),
+            (vec![("MYVID_TURN__CREDENTIAL_LIFETIME_SECS", "59")], "`turn.credential_lifetime_secs`"),
+            (vec![("MYVID_TURN__ALLOW_PEER_RANGES", "[\"127.0.0.0/33\"]")], "`turn.allow_peer_ranges`"),
+            (vec![("MYVID_TURN__ALLOW_PEER_RANGES", "127.0.0.0/8")], "allow_peer_ranges"),
+            (vec![("MYVID_TURN__MAX_ALLOCATIONS_PER_USER", "0")], "`turn.max_allocations_per_user`"),
+            (vec![("MYVID_TURN__MAX_BYTES_PER_SEC", "100")], "`turn.max_bytes_per_sec`"),
         ];
         for (vars, field) in cases {
             let err = Config::load(None, env(&vars)).unwrap_err().to_string();

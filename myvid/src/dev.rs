@@ -1,6 +1,7 @@
 //! `myvid dev`: every role in one process on one port, with the embedded stores
-//! (SQLite metadata, a local object directory) under the data directory, and the
-//! signalling relay SFUs register with (`/SFU`, `/ENDPOINT/{stream_id}`).
+//! (SQLite metadata, a local object directory) under the data directory, the
+//! signalling relay SFUs register with (`/SFU`, `/ENDPOINT/{stream_id}`), and the
+//! endpoint's TURN server on its own UDP port (`[turn]`).
 //!
 //! ```text
 //! data_dir/
@@ -19,6 +20,7 @@ use anyhow::Context;
 use axum::middleware;
 use myvid_core::live::{IceServer, StreamTokens};
 use myvid_core::metrics::{self, Metrics};
+use myvid_core::turn_credentials::TurnGrant;
 use myvid_core::{Clock, Services, Settings};
 use myvid_store::{LocalObjects, SqliteMeta};
 use tokio::net::TcpListener;
@@ -66,8 +68,14 @@ pub fn public_url(config: &Config, bound: SocketAddr) -> String {
 }
 
 /// Opens the embedded stores under the data directory and builds the services every
-/// role uses (object URLs are signed for `url`).
-pub async fn open_services(config: &Config, url: &str, clock: Clock) -> anyhow::Result<(Services, Arc<LocalObjects>)> {
+/// role uses (object URLs are signed for `url`; `turn` is what ICE answers hand out).
+pub async fn open_services(
+    config: &Config,
+    url: &str,
+    clock: Clock,
+    metrics: Arc<Metrics>,
+    turn: Option<TurnGrant>,
+) -> anyhow::Result<(Services, Arc<LocalObjects>)> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
     let paths = DataPaths::new(&config.data_dir);
@@ -94,8 +102,9 @@ pub async fn open_services(config: &Config, url: &str, clock: Clock) -> anyhow::
             probe_timeout: config.probe_timeout(),
             stream_token_ttl_secs: config.live.stream_token_ttl_secs,
             ice_servers: ice_servers(config),
+            turn,
         }),
-        metrics: Arc::new(Metrics::default()),
+        metrics,
         stream_tokens: StreamTokens::new(secret_or_random(&config.live.stream_secret, "live.stream_secret").as_bytes()),
     };
     Ok((services, local))
@@ -111,7 +120,11 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let bound = listener.local_addr().context("listener has no local address")?;
     let url = public_url(&config, bound);
-    let (services, local) = open_services(&config, &url, clock).await?;
+    let metrics = Arc::new(Metrics::default());
+    // TURN belongs to the endpoint role: here only when this process is an endpoint.
+    let turn = if config.live.relay { endpoint_role::start_turn(&config, &clock, &metrics).await? } else { None };
+    let grant = turn.as_ref().map(|(_, grant)| grant.clone());
+    let (services, local) = open_services(&config, &url, clock, metrics, grant).await?;
     if config.sfu.enabled {
         // Streams a previous run of this SFU left live (it crashed or was killed) cannot
         // be joined and must not be listed.
@@ -170,6 +183,9 @@ pub async fn run(
         }
         if let Some(relay) = &relay {
             relay.shutdown();
+        }
+        if let Some((turn, _)) = &turn {
+            turn.shutdown().await;
         }
     };
     let served = serve_draining(listener, app, shutdown).await;

@@ -2,6 +2,8 @@
 //! (with the embedded object store) signed object URLs — and its entry in the server
 //! registry, so the API hands its URL to clients and SFUs link to it.
 //!
+//! It also hosts the TURN server (`[turn]`, [`start_turn`]).
+//!
 //! `myvid dev` runs it next to the API and an SFU; `myvid endpoint` runs it alone
 //! ([`run`]), several per deployment, sharing the metadata store (and, embedded, the data
 //! directory) with the API.
@@ -16,10 +18,11 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use axum::middleware;
-use myvid_core::metrics;
+use myvid_core::metrics::{self, Metrics};
 use myvid_core::registry::Heartbeat;
+use myvid_core::turn_credentials::TurnGrant;
 use myvid_core::{Clock, Services};
-use myvid_endpoint::{Relay, RelayConfig};
+use myvid_endpoint::{Relay, RelayConfig, TurnConfig, TurnServer};
 use myvid_store::ServerKind;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -66,6 +69,34 @@ pub async fn start(config: &Config, services: &Services, url: &str, stop: Cancel
     EndpointRunning { relay, heartbeat }
 }
 
+/// Starts the TURN server of `[turn]` (unless disabled) and returns it with what the
+/// API needs to hand out credentials for it.
+pub async fn start_turn(
+    config: &Config,
+    clock: &Clock,
+    metrics: &Arc<Metrics>,
+) -> anyhow::Result<Option<(TurnServer, TurnGrant)>> {
+    let turn = &config.turn;
+    if !turn.enabled {
+        tracing::info!("`turn.enabled` is false: no TURN server, clients need a direct path to the SFU");
+        return Ok(None);
+    }
+    let secret = secret_or_random(&turn.secret, "turn.secret").into_bytes();
+    let setup = TurnConfig {
+        listen: turn.listen_addr()?,
+        announce_ip: turn.announce_ip_addr()?,
+        realm: turn.realm.clone(),
+        secret: secret.clone(),
+        policy: turn.peer_policy()?,
+        max_allocations_per_user: turn.max_allocations_per_user,
+        max_bytes_per_sec: turn.max_bytes_per_sec,
+    };
+    let (server, _bound) = TurnServer::start(setup, clock.clone(), metrics.clone()).await?;
+    let grant =
+        TurnGrant { address: server.public_addr().to_string(), secret, lifetime_secs: turn.credential_lifetime_secs };
+    Ok(Some((server, grant)))
+}
+
 /// `myvid endpoint`: the endpoint role alone on `listener` until `shutdown`.
 pub async fn run(
     config: Config,
@@ -78,7 +109,10 @@ pub async fn run(
     }
     let bound = listener.local_addr().context("listener has no local address")?;
     let url = dev::public_url(&config, bound);
-    let (services, local) = dev::open_services(&config, &url, clock).await?;
+    let metrics = Arc::new(Metrics::default());
+    let turn = start_turn(&config, &clock, &metrics).await?;
+    let grant = turn.as_ref().map(|(_, grant)| grant.clone());
+    let (services, local) = dev::open_services(&config, &url, clock, metrics, grant).await?;
     let stop = CancellationToken::new();
     let EndpointRunning { relay, heartbeat } = start(&config, &services, &url, stop.clone()).await;
     let app = myvid_endpoint::router(services.clone(), Some(local), Some(relay.clone()))
@@ -91,6 +125,9 @@ pub async fn run(
         shutdown.await;
         stop.cancel();
         relay.shutdown();
+        if let Some((turn, _)) = &turn {
+            turn.shutdown().await;
+        }
     };
     let served = dev::serve_draining(listener, app, shutdown).await;
     dev::await_deregistration([heartbeat]).await;

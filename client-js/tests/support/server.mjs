@@ -33,7 +33,8 @@ const KEEP = 64 * 1024;
  * @param {string} [options.command] The subcommand (default `dev`).
  * @param {string} [options.dataDir] A data directory to share (default: a fresh one,
  *   removed on stop).
- * @param {Record<string, string>} [options.env] Extra environment (e.g. `MYVID_LIVE__RELAY`).
+ * @param {Record<string, string>} [options.env] Extra environment: config overrides such as
+ *   `MYVID_LIVE__RELAY` or `MYVID_TURN__ALLOW_PEER_RANGES`.
  * @returns {Promise<RunningServer>}
  */
 export async function startServer({ bin = process.env.MYVID_BIN, timeoutMs = 30_000, logFile, command = 'dev', dataDir: sharedDir, env = {} } = {}) {
@@ -53,7 +54,8 @@ export async function startServer({ bin = process.env.MYVID_BIN, timeoutMs = 30_
   if (logFile) {
     mkdirSync(path.dirname(logFile), { recursive: true });
     log = createWriteStream(logFile);
-    log.write(`$ ${bin} ${args.join(' ')}\n`);
+    const vars = Object.entries(env).map(([k, v]) => `${k}='${v}' `).join('');
+    log.write(`$ ${vars}${bin} ${args.join(' ')}\n`);
   }
 
   const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', ...env } });

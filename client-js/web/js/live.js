@@ -446,6 +446,7 @@ class LiveSession {
    * @param {Function} [o.onState]
    * @param {Function} [o.onError]
    * @param {number} [o.timeoutMs]
+   * @param {'all'|'relay'} [o.iceTransportPolicy] `relay`: use TURN only.
    * @param {any} [o.WebSocket]
    * @param {any} [o.RTCPeerConnection]
    */
@@ -458,6 +459,7 @@ class LiveSession {
     this.WebSocketImpl = o.WebSocket || globalThis.WebSocket;
     this.PeerConnection = o.RTCPeerConnection || globalThis.RTCPeerConnection;
     this.timeoutMs = o.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    this.iceTransportPolicy = o.iceTransportPolicy === 'relay' ? 'relay' : 'all';
     /** @type {string} */
     this.state = 'connecting';
     /** The last state reported through onState. */
@@ -498,6 +500,8 @@ class LiveSession {
       throw new MyVidError('This stream has no valid signalling URL.', 'bad_response', 0);
     }
     const config = { iceServers: sanitizeIceServers(iceServerList), bundlePolicy: 'max-bundle' };
+    // Only when asked: the browser's default ('all') stays implicit.
+    if (this.iceTransportPolicy === 'relay') config.iceTransportPolicy = 'relay';
     this.pc = new this.PeerConnection(config);
     this.pc.addEventListener('icecandidate', (e) => this.localCandidate(e.candidate));
     this.pc.addEventListener('connectionstatechange', () => this.connectionChanged());
@@ -834,6 +838,7 @@ class Publisher extends LiveSession {
  * @param {(error: MyVidError) => void} [options.onError] Errors the server reports
  *   while the session goes on.
  * @param {number} [options.timeoutMs=30000] Give up (`failed`) if not live by then; 0: never.
+ * @param {'all'|'relay'} [options.iceTransportPolicy='all'] `relay`: through TURN only.
  * @param {typeof WebSocket} [options.WebSocket] For tests.
  * @param {typeof RTCPeerConnection} [options.RTCPeerConnection] For tests.
  * @returns {PublishHandle}
@@ -989,6 +994,8 @@ class Viewer extends LiveSession {
  * @param {(error: MyVidError) => void} [options.onError] Errors reported by the
  *   server while the session goes on.
  * @param {number} [options.timeoutMs=30000] Give up (`failed`) if not playing by then; 0: never.
+ * @param {'all'|'relay'} [options.iceTransportPolicy='all'] `relay` sends all media
+ *   through the TURN server from the video's `ice_servers` (tests, strict networks).
  * @param {typeof WebSocket} [options.WebSocket] For tests.
  * @param {typeof RTCPeerConnection} [options.RTCPeerConnection] For tests.
  * @returns {WatchHandle}

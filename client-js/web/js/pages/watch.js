@@ -1,5 +1,7 @@
 // Watch page: watch.html?v=ID. Stored videos play from their URL; live streams
 // (type WebRTC) play through live.js with a LIVE badge and a status overlay.
+// `&relay=1` forces a live stream through TURN (`iceTransportPolicy: 'relay'`), to
+// test a TURN deployment.
 import { getVideo, isLive, watch } from '../myvid.js';
 import { renderHeader, message, errorText, param, formatDate, formatDuration, h, liveBadge, setBadgeState } from '../ui.js';
 
@@ -171,6 +173,7 @@ function playLive(video) {
     handle = watch({
       video: v,
       element: player,
+      iceTransportPolicy: param('relay') === '1' ? 'relay' : 'all',
       onState: (state, detail) => {
         if (state === 'ended') {
           player.srcObject = null;
