@@ -23,7 +23,7 @@ use anyhow::Context;
 use myvid_core::Clock;
 use myvid_core::live::StreamTokens;
 use myvid_core::registry::{HEARTBEAT_INTERVAL, Heartbeat, LIVE_WINDOW_SECS};
-use myvid_sfu::link::{self, ClientLink, LinkConfig, SessionCount};
+use myvid_sfu::link::{self, ClientLink, HostedStreams, LinkConfig, SessionCount};
 use myvid_sfu::media::{self, MediaConfig};
 use myvid_sfu::session::{LiveChange, Signalling};
 use myvid_store::meta::LiveState;
@@ -63,14 +63,21 @@ impl SfuRunning {
     }
 }
 
-/// Records live-state changes in the metadata store, in order, off the session tasks.
-fn live_recorder(meta: Arc<dyn MetaStore>, clock: Clock) -> mpsc::UnboundedSender<LiveChange> {
+/// Records live-state changes in the metadata store, in order, off the session tasks,
+/// and keeps the set of streams this SFU announces to endpoints.
+fn live_recorder(meta: Arc<dyn MetaStore>, clock: Clock, hosted: HostedStreams) -> mpsc::UnboundedSender<LiveChange> {
     let (tx, mut rx) = mpsc::unbounded_channel::<LiveChange>();
     tokio::spawn(async move {
         while let Some(change) = rx.recv().await {
             let (id, state) = match &change {
-                LiveChange::Live { stream_id } => (stream_id, LiveState::Live),
-                LiveChange::Ended { stream_id } => (stream_id, LiveState::Ended),
+                LiveChange::Live { stream_id } => {
+                    hosted.add(stream_id);
+                    (stream_id, LiveState::Live)
+                }
+                LiveChange::Ended { stream_id } => {
+                    hosted.remove(stream_id);
+                    (stream_id, LiveState::Ended)
+                }
             };
             if let Err(err) = meta.set_live_state(id, state, clock.now()).await {
                 tracing::warn!(stream = %id, ?state, error = %err, "could not record the stream's live state");
@@ -103,7 +110,8 @@ pub async fn start(
     let clock = setup.clock.clone();
     let check =
         Box::new(move |stream: &str, token: &str| tokens.verify(stream, token, clock.now()).map_err(|e| e.to_string()));
-    let recorder = live_recorder(setup.meta.clone(), setup.clock.clone());
+    let hosted = HostedStreams::default();
+    let recorder = live_recorder(setup.meta.clone(), setup.clock.clone(), hosted.clone());
     let signalling = Arc::new(Signalling::new(server.handle.clone(), check).with_live_hook(Box::new(move |change| {
         let _ = recorder.send(change);
     })));
@@ -125,6 +133,7 @@ pub async fn start(
         clock: setup.clock.clone(),
         secret: setup.sfu_secret,
         sessions,
+        hosted,
         clients: clients_tx,
     };
     tokio::spawn(discovery.run(stop.clone()));
@@ -146,6 +155,7 @@ struct Discovery {
     clock: Clock,
     secret: String,
     sessions: SessionCount,
+    hosted: HostedStreams,
     clients: mpsc::Sender<ClientLink>,
 }
 
@@ -188,8 +198,11 @@ impl Discovery {
                     continue;
                 }
                 let token = stop.child_token();
-                let config =
-                    LinkConfig { sessions: self.sessions.clone(), ..LinkConfig::new(url.clone(), &self.secret) };
+                let config = LinkConfig {
+                    sessions: self.sessions.clone(),
+                    hosted: self.hosted.clone(),
+                    ..LinkConfig::new(url.clone(), &self.secret)
+                };
                 match link::connect(config, self.clients.clone(), token.clone()) {
                     Ok(_) => {
                         tracing::info!(endpoint = %url, "linking to endpoint");

@@ -59,11 +59,27 @@ pub enum SfuMessage {
         /// Sessions (publishers plus viewers) the SFU holds.
         sessions: u32,
     },
+    /// A stream is live on this SFU: place its clients here, whichever endpoint they
+    /// come through (sent for every live stream on registration, then as they start).
+    Hosting {
+        /// The stream.
+        stream_id: String,
+    },
+    /// A stream this SFU hosted has ended.
+    Released {
+        /// The stream.
+        stream_id: String,
+    },
 }
 
 impl Validate for SfuMessage {
     fn validate(&self) -> Result<(), ProtoError> {
-        Ok(())
+        match self {
+            SfuMessage::Load { .. } => Ok(()),
+            SfuMessage::Hosting { stream_id } | SfuMessage::Released { stream_id } => {
+                check_len("stream_id", stream_id, MAX_ID_BYTES)
+            }
+        }
     }
 }
 
@@ -79,6 +95,14 @@ mod tests {
         assert_eq!(frame, r#"{"type":"attach","client_id":"c-1","stream_id":"s"}"#);
         assert_eq!(parse::<EndpointMessage>(&frame).unwrap(), attach);
         assert_eq!(parse::<SfuMessage>(r#"{"type":"load","sessions":2}"#).unwrap(), SfuMessage::Load { sessions: 2 });
+        let hosting = SfuMessage::Hosting { stream_id: "s1".into() };
+        assert_eq!(to_frame(&hosting), r#"{"type":"hosting","stream_id":"s1"}"#);
+        assert_eq!(
+            parse::<SfuMessage>(r#"{"type":"released","stream_id":"s1"}"#).unwrap(),
+            SfuMessage::Released { stream_id: "s1".into() }
+        );
+        let long = format!(r#"{{"type":"hosting","stream_id":"{}"}}"#, "x".repeat(65));
+        assert!(parse::<SfuMessage>(&long).is_err(), "stream ids are bounded");
         let long = format!(r#"{{"type":"registered","sfu_id":"{}"}}"#, "x".repeat(65));
         assert!(parse::<EndpointMessage>(&long).is_err());
     }

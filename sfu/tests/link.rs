@@ -164,6 +164,29 @@ async fn the_link_reports_open_client_links_as_load() {
 }
 
 #[tokio::test]
+async fn clients_of_a_stream_go_to_the_sfu_that_hosts_it() {
+    let endpoint = Endpoint::start().await;
+    // The older SFU would win a tie; the younger one says it hosts s1.
+    let mut older = Sfu::start(config(endpoint.ws_url()));
+    let older_id = older.registered().await;
+    let hosting = config(endpoint.ws_url());
+    hosting.hosted.add("s1");
+    let hosted = hosting.hosted.clone();
+    let mut host = Sfu::start(hosting);
+    let host_id = host.registered().await;
+    endpoint.until(|s| s.sfus.iter().any(|x| x.sfu_id == host_id && x.hosting == 1)).await;
+
+    let _viewer = endpoint.browser("s1").await;
+    assert_eq!(host.next_client().await.stream_id, "s1", "placed on the hosting SFU");
+    let _other = endpoint.browser("s2").await;
+    assert_eq!(older.next_client().await.stream_id, "s2", "other streams: by load, then age");
+    // The stream ends: the endpoint hears it.
+    hosted.remove("s1");
+    endpoint.until(|s| s.sfus.iter().any(|x| x.sfu_id == host_id && x.hosting == 0)).await;
+    assert_ne!(older_id, host_id);
+}
+
+#[tokio::test]
 async fn dropping_a_client_link_closes_the_browser_socket() {
     let endpoint = Endpoint::start().await;
     let mut sfu = Sfu::start(config(endpoint.ws_url()));

@@ -89,6 +89,8 @@ pub struct SfuStatus {
     pub sessions: usize,
     /// Of those, how many are bridged.
     pub bridged: usize,
+    /// Streams it says are live on it.
+    pub hosting: usize,
 }
 
 /// SFUs, streams and parked clients. `S` is the SFU-side socket handed to a parked
@@ -98,13 +100,23 @@ pub(crate) struct Registry<S> {
     next_seq: u64,
     sfus: HashMap<String, SfuEntry>,
     streams: HashMap<String, StreamPlacement>,
+    /// Streams an SFU said it hosts (`hosting`): they win over `streams`, which only
+    /// knows the sessions this relay placed.
+    hosted: HashMap<String, String>,
     parked: HashMap<String, Parked<S>>,
 }
 
 impl<S> Registry<S> {
     /// An empty registry holding at most `max_parked` parked clients.
     pub fn new(max_parked: usize) -> Self {
-        Registry { max_parked, next_seq: 0, sfus: HashMap::new(), streams: HashMap::new(), parked: HashMap::new() }
+        Registry {
+            max_parked,
+            next_seq: 0,
+            sfus: HashMap::new(),
+            streams: HashMap::new(),
+            hosted: HashMap::new(),
+            parked: HashMap::new(),
+        }
     }
 
     /// Whether `id` is taken by an SFU or a parked client (ids are random; this
@@ -135,6 +147,21 @@ impl<S> Registry<S> {
             entry.gone.cancel();
         }
         self.streams.retain(|_, placement| placement.sfu_id != sfu_id);
+        self.hosted.retain(|_, host| host != sfu_id);
+    }
+
+    /// An SFU says `stream_id` is live on it (ignored from an unregistered SFU).
+    pub fn host(&mut self, stream_id: &str, sfu_id: &str) {
+        if self.sfus.contains_key(sfu_id) {
+            self.hosted.insert(stream_id.to_owned(), sfu_id.to_owned());
+        }
+    }
+
+    /// An SFU says `stream_id` ended on it.
+    pub fn release(&mut self, stream_id: &str, sfu_id: &str) {
+        if self.hosted.get(stream_id).is_some_and(|host| host == sfu_id) {
+            self.hosted.remove(stream_id);
+        }
     }
 
     /// Records an SFU's `load` report.
@@ -144,10 +171,16 @@ impl<S> Registry<S> {
         }
     }
 
-    /// The SFU for a new session of `stream_id`: the stream's SFU if it has one,
-    /// otherwise the least loaded (last `load` report, then fewest live sessions
-    /// placed by this relay, then earliest registered).
+    /// The SFU for a new session of `stream_id`: the SFU that says it hosts the
+    /// stream, else the SFU of the stream's sessions placed here, otherwise the least
+    /// loaded (last `load` report, then fewest live sessions placed by this relay,
+    /// then earliest registered).
     fn choose(&self, stream_id: &str) -> Option<String> {
+        if let Some(host) = self.hosted.get(stream_id)
+            && self.sfus.contains_key(host)
+        {
+            return Some(host.clone());
+        }
         if let Some(placement) = self.streams.get(stream_id)
             && self.sfus.contains_key(&placement.sfu_id)
         {
@@ -223,8 +256,14 @@ impl<S> Registry<S> {
             .sfus
             .iter()
             .map(|(id, sfu)| {
-                let status =
-                    SfuStatus { sfu_id: id.clone(), load: sfu.load, sessions: sfu.sessions, bridged: sfu.bridged };
+                let hosting = self.hosted.values().filter(|host| *host == id).count();
+                let status = SfuStatus {
+                    sfu_id: id.clone(),
+                    load: sfu.load,
+                    sessions: sfu.sessions,
+                    bridged: sfu.bridged,
+                    hosting,
+                };
                 (sfu.seq, status)
             })
             .collect();
@@ -275,6 +314,32 @@ mod tests {
         // Forgotten: placed afresh, on the less loaded SFU.
         r.report_load("a", 5);
         assert_eq!(park(&mut r, "c4", "s").unwrap(), "b");
+    }
+
+    #[test]
+    fn a_hosting_sfu_gets_its_streams_sessions_whoever_placed_them() {
+        let mut r = Registry::<()>::new(10);
+        let (tx, _rx) = mpsc::unbounded_channel();
+        r.register_sfu("a".into(), tx.clone());
+        r.register_sfu("b".into(), tx);
+        r.report_load("a", 0);
+        r.report_load("b", 9);
+        // The stream went live on "b" through another endpoint: this relay has placed
+        // nothing of it, yet its viewers must go to "b", not to idle "a".
+        r.host("s", "b");
+        assert_eq!(park(&mut r, "c1", "s"), Ok("b".into()));
+        assert_eq!(park(&mut r, "c2", "other"), Ok("a".into()), "other streams: least loaded");
+        r.release("s", "a");
+        assert_eq!(park(&mut r, "c3", "s"), Ok("b".into()), "only the host releases");
+        r.release("s", "b");
+        r.session_ended("s", "b", false);
+        r.session_ended("s", "b", false);
+        assert_eq!(park(&mut r, "c4", "s"), Ok("a".into()), "released: placed afresh");
+        r.host("t", "b");
+        r.unregister_sfu("b");
+        assert_eq!(park(&mut r, "c5", "t"), Ok("a".into()), "a gone host is forgotten");
+        r.host("u", "nobody");
+        assert_eq!(park(&mut r, "c6", "u"), Ok("a".into()), "unregistered SFUs cannot host");
     }
 
     #[test]

@@ -133,6 +133,12 @@ async fn control_session(relay: Arc<Relay>, mut socket: WebSocket) {
                         Ok(SfuMessage::Load { sessions }) => {
                             relay.update(|registry| registry.report_load(&sfu_id, sessions));
                         }
+                        Ok(SfuMessage::Hosting { stream_id }) => {
+                            relay.update(|registry| registry.host(&stream_id, &sfu_id));
+                        }
+                        Ok(SfuMessage::Released { stream_id }) => {
+                            relay.update(|registry| registry.release(&stream_id, &sfu_id));
+                        }
                         Err(err) => tracing::warn!(%sfu_id, %err, "ignoring a bad control frame from an SFU"),
                     },
                     Some(Ok(Message::Binary(_))) => tracing::warn!(%sfu_id, "ignoring a binary control frame"),

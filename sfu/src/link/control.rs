@@ -7,10 +7,12 @@
 //!           ▼                                                         ▼
 //!         sleep backoff.delay(attempt - 1)            serve: attach ─▶ spawn attach task
 //!           ▲                                                load tick ─▶ load report
+//!           │                                      hosted set changed ─▶ hosting / released
 //!           └──────────── socket lost (attempt = 0) ◀───────  ping / silence
 //!  shutdown (any time) ─▶ close 1001 ─▶ Stopped
 //! ```
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use futures_util::{SinkExt, StreamExt};
@@ -134,6 +136,10 @@ async fn serve(
     // The first tick is immediate: the endpoint learns our load as soon as we register.
     let mut load = interval(config.load_interval);
     load.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    // Every stream live here is announced at once, then each change.
+    let mut hosted = config.hosted.subscribe();
+    hosted.mark_changed();
+    let mut announced = BTreeSet::new();
     loop {
         tokio::select! {
             () = shutdown.cancelled() => {
@@ -172,6 +178,18 @@ async fn serve(
                 if ws.send(Message::text(to_frame(&report))).await.is_err() {
                     return lost;
                 }
+            }
+            Ok(()) = hosted.changed() => {
+                let now = hosted.borrow_and_update().clone();
+                let started = now.difference(&announced).map(|id| SfuMessage::Hosting { stream_id: id.clone() });
+                let ended = announced.difference(&now).map(|id| SfuMessage::Released { stream_id: id.clone() });
+                let messages: Vec<SfuMessage> = started.chain(ended).collect();
+                for message in messages {
+                    if ws.send(Message::text(to_frame(&message))).await.is_err() {
+                        return lost;
+                    }
+                }
+                announced = now;
             }
             due = keep.due() => match due {
                 Due::Ping => {

@@ -15,18 +15,21 @@
 //!                                         │ incoming ──▶ ClientLink ──▶ session code
 //!                                         │ outgoing ◀──            ◀──
 //!   every load_interval: {"type":"load","sessions":<open client links>} ─▶ endpoint
+//!   on registration and as streams start and end: {"type":"hosting"|"released","stream_id"} ─▶ endpoint
 //!   shutdown token cancelled ─▶ every socket closed (1001), Stopped
 //! ```
 //!
 //! An SFU serving several endpoints calls [`connect`] once per endpoint with the
-//! same `clients` sender and the same [`SessionCount`], so every endpoint hears the
-//! SFU's whole load.
+//! same `clients` sender, the same [`SessionCount`] and the same [`HostedStreams`], so
+//! every endpoint hears the SFU's whole load and places every client of a stream live
+//! here on this SFU, whichever endpoint it comes through.
 
 mod attach;
 mod backoff;
 mod control;
 mod socket;
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -58,6 +61,9 @@ pub struct LinkConfig {
     pub backoff: Backoff,
     /// The sessions reported as load; share one counter between the links of an SFU.
     pub sessions: SessionCount,
+    /// The streams live on this SFU, announced to the endpoint; share one set between
+    /// the links of an SFU.
+    pub hosted: HostedStreams,
 }
 
 impl LinkConfig {
@@ -72,6 +78,7 @@ impl LinkConfig {
             connect_timeout: Duration::from_secs(10),
             backoff: Backoff::default(),
             sessions: SessionCount::default(),
+            hosted: HostedStreams::default(),
         }
     }
 
@@ -91,6 +98,7 @@ impl std::fmt::Debug for LinkConfig {
             .field("connect_timeout", &self.connect_timeout)
             .field("backoff", &self.backoff)
             .field("sessions", &self.sessions.get())
+            .field("hosted", &self.hosted.get().len())
             .finish()
     }
 }
@@ -157,6 +165,38 @@ impl SessionCount {
     fn enter(&self) -> SessionGuard {
         self.0.fetch_add(1, Ordering::Relaxed);
         SessionGuard(self.clone())
+    }
+}
+
+/// The streams live on an SFU. Clones share the set; every link announces changes to
+/// its endpoint.
+#[derive(Debug, Clone)]
+pub struct HostedStreams(Arc<watch::Sender<BTreeSet<String>>>);
+
+impl Default for HostedStreams {
+    fn default() -> Self {
+        HostedStreams(Arc::new(watch::channel(BTreeSet::new()).0))
+    }
+}
+
+impl HostedStreams {
+    /// `stream_id` went live here.
+    pub fn add(&self, stream_id: &str) {
+        self.0.send_if_modified(|set| set.insert(stream_id.to_owned()));
+    }
+
+    /// `stream_id` ended here.
+    pub fn remove(&self, stream_id: &str) {
+        self.0.send_if_modified(|set| set.remove(stream_id));
+    }
+
+    /// The streams now.
+    pub fn get(&self) -> BTreeSet<String> {
+        self.0.borrow().clone()
+    }
+
+    fn subscribe(&self) -> watch::Receiver<BTreeSet<String>> {
+        self.0.subscribe()
     }
 }
 

@@ -26,6 +26,9 @@ use crate::error::{Result, StoreError, from_io};
 /// How long a statement waits for a lock held by another connection.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Extra tries of [`SqliteMeta::open`] when the database is busy.
+const OPEN_RETRIES: u32 = 5;
+
 /// The embedded metadata store on SQLite.
 ///
 /// Paging: searches continue with [`PageToken::Offset`], listings with
@@ -47,8 +50,25 @@ impl std::fmt::Debug for SqliteMeta {
 impl SqliteMeta {
     /// Opens (creating it and its parent directory if needed) the database at `path`
     /// in WAL mode, and brings its schema up to date.
+    ///
+    /// Other processes (the API, endpoints) may be writing the same file: a start that
+    /// finds the database busy in a way SQLite's busy handler does not wait out (a read
+    /// snapshot gone stale under the migration check) is retried a few times.
     pub async fn open(path: &Path) -> Result<SqliteMeta> {
-        let path = path.to_owned();
+        let mut attempt = 0;
+        loop {
+            match Self::open_once(path.to_owned()).await {
+                Err(StoreError::Unavailable(why)) if attempt < OPEN_RETRIES => {
+                    attempt += 1;
+                    tracing::debug!(path = %path.display(), %why, attempt, "database busy at open; retrying");
+                    tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt))).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn open_once(path: std::path::PathBuf) -> Result<SqliteMeta> {
         blocking(move || {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir).map_err(from_io)?;
