@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use myvid_core::auth::MaybeUser;
-use myvid_core::live::{IceServer, StreamGrant, StreamRequest, create_stream, ice_servers_for};
+use myvid_core::live::{IceServer, StreamGrant, StreamRequest, create_stream, ice_servers};
 use myvid_core::{ApiError, AuthUser, JsonBody, Services};
 use serde::Serialize;
 
@@ -45,7 +45,7 @@ struct IceAnswer {
 /// `GET /API/ICE` → `{"ice_servers":[…]}` for a viewer, signed in or not: the
 /// configured servers plus the endpoint's STUN and TURN, with TURN credentials for
 /// the caller (or an anonymous user) that expire.
-async fn ice(State(services): State<Services>, MaybeUser(caller): MaybeUser) -> Json<IceAnswer> {
+async fn ice(State(services): State<Services>, MaybeUser(caller): MaybeUser) -> Result<Json<IceAnswer>, ApiError> {
     let user_id = caller.map(|c| c.user.id);
-    Json(IceAnswer { ice_servers: ice_servers_for(&services.settings, user_id, services.clock.now()) })
+    Ok(Json(IceAnswer { ice_servers: ice_servers(&services, user_id).await? }))
 }

@@ -15,6 +15,7 @@ use sha2::Sha256;
 use crate::error::ApiError;
 use crate::new_video::{Details, create_private};
 use crate::services::{Services, Settings};
+use crate::turn_credentials::TurnGrant;
 
 /// One STUN or TURN server, in the shape of the browser's `RTCIceServer`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -154,8 +155,16 @@ pub async fn create_stream(services: &Services, user: &User, req: StreamRequest)
         ws_url: urls.ws_url,
         whip_url: urls.whip_url,
         whep_url: urls.whep_url,
-        ice_servers: ice_servers_for(settings, Some(user.id), now),
+        ice_servers: ice_servers(services, Some(user.id)).await?,
     })
+}
+
+/// The STUN/TURN servers for one client: [`ice_servers_at`] the TURN server of the
+/// least loaded live endpoint that runs one (several endpoints share the TURN secret),
+/// or the settings' own.
+pub async fn ice_servers(services: &Services, user_id: Option<i64>) -> Result<Vec<IceServer>, ApiError> {
+    let turn = crate::registry::pick_turn(services).await?;
+    Ok(ice_servers_at(&services.settings, turn.as_deref(), user_id, services.clock.now()))
 }
 
 /// The STUN/TURN servers for one client at `now`: the configured `live.ice_servers`,
@@ -163,8 +172,24 @@ pub async fn create_stream(services: &Services, user: &User, req: StreamRequest)
 /// for user id `user_id`. Anonymous clients get a random `anon-…` user each, so that
 /// the TURN server's per-user allocation quota applies to every one separately.
 pub fn ice_servers_for(settings: &Settings, user_id: Option<i64>, now: i64) -> Vec<IceServer> {
+    ice_servers_at(settings, None, user_id, now)
+}
+
+/// [`ice_servers_for`], with the TURN server at `turn_address` (`host:port`, an
+/// endpoint's from the registry) instead of the one in the settings; nothing for TURN
+/// if neither names an address.
+pub fn ice_servers_at(
+    settings: &Settings,
+    turn_address: Option<&str>,
+    user_id: Option<i64>,
+    now: i64,
+) -> Vec<IceServer> {
     let mut servers = settings.ice_servers.clone();
-    if let Some(turn) = &settings.turn {
+    let grant = settings.turn.as_ref().map(|turn| match turn_address {
+        Some(address) => TurnGrant { address: address.to_owned(), ..turn.clone() },
+        None => turn.clone(),
+    });
+    if let Some(turn) = grant.filter(|g| !g.address.is_empty()) {
         let user = user_id.map_or_else(|| format!("anon-{}", crate::ids::new_video_id()), |id| id.to_string());
         let credential = turn.credential(&user, now);
         servers.push(IceServer { urls: vec![turn.stun_url()], username: None, credential: None });
@@ -180,7 +205,7 @@ pub fn ice_servers_for(settings: &Settings, user_id: Option<i64>, now: i64) -> V
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::turn_credentials::{self, TurnGrant};
+    use crate::turn_credentials;
 
     #[test]
     fn tokens_verify_only_for_their_stream_until_expiry() {

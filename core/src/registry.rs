@@ -51,6 +51,13 @@ pub async fn pick_endpoint(services: &Services) -> Result<String, ApiError> {
     Ok(endpoints.into_iter().next().unwrap_or_else(|| services.settings.endpoint_url.clone()))
 }
 
+/// The TURN server (`host:port`) of the least loaded live endpoint that runs one.
+pub async fn pick_turn(services: &Services) -> Result<Option<String>, ApiError> {
+    let since = services.clock.now() - LIVE_WINDOW_SECS;
+    let live = services.meta.live_servers(ServerKind::Endpoint, since).await?;
+    Ok(live.into_iter().find_map(|s| s.turn))
+}
+
 /// Reads a server's current load (client sessions for an endpoint, media sessions for
 /// an SFU).
 pub type LoadProbe = Arc<dyn Fn() -> i64 + Send + Sync>;
@@ -67,6 +74,8 @@ pub struct Heartbeat {
     pub kind: ServerKind,
     /// Where it is reached.
     pub url: String,
+    /// An endpoint's TURN server (`host:port`), if it runs one.
+    pub turn: Option<String>,
     /// Its load.
     pub load: LoadProbe,
 }
@@ -97,6 +106,7 @@ impl Heartbeat {
             kind: self.kind,
             url: self.url.clone(),
             load: (self.load)(),
+            turn: self.turn.clone(),
             heartbeat_at: now,
         };
         if let Err(err) = self.meta.heartbeat(entry).await {

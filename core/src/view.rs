@@ -5,7 +5,7 @@ use myvid_store::objects::Bucket;
 use serde::Serialize;
 
 use crate::error::ApiError;
-use crate::live::{IceServer, ice_servers_for, stream_urls};
+use crate::live::{IceServer, ice_servers, stream_urls};
 use crate::services::Services;
 
 /// A video as clients see it.
@@ -102,7 +102,7 @@ pub async fn video_view(services: &Services, video: &Video) -> Result<VideoView,
             view.ws_urls = Some(endpoints.iter().map(|e| stream_urls(e, &video.id).ws_url).collect());
             view.whep_url = Some(urls.whep_url);
             // Viewers of a listing are not known here: each gets an anonymous TURN user.
-            view.ice_servers = Some(ice_servers_for(&services.settings, None, services.clock.now()));
+            view.ice_servers = Some(ice_servers(services, None).await?);
         }
     }
     Ok(view)

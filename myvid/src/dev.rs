@@ -122,8 +122,20 @@ pub async fn run(
     let url = public_url(&config, bound);
     let metrics = Arc::new(Metrics::default());
     // TURN belongs to the endpoint role: here only when this process is an endpoint.
+    // Otherwise the API hands out the TURN servers of the registered endpoints, with
+    // credentials from the shared `turn.secret`.
     let turn = if config.live.relay { endpoint_role::start_turn(&config, &clock, &metrics).await? } else { None };
-    let grant = turn.as_ref().map(|(_, grant)| grant.clone());
+    let grant = match &turn {
+        Some((_, grant)) => Some(grant.clone()),
+        None => {
+            let grant = endpoint_role::remote_turn_grant(&config);
+            if grant.is_none() && config.turn.enabled {
+                tracing::warn!("no `turn.secret` configured: the API hands out no TURN servers for the endpoints");
+            }
+            grant
+        }
+    };
+    let turn_addr = turn.as_ref().map(|(server, _)| server.public_addr().to_string());
     let (services, local) = open_services(&config, &url, clock, metrics, grant).await?;
     if config.sfu.enabled {
         // Streams a previous run of this SFU left live (it crashed or was killed) cannot
@@ -136,7 +148,7 @@ pub async fn run(
     let stop = CancellationToken::new();
     let mut heartbeats = Vec::new();
     let relay = if config.live.relay {
-        let endpoint = endpoint_role::start(&config, &services, &url, stop.clone()).await;
+        let endpoint = endpoint_role::start(&config, &services, &url, turn_addr, stop.clone()).await;
         heartbeats.push(endpoint.heartbeat);
         Some(endpoint.relay)
     } else {

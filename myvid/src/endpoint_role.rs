@@ -46,10 +46,17 @@ pub struct EndpointRunning {
     pub heartbeat: tokio::task::JoinHandle<()>,
 }
 
-/// Starts the relay and the registry heartbeat under `url` (the first beat is written
-/// before this returns, so an SFU started next finds the endpoint at once). The entry
-/// is removed when `stop` is cancelled.
-pub async fn start(config: &Config, services: &Services, url: &str, stop: CancellationToken) -> EndpointRunning {
+/// Starts the relay and the registry heartbeat under `url`, announcing the TURN server
+/// at `turn` (`host:port`) if it runs one (the first beat is written before this
+/// returns, so an SFU started next finds the endpoint at once). The entry is removed
+/// when `stop` is cancelled.
+pub async fn start(
+    config: &Config,
+    services: &Services,
+    url: &str,
+    turn: Option<String>,
+    stop: CancellationToken,
+) -> EndpointRunning {
     let relay = Relay::new(relay_config(config), services.metrics.clone());
     let status = relay.clone();
     let heartbeat = Heartbeat {
@@ -58,6 +65,7 @@ pub async fn start(config: &Config, services: &Services, url: &str, stop: Cancel
         id: format!("endpoint-{}", myvid_core::ids::new_token()),
         kind: ServerKind::Endpoint,
         url: url.to_owned(),
+        turn,
         load: Arc::new(move || {
             let now = status.status();
             i64::try_from(now.parked + now.bridged).unwrap_or(i64::MAX)
@@ -97,6 +105,19 @@ pub async fn start_turn(
     Ok(Some((server, grant)))
 }
 
+/// For an API whose process runs no TURN server (`live.relay` false): credentials from
+/// the shared `turn.secret` for the TURN servers the endpoints register (the address is
+/// filled in per request from the registry).
+pub fn remote_turn_grant(config: &Config) -> Option<TurnGrant> {
+    let turn = &config.turn;
+    let secret = turn.secret.as_ref().filter(|_| turn.enabled)?;
+    Some(TurnGrant {
+        address: String::new(),
+        secret: secret.clone().into_bytes(),
+        lifetime_secs: turn.credential_lifetime_secs,
+    })
+}
+
 /// `myvid endpoint`: the endpoint role alone on `listener` until `shutdown`.
 pub async fn run(
     config: Config,
@@ -107,6 +128,12 @@ pub async fn run(
     if config.live.sfu_secret.is_none() {
         anyhow::bail!("`live.sfu_secret` must be set for `myvid endpoint`: the SFUs that register here must know it");
     }
+    if config.turn.enabled && config.turn.secret.is_none() {
+        anyhow::bail!(
+            "`turn.secret` must be set for `myvid endpoint` (or `turn.enabled` false): the API issues the \
+             credentials its TURN server checks"
+        );
+    }
     let bound = listener.local_addr().context("listener has no local address")?;
     let url = dev::public_url(&config, bound);
     let metrics = Arc::new(Metrics::default());
@@ -114,7 +141,8 @@ pub async fn run(
     let grant = turn.as_ref().map(|(_, grant)| grant.clone());
     let (services, local) = dev::open_services(&config, &url, clock, metrics, grant).await?;
     let stop = CancellationToken::new();
-    let EndpointRunning { relay, heartbeat } = start(&config, &services, &url, stop.clone()).await;
+    let turn_addr = turn.as_ref().map(|(server, _)| server.public_addr().to_string());
+    let EndpointRunning { relay, heartbeat } = start(&config, &services, &url, turn_addr, stop.clone()).await;
     let app = myvid_endpoint::router(services.clone(), Some(local), Some(relay.clone()))
         .merge(myvid_api::ops_router(services.clone()))
         .layer(middleware::from_fn_with_state(services, metrics::track))

@@ -125,6 +125,7 @@ pub async fn start(
         id: format!("sfu-{}", myvid_core::ids::new_token()),
         kind: ServerKind::Sfu,
         url: format!("udp://{}", server.local_addr),
+        turn: None,
         load: Arc::new(move || i64::from(load.get())),
     };
     let heartbeat = tokio::spawn(heartbeat.run(stop.clone()));

@@ -15,6 +15,7 @@ async fn beat(meta: &SqliteMeta, id: &str, load: i64, now: i64) {
         kind: ServerKind::Endpoint,
         url: format!("http://{id}.test:8080"),
         load,
+        turn: Some(format!("{id}.test:3478")),
         heartbeat_at: now,
     };
     meta.heartbeat(entry).await.unwrap();
@@ -32,6 +33,7 @@ async fn the_least_loaded_live_endpoint_is_handed_out_and_silent_ones_drop_out()
     let server = TestServer::start_with(|c| {
         c.live.relay = false;
         c.sfu.enabled = false;
+        c.turn.secret = Some("shared-turn-secret-0123456789".into());
     })
     .await;
     let meta = SqliteMeta::open(&server.dir.path().join("data/meta.sqlite3")).await.unwrap();
@@ -47,6 +49,18 @@ async fn the_least_loaded_live_endpoint_is_handed_out_and_silent_ones_drop_out()
     assert_eq!(grant["endpoint"], "http://idle.test:8080", "least loaded");
     assert!(grant["ws_url"].as_str().unwrap().starts_with("ws://idle.test:8080/ENDPOINT/"), "{grant}");
     assert!(grant["whip_url"].as_str().unwrap().starts_with("http://idle.test:8080/whip/"), "{grant}");
+    // The API runs no TURN server: it hands out the least loaded endpoint's, with
+    // credentials from the shared secret.
+    let ice: Value = server.get("/API/ICE", None).await.json().await.unwrap();
+    let turn =
+        ice["ice_servers"].as_array().unwrap().iter().find(|s| s["urls"][0].as_str().unwrap().starts_with("turn:"));
+    let turn = turn.expect("a TURN server");
+    assert_eq!(turn["urls"][0], "turn:idle.test:3478?transport=udp");
+    let username = turn["username"].as_str().unwrap();
+    assert_eq!(
+        turn["credential"].as_str().unwrap(),
+        myvid_core::turn_credentials::password(b"shared-turn-secret-0123456789", username)
+    );
     let upload = server.post_json("/API/NEWUPLOAD/", Some(&token), json!({})).await;
     assert_eq!(upload.json::<Value>().await.unwrap()["endpoint"], "http://idle.test:8080");
 

@@ -5,7 +5,9 @@ mod common;
 
 use common::meta::{self as suite, NOW};
 use myvid_store::SqliteMeta;
-use myvid_store::meta::{MetaStore, PageToken, Visibility};
+use std::sync::Arc;
+
+use myvid_store::meta::{MetaStore, PageToken, ServerEntry, ServerKind, Visibility};
 
 /// One `#[tokio::test]` per check and per flavour of store.
 macro_rules! conformance {
@@ -166,4 +168,48 @@ async fn version_one_databases_migrate_with_their_data() {
     let version: i64 =
         rusqlite::Connection::open(&path).unwrap().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
     assert_eq!(version, 3, "every migration applied");
+}
+
+/// Several processes on one SQLite file (the API and `myvid endpoint`s share the data
+/// directory): two independent stores on the same path write and read at once, and
+/// every call succeeds — SQLite's "busy" answers are waited out or retried.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_stores_on_one_file_write_at_once_without_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("meta.sqlite3");
+    let a = Arc::new(SqliteMeta::open(&path).await.unwrap());
+    let b = Arc::new(SqliteMeta::open(&path).await.unwrap());
+    let writer = {
+        let a = a.clone();
+        tokio::spawn(async move {
+            for i in 0..150 {
+                let video = suite::stored(&format!("v{i}"), None, "Shared file", "", Visibility::Public);
+                a.create_video(video).await.expect("create_video");
+                a.search_public("shared", 5, None).await.expect("search");
+            }
+        })
+    };
+    let beater = {
+        let b = b.clone();
+        tokio::spawn(async move {
+            for i in 0..300 {
+                let entry = ServerEntry {
+                    id: format!("e{}", i % 3),
+                    kind: ServerKind::Endpoint,
+                    url: "http://e.test".into(),
+                    load: i,
+                    turn: None,
+                    heartbeat_at: suite::NOW + i,
+                };
+                b.heartbeat(entry).await.expect("heartbeat");
+                b.live_servers(ServerKind::Endpoint, suite::NOW).await.expect("live_servers");
+            }
+        })
+    };
+    // A third opener while both write (as an endpoint process starting up).
+    let c = SqliteMeta::open(&path).await.expect("open while others write");
+    writer.await.unwrap();
+    beater.await.unwrap();
+    assert_eq!(c.list_public(200, None).await.unwrap().items.len(), 150);
+    assert_eq!(c.live_servers(ServerKind::Endpoint, 0).await.unwrap().len(), 3);
 }

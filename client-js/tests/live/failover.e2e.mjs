@@ -35,7 +35,7 @@ describe('surviving an endpoint loss', () => {
 
   before(async () => {
     dataDir = await mkdtemp(path.join(tmpdir(), 'myvid-failover-'));
-    const env = { MYVID_LIVE__SFU_SECRET: randomBytes(24).toString('hex') };
+    const env = { MYVID_LIVE__SFU_SECRET: randomBytes(24).toString('hex'), MYVID_TURN__SECRET: randomBytes(24).toString('hex') };
     api = await startServer({
       dataDir,
       env: { ...env, MYVID_LIVE__RELAY: 'false' },
@@ -73,6 +73,10 @@ describe('surviving an endpoint loss', () => {
     const b = await pages.openPage('broadcaster');
     const viewers = [await pages.openPage('viewer1'), await pages.openPage('viewer2')];
     try {
+      // The API runs no TURN server itself: it hands out an endpoint's.
+      const ice = await (await fetch(new URL('/API/ICE', api.url))).json();
+      const turnUrl = ice.ice_servers.flatMap((s) => s.urls).find((u) => u.startsWith('turn:'));
+      assert.match(turnUrl || '', /^turn:127\.0\.0\.1:\d+\?transport=udp$/, `an endpoint's TURN server is handed out: ${JSON.stringify(ice)}`);
       const id = await pages.startBroadcast(b, `Failover ${word}`, 'Surviving an endpoint loss.');
       await pages.waitUntilListed(word, id);
       for (const v of viewers) {

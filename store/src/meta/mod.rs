@@ -211,6 +211,8 @@ pub struct ServerEntry {
     pub url: String,
     /// The load it reported: client sessions (endpoint) or media sessions (SFU).
     pub load: i64,
+    /// An endpoint's TURN server, `host:port` (UDP), if it runs one.
+    pub turn: Option<String>,
     /// Unix seconds of its last heartbeat.
     pub heartbeat_at: i64,
 }

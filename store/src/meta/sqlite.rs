@@ -1,7 +1,9 @@
 //! [`SqliteMeta`]: the embedded [`MetaStore`], one SQLite database file.
 //!
 //! One connection behind a mutex; every call runs on tokio's blocking pool, so the
-//! async runtime never waits on SQLite. Search uses an FTS5 index over title and
+//! async runtime never waits on SQLite. Several processes may share the file (the API
+//! and `myvid endpoint`s on one data directory): write transactions start `IMMEDIATE`,
+//! locks are waited for up to 5 s, and a call SQLite still answers "busy" is retried. Search uses an FTS5 index over title and
 //! description (see `sqlite/0001_init.sql`).
 
 mod errors;
@@ -14,7 +16,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use rusqlite::{Connection, OptionalExtension, ToSql, params};
+use rusqlite::{Connection, OptionalExtension, ToSql, TransactionBehavior, params};
 
 use self::errors::{map_migration, map_sqlite};
 use self::rows::{USER_COLUMNS, VIDEO_COLUMNS, VIDEO_FROM, insert_video_sql, video_params};
@@ -28,6 +30,9 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Extra tries of [`SqliteMeta::open`] when the database is busy.
 const OPEN_RETRIES: u32 = 5;
+
+/// Extra tries of one call that SQLite answered "busy" without waiting.
+const BUSY_RETRIES: u32 = 5;
 
 /// The embedded metadata store on SQLite.
 ///
@@ -98,18 +103,33 @@ impl SqliteMeta {
         Ok(SqliteMeta { conn: Arc::new(Mutex::new(conn)) })
     }
 
-    /// Runs `f` with the connection on the blocking pool.
+    /// Runs `f` with the connection on the blocking pool. A call SQLite answers
+    /// "busy" without waiting (a snapshot gone stale, or recovery, when other processes
+    /// write the same file) is run again, up to [`BUSY_RETRIES`] times; each run is its
+    /// own transaction, so a retried call happens once.
     async fn call<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
+        F: Fn(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
     {
         let conn = Arc::clone(&self.conn);
         blocking(move || {
             // A panic mid-call rolled its transaction back while unwinding, so the
             // connection is still usable.
             let mut conn = conn.lock().unwrap_or_else(PoisonError::into_inner);
-            f(&mut conn).map_err(map_sqlite)
+            let mut attempt = 0;
+            loop {
+                match f(&mut conn) {
+                    Err(rusqlite::Error::SqliteFailure(e, message))
+                        if e.code == rusqlite::ErrorCode::DatabaseBusy && attempt < BUSY_RETRIES =>
+                    {
+                        attempt += 1;
+                        tracing::debug!(extended_code = e.extended_code, ?message, attempt, "database busy; retrying");
+                        std::thread::sleep(Duration::from_millis(10 << attempt));
+                    }
+                    other => return other.map_err(map_sqlite),
+                }
+            }
         })
         .await
     }
@@ -135,7 +155,7 @@ fn update_then_read(
     params: &[&dyn ToSql],
     id: &str,
 ) -> rusqlite::Result<Option<Video>> {
-    let tx = conn.transaction()?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     if tx.prepare_cached(sql)?.execute(params)? == 0 {
         return Ok(None);
     }
@@ -198,7 +218,7 @@ impl MetaStore for SqliteMeta {
                 params![user.username, user.email, user.password_hash, user.created_at],
                 |r| r.get(0),
             )?;
-            Ok(User { id, username: user.username, email: user.email, created_at: user.created_at })
+            Ok(User { id, username: user.username.clone(), email: user.email.clone(), created_at: user.created_at })
         })
         .await
     }
@@ -243,7 +263,7 @@ impl MetaStore for SqliteMeta {
     async fn delete_session(&self, token_hash: &str) -> Result<()> {
         let token_hash = token_hash.to_owned();
         self.call(move |conn| {
-            conn.prepare_cached("DELETE FROM sessions WHERE token_hash = ?1")?.execute([token_hash])?;
+            conn.prepare_cached("DELETE FROM sessions WHERE token_hash = ?1")?.execute([&token_hash])?;
             Ok(())
         })
         .await
@@ -252,7 +272,7 @@ impl MetaStore for SqliteMeta {
     async fn create_video(&self, video: NewVideo) -> Result<Video> {
         let created = self
             .call(move |conn| {
-                let tx = conn.transaction()?;
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 let seq: i64 = tx
                     .prepare_cached(&insert_video_sql("RETURNING seq"))?
                     .query_row(video_params(&video).as_params().as_slice(), |r| r.get(0))?;
@@ -266,7 +286,7 @@ impl MetaStore for SqliteMeta {
 
     async fn import_videos(&self, videos: Vec<NewVideo>) -> Result<usize> {
         self.call(move |conn| {
-            let tx = conn.transaction()?;
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let mut inserted = 0;
             {
                 let mut stmt = tx.prepare_cached(&insert_video_sql("ON CONFLICT (id) DO NOTHING"))?;
@@ -335,10 +355,17 @@ impl MetaStore for SqliteMeta {
     async fn heartbeat(&self, server: ServerEntry) -> Result<()> {
         self.call(move |conn| {
             conn.prepare_cached(
-                "INSERT INTO servers (id, kind, url, load, heartbeat_at) VALUES (?1, ?2, ?3, ?4, ?5) \
-                 ON CONFLICT (id) DO UPDATE SET kind = ?2, url = ?3, load = ?4, heartbeat_at = ?5",
+                "INSERT INTO servers (id, kind, url, load, turn, heartbeat_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+                 ON CONFLICT (id) DO UPDATE SET kind = ?2, url = ?3, load = ?4, turn = ?5, heartbeat_at = ?6",
             )?
-            .execute(params![server.id, server.kind.as_str(), server.url, server.load, server.heartbeat_at])
+            .execute(params![
+                server.id,
+                server.kind.as_str(),
+                server.url,
+                server.load,
+                server.turn,
+                server.heartbeat_at
+            ])
             .map(drop)
         })
         .await
@@ -347,7 +374,7 @@ impl MetaStore for SqliteMeta {
     async fn live_servers(&self, kind: ServerKind, since: i64) -> Result<Vec<ServerEntry>> {
         self.call(move |conn| {
             let mut statement = conn.prepare_cached(
-                "SELECT id, url, load, heartbeat_at FROM servers WHERE kind = ?1 AND heartbeat_at >= ?2 \
+                "SELECT id, url, load, turn, heartbeat_at FROM servers WHERE kind = ?1 AND heartbeat_at >= ?2 \
                  ORDER BY load, id",
             )?;
             let rows = statement.query_map(params![kind.as_str(), since], |row| {
@@ -356,7 +383,8 @@ impl MetaStore for SqliteMeta {
                     kind,
                     url: row.get(1)?,
                     load: row.get(2)?,
-                    heartbeat_at: row.get(3)?,
+                    turn: row.get(3)?,
+                    heartbeat_at: row.get(4)?,
                 })
             })?;
             rows.collect()
@@ -366,7 +394,7 @@ impl MetaStore for SqliteMeta {
 
     async fn remove_server(&self, id: &str) -> Result<()> {
         let id = id.to_owned();
-        self.call(move |conn| conn.prepare_cached("DELETE FROM servers WHERE id = ?1")?.execute([id]).map(drop)).await
+        self.call(move |conn| conn.prepare_cached("DELETE FROM servers WHERE id = ?1")?.execute([&id]).map(drop)).await
     }
 
     async fn expire_servers(&self, before: i64) -> Result<usize> {

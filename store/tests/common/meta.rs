@@ -474,7 +474,8 @@ pub async fn live_streams_are_listed_only_while_live(store: &dyn MetaStore) {
 }
 
 fn server(id: &str, kind: ServerKind, load: i64, heartbeat_at: i64) -> ServerEntry {
-    ServerEntry { id: id.to_owned(), kind, url: format!("http://{id}.example:8080"), load, heartbeat_at }
+    let turn = (kind == ServerKind::Endpoint).then(|| format!("{id}.example:3478"));
+    ServerEntry { id: id.to_owned(), kind, url: format!("http://{id}.example:8080"), load, turn, heartbeat_at }
 }
 
 /// Heartbeats replace an entry; only recent ones count; least loaded first; expiry and

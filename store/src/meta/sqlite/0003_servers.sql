@@ -5,6 +5,7 @@ CREATE TABLE servers (
     kind         TEXT NOT NULL CHECK (kind IN ('endpoint', 'sfu')),
     url          TEXT NOT NULL,
     load         INTEGER NOT NULL DEFAULT 0,
+    turn         TEXT,
     heartbeat_at INTEGER NOT NULL
 );
 CREATE INDEX servers_by_kind ON servers (kind, heartbeat_at);
