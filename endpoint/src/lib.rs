@@ -23,15 +23,30 @@ mod upload;
 pub mod whip_whep;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::Method;
+use axum::http::header::{ACCEPT_RANGES, AUTHORIZATION, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, RANGE};
 use myvid_core::Services;
 use myvid_core::limits::MAX_JSON_BODY;
 use myvid_store::LocalObjects;
 pub use relay::{Relay, RelayConfig};
+use tower_http::cors::{Any, CorsLayer};
 pub use turn::{TurnConfig, TurnServer};
 pub use whip_whep::WhipConfig;
+
+/// CORS for uploads and object URLs: any origin, the methods and headers the upload
+/// page and players use, and the headers a ranged download answers with.
+fn cors() -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::GET, Method::HEAD, Method::PUT, Method::POST])
+        .allow_headers([AUTHORIZATION, CONTENT_TYPE, RANGE])
+        .expose_headers([CONTENT_LENGTH, CONTENT_RANGE, ACCEPT_RANGES])
+        .max_age(Duration::from_secs(86_400))
+}
 
 /// The endpoint's routes. `local` is the embedded object store when this process
 /// serves object URLs itself (`myvid dev`); `None` when objects live in S3. `relay`
@@ -42,6 +57,10 @@ pub fn router(services: Services, local: Option<Arc<LocalObjects>>, relay: Optio
     if let Some(local) = local {
         router = router.merge(objects_http::routes(services.clone(), local));
     }
+    // The pages come from the API's origin, and with several endpoints uploads go to
+    // another one: allow any origin (uploads are authorised by a bearer token, object
+    // URLs by their signature, never by cookies).
+    router = router.layer(cors());
     if let Some(relay) = relay {
         router = router.merge(whip_whep::routes(services, relay.clone(), WhipConfig::default()));
         router = router.merge(relay::routes(relay));

@@ -242,11 +242,21 @@ async fn a_new_stream_goes_to_the_least_loaded_sfu() {
 
 #[tokio::test]
 async fn without_an_sfu_a_client_gets_no_media_server() {
-    let endpoint = endpoint().await;
+    let config = RelayConfig { sfu_wait: Duration::from_millis(100), ..RelayConfig::new(SECRET) };
+    let endpoint = start(config).await;
     let mut client = endpoint.client("s1").await;
     expect_error(&mut client, "no_media_server").await;
     let frame = closed(&mut client).await.expect("a close frame");
     assert_eq!(frame.code, CloseCode::Again);
+}
+
+#[tokio::test]
+async fn a_client_arriving_before_any_sfu_waits_for_one() {
+    let endpoint = endpoint().await;
+    let _client = endpoint.client("s1").await;
+    // The SFU registers after the client came (an endpoint that just started).
+    let (mut control, _) = endpoint.register().await;
+    assert_eq!(next_attach(&mut control).await.1, "s1", "placed once an SFU is there");
 }
 
 #[tokio::test]
@@ -326,7 +336,8 @@ async fn attaching_an_unknown_client_is_404() {
 
 #[tokio::test]
 async fn an_sfu_control_socket_closing_closes_its_bridged_clients() {
-    let endpoint = endpoint().await;
+    let config = RelayConfig { sfu_wait: Duration::from_millis(100), ..RelayConfig::new(SECRET) };
+    let endpoint = start(config).await;
     let (mut control, _) = endpoint.register().await;
     let (mut client, mut sfu) = bridged(&endpoint, &mut control, "s1").await;
     endpoint.until(|s| s.bridged == 1).await;

@@ -2,7 +2,8 @@
 //! session runs for an in-process virtual client ([`super::conn`]), for WHIP and WHEP.
 //!
 //! ```text
-//!  upgrade ─▶ park (no SFU: no_media_server · cap reached: busy)
+//!  upgrade ─▶ park (no SFU yet: wait up to sfu_wait for one, then no_media_server
+//!                   · cap reached: busy)
 //!          ─▶ attach notice to the SFU's control socket
 //!          ─▶ wait: client frames buffered (in order, up to PARKED_FRAMES)
 //!               timeout ─▶ media_server_timeout · SFU gone ─▶ media_server_gone
@@ -96,9 +97,19 @@ impl Drop for SessionGuard {
 pub(super) async fn session(relay: Arc<Relay>, stream_id: String, mut socket: impl ClientConn) {
     let client_id = relay.new_id("c-");
     let (deliver, attached) = oneshot::channel();
-    let placement = match relay.update(|registry| registry.park(client_id.clone(), &stream_id, deliver)) {
+    let mut parked = relay.update(|registry| registry.park(client_id.clone(), &stream_id, deliver));
+    if let Err((ParkRefusal::NoMediaServer, deliver)) = parked {
+        // An endpoint that just started, or whose SFUs are reconnecting: wait for one.
+        let mut status = relay.watch_status();
+        let waited = timeout(relay.config.sfu_wait, status.wait_for(|s| !s.sfus.is_empty())).await;
+        parked = match waited {
+            Ok(Ok(_)) => relay.update(|registry| registry.park(client_id.clone(), &stream_id, deliver)),
+            _ => Err((ParkRefusal::NoMediaServer, deliver)),
+        };
+    }
+    let placement = match parked {
         Ok(placement) => placement,
-        Err(refusal) => {
+        Err((refusal, _)) => {
             tracing::info!(%stream_id, ?refusal, "client refused");
             refuse(&mut socket, refusal.into()).await;
             return;

@@ -71,6 +71,10 @@ pub struct RelayConfig {
     /// A socket from which nothing (not even a pong) arrives for this long is closed
     /// (default 60 s: three missed pings).
     pub idle_timeout: Duration,
+    /// When no SFU is registered, how long a new client waits for one before it gets
+    /// `no_media_server` (default 5 s: SFUs find a new endpoint through the registry
+    /// within 2 s, and come back within their backoff after an endpoint restart).
+    pub sfu_wait: Duration,
 }
 
 impl RelayConfig {
@@ -82,6 +86,7 @@ impl RelayConfig {
             max_parked: 10_000,
             keepalive: Duration::from_secs(20),
             idle_timeout: Duration::from_secs(60),
+            sfu_wait: Duration::from_secs(5),
         }
     }
 }
@@ -94,6 +99,7 @@ impl std::fmt::Debug for RelayConfig {
             .field("max_parked", &self.max_parked)
             .field("keepalive", &self.keepalive)
             .field("idle_timeout", &self.idle_timeout)
+            .field("sfu_wait", &self.sfu_wait)
             .finish()
     }
 }

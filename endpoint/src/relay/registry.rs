@@ -190,18 +190,19 @@ impl<S> Registry<S> {
     }
 
     /// Parks `client_id` for `stream_id` on an SFU; `deliver` receives the SFU's
-    /// attach socket.
+    /// attach socket. Refused, `deliver` comes back (to try again later).
+    #[allow(clippy::type_complexity)]
     pub fn park(
         &mut self,
         client_id: String,
         stream_id: &str,
         deliver: oneshot::Sender<S>,
-    ) -> Result<Placement, ParkRefusal> {
-        let Some(sfu_id) = self.choose(stream_id) else { return Err(ParkRefusal::NoMediaServer) };
+    ) -> Result<Placement, (ParkRefusal, oneshot::Sender<S>)> {
+        let Some(sfu_id) = self.choose(stream_id) else { return Err((ParkRefusal::NoMediaServer, deliver)) };
         if self.parked.len() >= self.max_parked {
-            return Err(ParkRefusal::Busy);
+            return Err((ParkRefusal::Busy, deliver));
         }
-        let Some(sfu) = self.sfus.get_mut(&sfu_id) else { return Err(ParkRefusal::NoMediaServer) };
+        let Some(sfu) = self.sfus.get_mut(&sfu_id) else { return Err((ParkRefusal::NoMediaServer, deliver)) };
         sfu.sessions += 1;
         let placement = Placement { sfu_id: sfu_id.clone(), control: sfu.control.clone(), gone: sfu.gone.clone() };
         self.streams.entry(stream_id.to_owned()).or_insert_with(|| StreamPlacement { sfu_id, sessions: 0 }).sessions +=
@@ -288,7 +289,7 @@ mod tests {
 
     fn park(registry: &mut Registry<()>, client: &str, stream: &str) -> Result<String, ParkRefusal> {
         let (tx, _rx) = oneshot::channel();
-        registry.park(client.to_owned(), stream, tx).map(|p| p.sfu_id)
+        registry.park(client.to_owned(), stream, tx).map(|p| p.sfu_id).map_err(|(refusal, _)| refusal)
     }
 
     #[test]

@@ -101,6 +101,13 @@ function mutedIcon() {
 
 /** How often to look again while a stream is pending (owner's view only). */
 const PENDING_POLL_MS = 3000;
+/**
+ * Failures worth joining again by ourselves (the media path or the live server went
+ * away — say, the TURN server of an endpoint that died), after 1 s, 2 s, 4 s…, at most
+ * this many times in a row; then the Retry button.
+ */
+const AUTO_REJOIN_CODES = new Set(['ice_failed', 'closed_by_server', 'connection_lost', 'media_server_gone', 'no_media_server', 'media_server_timeout']);
+const MAX_AUTO_REJOINS = 4;
 
 /**
  * Play a live stream: badge, status overlay, unmute button, retry on failure.
@@ -135,6 +142,7 @@ function playLive(video) {
 
   let handle = null;
   let pendingTimer = null;
+  let rejoins = 0;
 
   const show = (state, text) => {
     overlay.dataset.state = state;
@@ -179,8 +187,16 @@ function playLive(video) {
           player.srcObject = null;
           show('ended', detail && detail.reason && !/ended/i.test(detail.reason) ? `The broadcast has ended (${detail.reason}).` : undefined);
         } else if (state === 'failed') {
+          const code = detail && detail.error && detail.error.code;
+          if (AUTO_REJOIN_CODES.has(code) && rejoins < MAX_AUTO_REJOINS) {
+            rejoins += 1;
+            show('reconnecting');
+            pendingTimer = setTimeout(() => refresh(), 1000 * 2 ** (rejoins - 1));
+            return;
+          }
           show('failed', `The live stream could not be played: ${detail && detail.error ? detail.error.message : 'unknown error'}`);
         } else {
+          if (state === 'playing') rejoins = 0;
           show(state);
         }
       },
@@ -204,6 +220,7 @@ function playLive(video) {
   retry.addEventListener('click', () => {
     if (handle) handle.stop('retrying');
     handle = null;
+    rejoins = 0;
     refresh();
   });
   addEventListener('pagehide', () => {
