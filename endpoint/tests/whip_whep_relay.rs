@@ -77,7 +77,9 @@ async fn start(config: WhipConfig) -> Endpoint {
         metrics: Arc::new(Metrics::default()),
         stream_tokens: StreamTokens::new(b"tokens"),
     };
-    let relay = Relay::new(RelayConfig::new(SECRET), services.metrics.clone());
+    // No waiting for an SFU to register: "no SFU" is one of the refusals tested.
+    let relay_config = RelayConfig { sfu_wait: Duration::ZERO, ..RelayConfig::new(SECRET) };
+    let relay = Relay::new(relay_config, services.metrics.clone());
     let app = whip_whep::routes(services, relay.clone(), config).merge(relay::routes(relay.clone()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -100,11 +100,14 @@ pub(super) async fn session(relay: Arc<Relay>, stream_id: String, mut socket: im
     let mut parked = relay.update(|registry| registry.park(client_id.clone(), &stream_id, deliver));
     if let Err((ParkRefusal::NoMediaServer, deliver)) = parked {
         // An endpoint that just started, or whose SFUs are reconnecting: wait for one.
+        // (The watch's read guard must be gone before `update` publishes a new status.)
         let mut status = relay.watch_status();
-        let waited = timeout(relay.config.sfu_wait, status.wait_for(|s| !s.sfus.is_empty())).await;
-        parked = match waited {
-            Ok(Ok(_)) => relay.update(|registry| registry.park(client_id.clone(), &stream_id, deliver)),
-            _ => Err((ParkRefusal::NoMediaServer, deliver)),
+        let registered =
+            matches!(timeout(relay.config.sfu_wait, status.wait_for(|s| !s.sfus.is_empty())).await, Ok(Ok(_)));
+        parked = if registered {
+            relay.update(|registry| registry.park(client_id.clone(), &stream_id, deliver))
+        } else {
+            Err((ParkRefusal::NoMediaServer, deliver))
         };
     }
     let placement = match parked {
