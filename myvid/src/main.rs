@@ -71,31 +71,35 @@ fn absolute(path: PathBuf) -> anyhow::Result<PathBuf> {
     Ok(if path.is_absolute() { path } else { std::env::current_dir().context("no working directory")?.join(path) })
 }
 
+/// The config with a serving command's flags applied and checked, logging started, and
+/// the listener bound.
+async fn serving(
+    mut config: Config,
+    listen: Option<String>,
+    data_dir: Option<PathBuf>,
+    public_url: Option<String>,
+) -> anyhow::Result<(Config, tokio::net::TcpListener)> {
+    config.listen = listen.unwrap_or(config.listen);
+    config.data_dir = absolute(data_dir.unwrap_or(config.data_dir))?;
+    config.public_url = public_url.or(config.public_url);
+    config.validate()?;
+    init_logging(&config);
+    let addr = config.listen_addr()?;
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+    Ok((config, listener))
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let mut config = Config::load(cli.config.as_deref(), std::env::vars())?;
     match cli.command {
         Command::Dev { listen, data_dir, public_url } => {
-            config.listen = listen.unwrap_or(config.listen);
-            config.data_dir = absolute(data_dir.unwrap_or(config.data_dir))?;
-            config.public_url = public_url.or(config.public_url);
-            config.validate()?;
-            init_logging(&config);
-            let addr = config.listen_addr()?;
-            let listener =
-                tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+            let (config, listener) = serving(config, listen, data_dir, public_url).await?;
             myvid::dev::run(config, listener, Clock::system(), myvid::shutdown::signal()).await
         }
         Command::Endpoint { listen, data_dir, public_url } => {
-            config.listen = listen.unwrap_or(config.listen);
-            config.data_dir = absolute(data_dir.unwrap_or(config.data_dir))?;
-            config.public_url = public_url.or(config.public_url);
-            config.validate()?;
-            init_logging(&config);
-            let addr = config.listen_addr()?;
-            let listener =
-                tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+            let (config, listener) = serving(config, listen, data_dir, public_url).await?;
             myvid::endpoint_role::run(config, listener, Clock::system(), myvid::shutdown::signal()).await
         }
         Command::Import { file, data_dir } => {

@@ -17,29 +17,19 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdirSync, createWriteStream } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { startServer } from '../support/server.mjs';
 import { launchBrowser } from '../support/browser.mjs';
+import { ARTIFACTS, LIVE_TIMEOUT, livePages, sleep, uniqueWord } from '../support/live-pages.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ARTIFACTS = path.resolve(HERE, '../../test-artifacts');
-mkdirSync(ARTIFACTS, { recursive: true });
 const PYTHON = process.env.PYTHON || 'python3';
 
-/** How long a page or script may take to reach a live state. */
-const LIVE_TIMEOUT = 30_000;
 /** What aiortc_whip_publish.py sends. */
 const AIORTC_SIZE = { width: 640, height: 360 };
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function uniqueWord(prefix) {
-  return prefix + Array.from(randomBytes(10), (b) => 'abcdefghijklmnopqrstuvwxyz'[b % 26]).join('');
-}
 
 async function api(base, method, p, { body, token } = {}) {
   const headers = {};
@@ -155,7 +145,12 @@ function runPython(name, script, args) {
 describe('WHIP/WHEP interop with aiortc', () => {
   let server;
   let browser;
-  const contexts = new Set();
+  let pages;
+  // Bound once the browser runs (in `before`).
+  const openPage = (name) => pages.openPage(name);
+  const waitForState = (...a) => pages.waitForState(...a);
+  const waitUntilListed = (word, id) => pages.waitUntilListed(word, id, 15_000);
+  const viewerStats = (...a) => pages.viewerStats(...a);
   /** Python scripts still to stop in `after`. */
   const scripts = new Set();
 
@@ -173,11 +168,12 @@ describe('WHIP/WHEP interop with aiortc', () => {
     }
     server = await startServer({ logFile: path.join(ARTIFACTS, 'interop-server.log') });
     browser = await launchBrowser();
+    pages = livePages({ browser, baseUrl: () => server.url, prefix: 'interop' });
   });
 
   after(async () => {
     for (const s of scripts) await s.stop().catch(() => {});
-    for (const c of contexts) await c.close().catch(() => {});
+    await pages?.closeAll();
     await browser?.close().catch(() => {});
     await server?.stop();
   });
@@ -193,30 +189,6 @@ describe('WHIP/WHEP interop with aiortc', () => {
     return s;
   }
 
-  async function openPage(name) {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-    contexts.add(context);
-    const page = await context.newPage();
-    page.setDefaultTimeout(20_000);
-    const pageErrors = [];
-    const logs = [];
-    page.on('pageerror', (err) => pageErrors.push(String(err && err.stack ? err.stack : err)));
-    page.on('console', (m) => {
-      if (m.type() === 'warning' || m.type() === 'error') logs.push(`${m.type()}: ${m.text()}`);
-    });
-    let n = 0;
-    const shot = async (step) => {
-      n += 1;
-      await page.screenshot({ path: path.join(ARTIFACTS, `interop-${name}-${String(n).padStart(2, '0')}-${step}.png`) });
-    };
-    const close = async () => {
-      contexts.delete(context);
-      await context.close();
-    };
-    const go = (u) => page.goto(new URL(u, server.url).href);
-    return { name, page, go, shot, pageErrors, logs, close };
-  }
-
   async function signUpApi(prefix) {
     const username = uniqueWord(prefix).slice(0, 14);
     const res = await api(server.url, 'POST', '/v1/auth/signup', {
@@ -226,66 +198,12 @@ describe('WHIP/WHEP interop with aiortc', () => {
     return res.json.token;
   }
 
-  /** Wait until `[data-testid=testid]` has data-state `want`; fail fast on `failed`. */
-  async function waitForState(page, testid, want, timeout = LIVE_TIMEOUT) {
-    const handle = await page.waitForFunction(
-      ([id, w]) => {
-        const el = document.querySelector(`[data-testid="${id}"]`);
-        const s = el && el.dataset.state;
-        if (s === w) return { ok: true };
-        if (s === 'failed') return { ok: false, text: el.textContent.trim() };
-        return null;
-      },
-      [testid, want],
-      { timeout, polling: 100 },
-    );
-    const result = await handle.jsonValue();
-    if (!result.ok) throw new Error(`${testid} went to "failed" instead of "${want}": ${result.text}`);
-  }
-
-  /** Poll `POST /API/VIDEO/` until it lists stream `id` (searching `word`). */
-  async function waitUntilListed(word, id, timeout = 15_000) {
-    let last;
-    for (const deadline = Date.now() + timeout; Date.now() < deadline; await sleep(250)) {
-      last = await api(server.url, 'POST', '/API/VIDEO/', { body: { search: word } });
-      assert.equal(last.status, 200, last.text);
-      const item = last.json.find((v) => v.id === id);
-      if (item) return item;
-    }
-    throw new Error(`POST /API/VIDEO/ did not list the live stream ${id} within ${timeout / 1000} s: ${last && last.text}`);
-  }
-
   async function waitUntilUnlisted(word, id, timeout = 15_000) {
     for (const deadline = Date.now() + timeout; Date.now() < deadline; await sleep(500)) {
       const res = await api(server.url, 'POST', '/API/VIDEO/', { body: { search: word } });
       if (!res.json.some((v) => v.id === id)) return;
     }
     throw new Error(`stream ${id} was still listed ${timeout / 1000} s after it ended`);
-  }
-
-  /** A Chromium watcher's inbound video stats (null before there are any). */
-  function viewerStats(v) {
-    return v.page.evaluate(async () => {
-      const h = window.__myvidWatch;
-      if (!h || !h.pc) return null;
-      let out = null;
-      (await h.pc.getStats()).forEach((s) => {
-        if (s.type === 'inbound-rtp' && s.kind === 'video') {
-          out = { framesDecoded: s.framesDecoded || 0, width: s.frameWidth || 0, height: s.frameHeight || 0, codecId: s.codecId };
-        }
-      });
-      return out;
-    });
-  }
-
-  async function signUpPage(page, go, username, next) {
-    await go(`/login.html?next=${encodeURIComponent(next)}`);
-    await page.getByTestId('signup-username').fill(username);
-    await page.getByTestId('signup-email').fill(`${username}@example.test`);
-    await page.getByTestId('signup-password').fill('correct horse battery');
-    await page.getByTestId('signup-submit').click();
-    await page.waitForURL((u) => u.pathname.endsWith(`/${next}`));
-    await page.getByTestId('nav-username').waitFor();
   }
 
   test('aiortc publishes through WHIP, a Chromium viewer decodes its frames', { timeout: 180_000 }, async () => {
@@ -315,7 +233,7 @@ describe('WHIP/WHEP interop with aiortc', () => {
       assert.equal(item.type, 'WebRTC');
       assert.equal(item.title, title);
 
-      await v.go(`/watch.html?v=${encodeURIComponent(id)}`);
+      await v.page.goto(`/watch.html?v=${encodeURIComponent(id)}`);
       await waitForState(v.page, 'live-status', 'playing');
       const tPlaying = Date.now() - t0;
       const deadline = Date.now() + LIVE_TIMEOUT;
@@ -363,7 +281,7 @@ describe('WHIP/WHEP interop with aiortc', () => {
     const b = await openPage('whep-broadcaster');
     let viewer = null;
     try {
-      await signUpPage(b.page, b.go, uniqueWord('e_').slice(0, 14), 'broadcast.html');
+      await pages.signUp(b.page, uniqueWord('e_').slice(0, 14), 'broadcast.html');
       await b.page.getByTestId('broadcast-form').waitFor();
       await b.page.waitForFunction(() => {
         const el = document.querySelector('[data-testid="camera-preview"]');
