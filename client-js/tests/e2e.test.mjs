@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { startServer } from './support/server.mjs';
 import { makeMedia } from './support/media.mjs';
 import { launchBrowser } from './support/browser.mjs';
+import { apiJson } from './support/live-pages.mjs';
 
 const ARTIFACTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../test-artifacts');
 mkdirSync(ARTIFACTS, { recursive: true });
@@ -119,22 +120,6 @@ async function searchFromHeader(page, words) {
   await page.waitForFunction(() => !document.querySelector('[data-testid="loading"]'));
   const error = page.getByTestId('error');
   if ((await error.count()) > 0) throw new Error(`search failed on the page: ${await error.textContent()}`);
-}
-
-async function apiJson(base, method, p, body) {
-  const res = await fetch(new URL(p, base), {
-    method,
-    headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let json = null;
-  try {
-    json = text ? JSON.parse(text) : null;
-  } catch {
-    // leave json null
-  }
-  return { status: res.status, json, text };
 }
 
 describe('MyVid browser client end to end', () => {

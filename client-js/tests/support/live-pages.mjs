@@ -14,18 +14,22 @@ mkdirSync(ARTIFACTS, { recursive: true });
 /** How long a page may take to reach a live state (go live, first frames, ended). */
 export const LIVE_TIMEOUT = 30_000;
 
+/** Resolves after `ms` milliseconds. */
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** `prefix` and ten random letters: a search word no other test uses. */
 export function uniqueWord(prefix) {
   return prefix + Array.from(randomBytes(10), (b) => 'abcdefghijklmnopqrstuvwxyz'[b % 26]).join('');
 }
 
+/** The median of `values`. */
 export function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
+/** An API call with an optional JSON body: `{status, json (null if not JSON), text}`. */
 export async function apiJson(base, method, p, body) {
   const res = await fetch(new URL(p, base), {
     method,
