@@ -634,7 +634,12 @@ describe('watch', () => {
       const video = { ...LIVE_VIDEO };
       delete video.ice_servers;
       const handle = live.watch({ video, ...fakes, timeoutMs: 0 });
-      for (let i = 0; i < 50 && !FakePeerConnection.last; i++) await settle();
+      // A real HTTP round trip first: wait by the clock, not by event-loop turns (a busy
+      // CI machine needs more of those).
+      for (const end = Date.now() + 5000; !FakePeerConnection.last && Date.now() < end; ) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      assert.ok(FakePeerConnection.last, 'a peer connection was made once GET /API/ICE answered');
       assert.deepEqual(FakePeerConnection.last.config.iceServers, [{ urls: ['stun:from-api.example:3478'] }]);
       handle.stop();
     } finally {
