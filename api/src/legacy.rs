@@ -63,7 +63,7 @@ struct EndpointAnswer {
 
 /// `POST /API/NEWUPLOAD/` → the base URL of an upload endpoint.
 async fn new_upload(State(services): State<Services>, _caller: AuthUser) -> Result<Json<EndpointAnswer>, ApiError> {
-    Ok(Json(EndpointAnswer { endpoint: myvid_core::registry::pick_endpoint(&services).await? }))
+    Ok(Json(EndpointAnswer { endpoint: myvid_core::registry::live_endpoints(&services).await?.first().to_owned() }))
 }
 
 /// `POST /API/PUBLISH/{id}` → the now public video.

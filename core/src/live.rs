@@ -145,7 +145,8 @@ pub async fn create_stream(services: &Services, user: &User, req: StreamRequest)
     let now = services.clock.now();
     let stream = create_private(services, user, &details, |_| VideoSource::Live { state: LiveState::Pending }).await?;
     let settings = &services.settings;
-    let endpoint = crate::registry::pick_endpoint(services).await?;
+    let endpoints = crate::registry::live_endpoints(services).await?;
+    let endpoint = endpoints.first().to_owned();
     let urls = stream_urls(&endpoint, &stream.id);
     tracing::info!(stream = %stream.id, user = %user.username, %endpoint, "live stream created");
     Ok(StreamGrant {
@@ -155,7 +156,7 @@ pub async fn create_stream(services: &Services, user: &User, req: StreamRequest)
         ws_url: urls.ws_url,
         whip_url: urls.whip_url,
         whep_url: urls.whep_url,
-        ice_servers: ice_servers(services, Some(user.id)).await?,
+        ice_servers: ice_servers_at(settings, endpoints.turn.as_deref(), Some(user.id), now),
     })
 }
 
@@ -163,21 +164,16 @@ pub async fn create_stream(services: &Services, user: &User, req: StreamRequest)
 /// least loaded live endpoint that runs one (several endpoints share the TURN secret),
 /// or the settings' own.
 pub async fn ice_servers(services: &Services, user_id: Option<i64>) -> Result<Vec<IceServer>, ApiError> {
-    let turn = crate::registry::pick_turn(services).await?;
+    let turn = crate::registry::live_endpoints(services).await?.turn;
     Ok(ice_servers_at(&services.settings, turn.as_deref(), user_id, services.clock.now()))
 }
 
 /// The STUN/TURN servers for one client at `now`: the configured `live.ice_servers`,
-/// then, when the endpoint runs TURN, its STUN URL and a TURN entry with credentials
-/// for user id `user_id`. Anonymous clients get a random `anon-…` user each, so that
-/// the TURN server's per-user allocation quota applies to every one separately.
-pub fn ice_servers_for(settings: &Settings, user_id: Option<i64>, now: i64) -> Vec<IceServer> {
-    ice_servers_at(settings, None, user_id, now)
-}
-
-/// [`ice_servers_for`], with the TURN server at `turn_address` (`host:port`, an
-/// endpoint's from the registry) instead of the one in the settings; nothing for TURN
-/// if neither names an address.
+/// then, when a TURN server is known — at `turn_address` (`host:port`, an endpoint's
+/// from the registry), else the one in the settings — its STUN URL and a TURN entry
+/// with credentials for user id `user_id`. Anonymous clients get a random `anon-…`
+/// user each, so that the TURN server's per-user allocation quota applies to every one
+/// separately.
 pub fn ice_servers_at(
     settings: &Settings,
     turn_address: Option<&str>,
@@ -226,18 +222,18 @@ mod tests {
     fn ice_servers_add_the_endpoints_stun_and_turn_with_fresh_credentials() {
         let stun = IceServer { urls: vec!["stun:stun.example.org:3478".into()], username: None, credential: None };
         let mut settings = Settings { ice_servers: vec![stun.clone()], ..Settings::default() };
-        assert_eq!(ice_servers_for(&settings, Some(7), 1_000), vec![stun.clone()], "no TURN configured");
+        assert_eq!(ice_servers_at(&settings, None, Some(7), 1_000), vec![stun.clone()], "no TURN configured");
         settings.turn =
             Some(TurnGrant { address: "127.0.0.1:3478".into(), secret: b"secret".to_vec(), lifetime_secs: 600 });
-        let servers = ice_servers_for(&settings, Some(7), 1_000);
+        let servers = ice_servers_at(&settings, None, Some(7), 1_000);
         assert_eq!(servers[..2], [stun, IceServer { urls: vec!["stun:127.0.0.1:3478".into()], ..servers[1].clone() }]);
         assert_eq!(servers[2].urls, ["turn:127.0.0.1:3478?transport=udp"]);
         assert_eq!(servers[2].username.as_deref(), Some("1600:7"));
         assert_eq!(servers[2].credential, Some(turn_credentials::password(b"secret", "1600:7")));
         let anonymous = |s: &[IceServer]| s[2].username.clone().unwrap();
-        let first = anonymous(&ice_servers_for(&settings, None, 1_000));
+        let first = anonymous(&ice_servers_at(&settings, None, None, 1_000));
         assert!(first.starts_with("1600:anon-"), "{first}");
-        assert_ne!(first, anonymous(&ice_servers_for(&settings, None, 1_000)), "one anonymous id per grant");
+        assert_ne!(first, anonymous(&ice_servers_at(&settings, None, None, 1_000)), "one anonymous id per grant");
     }
 
     #[test]

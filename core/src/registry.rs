@@ -33,29 +33,34 @@ pub const LIVE_WINDOW_SECS: i64 = 6;
 /// Entries this much older than their last heartbeat are deleted.
 pub const FORGET_AFTER_SECS: i64 = 3600;
 
-/// The base URLs of live endpoints, least loaded first. When none has registered (a
-/// process whose endpoint role does not heartbeat, as in the API's tests), the
-/// configured `endpoint_url` alone.
-pub async fn live_endpoints(services: &Services) -> Result<Vec<String>, ApiError> {
-    let since = services.clock.now() - LIVE_WINDOW_SECS;
-    let live = services.meta.live_servers(ServerKind::Endpoint, since).await?;
-    if live.is_empty() {
-        return Ok(vec![services.settings.endpoint_url.clone()]);
+/// What the registry says about endpoints, read once per request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveEndpoints {
+    /// Base URLs of live endpoints, least loaded first; never empty: when none has
+    /// registered (a process whose endpoint role does not heartbeat, as in the API's
+    /// tests), the configured `endpoint_url` alone.
+    pub urls: Vec<String>,
+    /// The TURN server (`host:port`) of the least loaded live endpoint that runs one.
+    pub turn: Option<String>,
+}
+
+impl LiveEndpoints {
+    /// The least loaded live endpoint.
+    pub fn first(&self) -> &str {
+        &self.urls[0]
     }
-    Ok(live.into_iter().map(|s| s.url).collect())
 }
 
-/// The least loaded live endpoint (see [`live_endpoints`]).
-pub async fn pick_endpoint(services: &Services) -> Result<String, ApiError> {
-    let endpoints = live_endpoints(services).await?;
-    Ok(endpoints.into_iter().next().unwrap_or_else(|| services.settings.endpoint_url.clone()))
-}
-
-/// The TURN server (`host:port`) of the least loaded live endpoint that runs one.
-pub async fn pick_turn(services: &Services) -> Result<Option<String>, ApiError> {
+/// The live endpoints (one registry read).
+pub async fn live_endpoints(services: &Services) -> Result<LiveEndpoints, ApiError> {
     let since = services.clock.now() - LIVE_WINDOW_SECS;
     let live = services.meta.live_servers(ServerKind::Endpoint, since).await?;
-    Ok(live.into_iter().find_map(|s| s.turn))
+    let turn = live.iter().find_map(|s| s.turn.clone());
+    let mut urls: Vec<String> = live.into_iter().map(|s| s.url).collect();
+    if urls.is_empty() {
+        urls.push(services.settings.endpoint_url.clone());
+    }
+    Ok(LiveEndpoints { urls, turn })
 }
 
 /// Reads a server's current load (client sessions for an endpoint, media sessions for

@@ -5,7 +5,7 @@ use myvid_store::objects::Bucket;
 use serde::Serialize;
 
 use crate::error::ApiError;
-use crate::live::{IceServer, ice_servers, stream_urls};
+use crate::live::{IceServer, ice_servers_at, stream_urls};
 use crate::services::Services;
 
 /// A video as clients see it.
@@ -92,17 +92,17 @@ pub async fn video_view(services: &Services, video: &Video) -> Result<VideoView,
         }
         VideoSource::Live { state } => {
             let endpoints = crate::registry::live_endpoints(services).await?;
-            let first = endpoints.first().unwrap_or(&services.settings.endpoint_url);
-            let urls = stream_urls(first, &video.id);
+            let urls = stream_urls(endpoints.first(), &video.id);
             view.kind = "WebRTC";
             view.source = "LIVE";
             view.url.clone_from(&urls.ws_url);
             view.live_state = Some(*state);
             view.ws_url = Some(urls.ws_url);
-            view.ws_urls = Some(endpoints.iter().map(|e| stream_urls(e, &video.id).ws_url).collect());
+            view.ws_urls = Some(endpoints.urls.iter().map(|e| stream_urls(e, &video.id).ws_url).collect());
             view.whep_url = Some(urls.whep_url);
             // Viewers of a listing are not known here: each gets an anonymous TURN user.
-            view.ice_servers = Some(ice_servers(services, None).await?);
+            let now = services.clock.now();
+            view.ice_servers = Some(ice_servers_at(&services.settings, endpoints.turn.as_deref(), None, now));
         }
     }
     Ok(view)
