@@ -29,6 +29,8 @@ struct SfuEntry {
     sessions: usize,
     /// Of those, how many are bridged.
     bridged: usize,
+    /// Streams in `Registry::hosted` on this SFU (kept, not recounted per status).
+    hosting: usize,
     /// Frames for the SFU's control socket.
     control: mpsc::UnboundedSender<EndpointMessage>,
     /// Cancelled when the control socket closes: parked and bridged sessions on this
@@ -135,7 +137,7 @@ impl<S> Registry<S> {
         let gone = CancellationToken::new();
         let seq = self.next_seq;
         self.next_seq += 1;
-        let entry = SfuEntry { seq, load: 0, sessions: 0, bridged: 0, control, gone: gone.clone() };
+        let entry = SfuEntry { seq, load: 0, sessions: 0, bridged: 0, hosting: 0, control, gone: gone.clone() };
         self.sfus.insert(sfu_id, entry);
         gone
     }
@@ -152,8 +154,12 @@ impl<S> Registry<S> {
 
     /// An SFU says `stream_id` is live on it (ignored from an unregistered SFU).
     pub fn host(&mut self, stream_id: &str, sfu_id: &str) {
-        if self.sfus.contains_key(sfu_id) {
-            self.hosted.insert(stream_id.to_owned(), sfu_id.to_owned());
+        let Some(entry) = self.sfus.get_mut(sfu_id) else { return };
+        entry.hosting += 1;
+        if let Some(previous) = self.hosted.insert(stream_id.to_owned(), sfu_id.to_owned())
+            && let Some(entry) = self.sfus.get_mut(&previous)
+        {
+            entry.hosting -= 1;
         }
     }
 
@@ -161,6 +167,9 @@ impl<S> Registry<S> {
     pub fn release(&mut self, stream_id: &str, sfu_id: &str) {
         if self.hosted.get(stream_id).is_some_and(|host| host == sfu_id) {
             self.hosted.remove(stream_id);
+            if let Some(entry) = self.sfus.get_mut(sfu_id) {
+                entry.hosting -= 1;
+            }
         }
     }
 
@@ -257,13 +266,12 @@ impl<S> Registry<S> {
             .sfus
             .iter()
             .map(|(id, sfu)| {
-                let hosting = self.hosted.values().filter(|host| *host == id).count();
                 let status = SfuStatus {
                     sfu_id: id.clone(),
                     load: sfu.load,
                     sessions: sfu.sessions,
                     bridged: sfu.bridged,
-                    hosting,
+                    hosting: sfu.hosting,
                 };
                 (sfu.seq, status)
             })
@@ -328,11 +336,15 @@ mod tests {
         // The stream went live on "b" through another endpoint: this relay has placed
         // nothing of it, yet its viewers must go to "b", not to idle "a".
         r.host("s", "b");
+        r.host("s", "b");
+        let hosting = |r: &Registry<()>, id: &str| r.status().sfus.iter().find(|x| x.sfu_id == id).map(|x| x.hosting);
+        assert_eq!((hosting(&r, "a"), hosting(&r, "b")), (Some(0), Some(1)), "announced twice, counted once");
         assert_eq!(park(&mut r, "c1", "s"), Ok("b".into()));
         assert_eq!(park(&mut r, "c2", "other"), Ok("a".into()), "other streams: least loaded");
         r.release("s", "a");
         assert_eq!(park(&mut r, "c3", "s"), Ok("b".into()), "only the host releases");
         r.release("s", "b");
+        assert_eq!(hosting(&r, "b"), Some(0));
         r.session_ended("s", "b", false);
         r.session_ended("s", "b", false);
         assert_eq!(park(&mut r, "c4", "s"), Ok("a".into()), "released: placed afresh");
