@@ -744,6 +744,32 @@ class LiveSession {
   }
 }
 
+/**
+ * A handle on `session`: what both roles share (live getters for `state`, `pc`,
+ * `error` and `signalUrl`, `stop`, `closed`) plus the role's own properties in
+ * `extra` (getters stay getters).
+ */
+function liveHandle(session, extra) {
+  const handle = {
+    get state() {
+      return session.state;
+    },
+    get pc() {
+      return session.pc;
+    },
+    get error() {
+      return session.error;
+    },
+    /** The signalling WebSocket URL in use (it changes when a lost endpoint is replaced). */
+    get signalUrl() {
+      return session.signal ? session.signal.url : session.url;
+    },
+    stop: (reason) => session.stop(reason),
+    closed: session.closed,
+  };
+  return Object.defineProperties(handle, Object.getOwnPropertyDescriptors(extra));
+}
+
 // ---------------------------------------------------------------------------
 // Broadcasting
 // ---------------------------------------------------------------------------
@@ -849,30 +875,15 @@ export function publish({ stream, mediaStream, simulcast = true, codec = 'video/
   Promise.resolve()
     .then(() => session.start({ mediaStream, simulcast, codec }))
     .catch((e) => session.fail(errorOf(e)));
-  return {
-    get state() {
-      return session.state;
-    },
+  return liveHandle(session, {
     get viewers() {
       return session.viewers;
-    },
-    get pc() {
-      return session.pc;
-    },
-    get error() {
-      return session.error;
     },
     get encodings() {
       return session.encodings || null;
     },
-    /** The signalling WebSocket URL in use (it changes when a lost endpoint is replaced). */
-    get signalUrl() {
-      return session.signal ? session.signal.url : session.url;
-    },
     streamId: stream && stream.stream_id,
-    stop: (reason) => session.stop(reason),
-    closed: session.closed,
-  };
+  });
 }
 
 // ---------------------------------------------------------------------------
@@ -1006,25 +1017,10 @@ export function watch({ video, element, ...options }) {
   Promise.resolve()
     .then(() => session.start())
     .catch((e) => session.fail(errorOf(e)));
-  return {
-    get state() {
-      return session.state;
-    },
-    get pc() {
-      return session.pc;
-    },
+  return liveHandle(session, {
     get stream() {
       return session.stream;
     },
-    /** The signalling WebSocket URL in use (it changes when a lost endpoint is replaced). */
-    get signalUrl() {
-      return session.signal ? session.signal.url : session.url;
-    },
-    get error() {
-      return session.error;
-    },
     timing: session.timing,
-    stop: (reason) => session.stop(reason),
-    closed: session.closed,
-  };
+  });
 }
