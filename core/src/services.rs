@@ -1,12 +1,12 @@
 //! The shared state every handler gets: the two stores, the clock, settings, metrics.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use myvid_store::{MetaStore, ObjectStore};
 
 use crate::clock::Clock;
 use crate::live::{IceServer, StreamTokens};
+use crate::media::MediaTools;
 use crate::metrics::Metrics;
 use crate::turn_credentials::TurnGrant;
 
@@ -15,18 +15,19 @@ use crate::turn_credentials::TurnGrant;
 pub struct Settings {
     /// Base URL of the upload endpoint handed out by `POST /API/NEWUPLOAD/`.
     pub endpoint_url: String,
-    /// Lifetime of signed upload and playback URLs, in seconds.
+    /// Lifetime of signed playback URLs, in seconds.
     pub url_ttl_secs: i64,
+    /// Lifetime of presigned upload URLs, in seconds (short: they cannot be revoked).
+    pub upload_url_ttl_secs: i64,
     /// Lifetime of a login session, in seconds.
     pub session_ttl_secs: i64,
     /// Largest accepted video file, in bytes.
     pub max_video_bytes: u64,
     /// Largest accepted preview image, in bytes.
     pub max_preview_bytes: u64,
-    /// The `ffprobe` program used to check uploads at publish.
-    pub ffprobe: String,
-    /// How long one probe may take before publish fails with `unavailable`.
-    pub probe_timeout: Duration,
+    /// `ffprobe` and `ffmpeg`, which check uploads and make thumbnails at publish, and
+    /// how long one run may take before publish fails with `unavailable`.
+    pub media: MediaTools,
     /// Lifetime of a live stream's publish token, in seconds.
     pub stream_token_ttl_secs: i64,
     /// STUN/TURN servers handed to broadcasters and viewers.
@@ -41,11 +42,11 @@ impl Default for Settings {
         Settings {
             endpoint_url: "http://127.0.0.1:8080".into(),
             url_ttl_secs: 24 * 3600,
+            upload_url_ttl_secs: 3600,
             session_ttl_secs: 30 * 24 * 3600,
             max_video_bytes: 2 << 30,
             max_preview_bytes: 10 << 20,
-            ffprobe: "ffprobe".into(),
-            probe_timeout: Duration::from_secs(20),
+            media: MediaTools::default(),
             stream_token_ttl_secs: 24 * 3600,
             ice_servers: Vec::new(),
             turn: None,

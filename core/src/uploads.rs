@@ -1,21 +1,32 @@
-//! Creating an upload (a private video plus two presigned PUT URLs) and publishing it
-//! once its files are in the store and check out.
+//! Creating an upload (a private video plus two presigned PUT URLs into staging) and
+//! publishing it once its files are there and check out.
 //!
 //! Lifecycle of a stored video:
 //!
 //! ```text
-//! create_upload ──▶ private, files absent ──PUT×2──▶ private, files present
-//!       ──publish (exists, non-empty, ffprobe says video / image)──▶ public
+//! create_upload ──▶ Staged: PUT URLs (1 h) to staging/{id}/video, staging/{id}/preview
+//!       ──publish──▶ preview: probe (raster still) → decode → new JPEG → previews/{id}/{n}.jpg
+//!                    video:   probe (type) → copy → videos/{id}/{n}.{ext} → probe the copy again
+//!                             → decode its start and end (duration) → Stored, public
+//!                    staging objects deleted
 //! ```
+//!
+//! Whatever reaches viewers is a copy the server made and checked after copying, under
+//! a key (and so a type) the server chose. A later PUT to an old upload URL only
+//! rewrites a staging object that is never served nor published again, so it cannot
+//! change a published video (the same holds on S3, where a presigned PUT cannot be
+//! revoked).
 
-use myvid_store::meta::{User, VideoSource, Visibility};
+use myvid_store::StoreError;
+use myvid_store::meta::{PublishedMedia, User, VideoSource, Visibility};
 use myvid_store::objects::Bucket;
+use myvid_store::objects::media_type::MediaType;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ErrorCode};
 use crate::limits::{self, MAX_FILENAME_CHARS};
+use crate::media::{self, DecodeCheck, Probe, ToolError};
 use crate::new_video::{Details, create_private};
-use crate::probe::{Probe, probe};
 use crate::services::Services;
 use crate::view::{VideoView, video_view};
 
@@ -27,9 +38,10 @@ pub struct UploadRequest {
     /// Up to 5,000 characters.
     #[serde(default)]
     pub description: String,
-    /// The preview image's file name (its extension is kept).
+    /// The preview image's file name on the uploader's machine (checked, not used:
+    /// the server names and types what it stores).
     pub preview_filename: String,
-    /// The video's file name (its extension is kept).
+    /// The video's file name on the uploader's machine (checked, not used).
     pub video_filename: String,
 }
 
@@ -44,42 +56,32 @@ pub struct UploadGrant {
     pub video_upload_url: String,
 }
 
-/// The lower-case extension of a file name if it is 1–8 ASCII letters or digits,
-/// else `bin`. Keeps the served `Content-Type` right without trusting the name.
-fn extension(filename: &str) -> String {
-    match filename.rsplit_once('.') {
-        Some((_, ext)) if (1..=8).contains(&ext.len()) && ext.chars().all(|c| c.is_ascii_alphanumeric()) => {
-            ext.to_ascii_lowercase()
-        }
-        _ => "bin".to_owned(),
-    }
+/// The staging keys of an upload: fixed per video, in [`Bucket::Staging`].
+fn staging_keys(id: &str) -> VideoSource {
+    VideoSource::Staged { video_key: format!("{id}/video"), preview_key: format!("{id}/preview") }
 }
 
 /// Creates a private video owned by `user` and presigned URLs for its two files.
 pub async fn create_upload(services: &Services, user: &User, req: UploadRequest) -> Result<UploadGrant, ApiError> {
     let details = Details::check(&req.title, &req.description)?;
-    let preview_name = limits::text("preview_filename", &req.preview_filename, MAX_FILENAME_CHARS, true, false)?;
-    let video_name = limits::text("video_filename", &req.video_filename, MAX_FILENAME_CHARS, true, false)?;
+    limits::text("preview_filename", &req.preview_filename, MAX_FILENAME_CHARS, true, false)?;
+    limits::text("video_filename", &req.video_filename, MAX_FILENAME_CHARS, true, false)?;
     let now = services.clock.now();
-    let video = create_private(services, user, &details, |id| VideoSource::Stored {
-        video_key: format!("{id}/video.{}", extension(&video_name)),
-        preview_key: format!("{id}/preview.{}", extension(&preview_name)),
-    })
-    .await?;
-    let VideoSource::Stored { video_key, preview_key } = &video.source else {
-        return Err(ApiError::internal("a new upload was stored without object keys"));
+    let video = create_private(services, user, &details, staging_keys).await?;
+    let VideoSource::Staged { video_key, preview_key } = &video.source else {
+        return Err(ApiError::internal("a new upload was stored without staging keys"));
     };
-    let expires_at = now + services.settings.url_ttl_secs;
+    let expires_at = now + services.settings.upload_url_ttl_secs;
     let settings = &services.settings;
     let grant = UploadGrant {
         id: video.id.clone(),
         preview_upload_url: services
             .objects
-            .presign_put(Bucket::Previews, preview_key, settings.max_preview_bytes, expires_at)
+            .presign_put(Bucket::Staging, preview_key, settings.max_preview_bytes, expires_at)
             .await?,
         video_upload_url: services
             .objects
-            .presign_put(Bucket::Videos, video_key, settings.max_video_bytes, expires_at)
+            .presign_put(Bucket::Staging, video_key, settings.max_video_bytes, expires_at)
             .await?,
     };
     services.metrics.uploads_created.inc();
@@ -92,9 +94,14 @@ fn refused(services: &Services, code: ErrorCode, message: String) -> ApiError {
     ApiError::new(code, message)
 }
 
-/// Checks that an object exists and is non-empty.
-async fn require_object(services: &Services, bucket: Bucket, key: &str, what: &str) -> Result<(), ApiError> {
-    match services.objects.head(bucket, key).await? {
+fn checker_unavailable(err: &ToolError) -> ApiError {
+    tracing::error!(error = %err, "media check failed to run");
+    ApiError::new(ErrorCode::Unavailable, "the video checker is unavailable right now; try publishing again later")
+}
+
+/// Checks that a staged object exists and is non-empty.
+async fn require_object(services: &Services, key: &str, what: &str) -> Result<(), ApiError> {
+    match services.objects.head(Bucket::Staging, key).await? {
         None => Err(refused(services, ErrorCode::UploadIncomplete, format!("the {what} has not been uploaded yet"))),
         Some(info) if info.size == 0 => {
             Err(refused(services, ErrorCode::UploadIncomplete, format!("the uploaded {what} is empty")))
@@ -103,18 +110,84 @@ async fn require_object(services: &Services, bucket: Bucket, key: &str, what: &s
     }
 }
 
-async fn probe_object(services: &Services, bucket: Bucket, key: &str) -> Result<Probe, ApiError> {
-    let expires_at = services.clock.now() + 3600;
-    let input = services.objects.probe_input(bucket, key, expires_at).await?;
-    let settings = &services.settings;
-    probe(&settings.ffprobe, &input, settings.probe_timeout).await.map_err(|e| {
-        tracing::error!(error = %e, "ffprobe failed");
-        ApiError::new(ErrorCode::Unavailable, "the video checker is unavailable right now; try publishing again later")
-    })
+/// What `ffprobe`/`ffmpeg` open for an object.
+async fn tool_input(services: &Services, bucket: Bucket, key: &str) -> Result<String, ApiError> {
+    Ok(services.objects.probe_input(bucket, key, services.clock.now() + 3600).await?)
 }
 
-/// Makes `id` public if `user` owns it and both files are present and valid.
-/// Publishing a video that is already public returns it unchanged.
+async fn probe_object(services: &Services, bucket: Bucket, key: &str) -> Result<(String, Probe), ApiError> {
+    let input = tool_input(services, bucket, key).await?;
+    let probed = media::probe(&services.settings.media, &input).await.map_err(|e| checker_unavailable(&e))?;
+    Ok((input, probed))
+}
+
+/// A fresh suffix for final keys: a republished or concurrently published video
+/// never reuses (and so never overwrites) a served key.
+fn nonce() -> String {
+    format!("{:016x}", rand::random::<u64>())
+}
+
+/// Decodes the staged preview and stores a new JPEG of it; returns its key.
+async fn make_preview(services: &Services, id: &str, staged: &str, nonce: &str) -> Result<String, ApiError> {
+    let (input, probed) = probe_object(services, Bucket::Staging, staged).await?;
+    let invalid = |why: String| {
+        let message = format!("the preview must be a PNG, JPEG, WebP, GIF or BMP image that decodes ({why})");
+        refused(services, ErrorCode::InvalidPreview, message)
+    };
+    media::image_check(&probed).map_err(invalid)?;
+    let jpeg = media::thumbnail(&services.settings.media, &input).await.map_err(|e| checker_unavailable(&e))?;
+    let jpeg = jpeg.map_err(|why| invalid(format!("it does not decode: {why}")))?;
+    let key = format!("{id}/{nonce}.{}", MediaType::Jpeg.extension());
+    services.objects.put(Bucket::Previews, &key, jpeg).await?;
+    Ok(key)
+}
+
+/// Copies the staged video to its final key and checks the copy (which nobody can
+/// write to any more): same type as probed before copying, decodes at both ends.
+/// Returns the key and the decoded duration. `copied` learns the key as soon as the
+/// copy exists, so that a failure can remove it.
+async fn make_video(
+    services: &Services,
+    id: &str,
+    staged: &str,
+    nonce: &str,
+    copied: &mut Option<String>,
+) -> Result<(String, i64), ApiError> {
+    let not_a_video =
+        |why: String| refused(services, ErrorCode::NotAVideo, format!("the video file is not usable: {why}"));
+    let (_, probed) = probe_object(services, Bucket::Staging, staged).await?;
+    let kind = media::video_type(&probed).map_err(not_a_video)?;
+    let key = format!("{id}/{nonce}.{}", kind.extension());
+    services.objects.copy((Bucket::Staging, staged), (Bucket::Videos, &key)).await?;
+    *copied = Some(key.clone());
+    let (input, probed) = probe_object(services, Bucket::Videos, &key).await?;
+    if media::video_type(&probed) != Ok(kind) {
+        return Err(not_a_video("it changed while it was being checked; upload it again".into()));
+    }
+    let claimed = match probed {
+        Probe::Media { claimed_seconds, .. } => claimed_seconds,
+        Probe::Unreadable(_) => None,
+    };
+    match media::decode_check(&services.settings.media, &input, claimed).await.map_err(|e| checker_unavailable(&e))? {
+        DecodeCheck::Plays { duration_ms } => Ok((key, duration_ms)),
+        DecodeCheck::Broken(why) => Err(not_a_video(why)),
+    }
+}
+
+/// Removes objects a failed or lost publish made (best effort: they are never served).
+async fn discard(services: &Services, objects: &[(Bucket, Option<String>)]) {
+    for (bucket, key) in objects {
+        if let Some(key) = key
+            && let Err(e) = services.objects.delete(*bucket, key).await
+        {
+            tracing::warn!(bucket = bucket.as_str(), %key, error = %e, "could not remove an unpublished object");
+        }
+    }
+}
+
+/// Makes `id` public if `user` owns it and both staged files are present and valid:
+/// the server's own copies become the served media. Publishing a video that is
+/// already public returns it unchanged.
 pub async fn publish(services: &Services, user: &User, id: &str) -> Result<VideoView, ApiError> {
     let video = services.meta.video(id).await?.ok_or_else(|| ApiError::not_found("video"))?;
     if video.owner_id != Some(user.id) {
@@ -124,50 +197,51 @@ pub async fn publish(services: &Services, user: &User, id: &str) -> Result<Video
             Visibility::Public => ApiError::new(ErrorCode::Forbidden, "only the owner can publish this video"),
         });
     }
-    let VideoSource::Stored { video_key, preview_key } = &video.source else {
-        return Err(ApiError::new(ErrorCode::Conflict, "only uploaded videos can be published"));
+    let (staged_video, staged_preview) = match &video.source {
+        VideoSource::Staged { video_key, preview_key } => (video_key.clone(), preview_key.clone()),
+        VideoSource::Stored { .. } => return video_view(services, &video).await,
+        _ => return Err(ApiError::new(ErrorCode::Conflict, "only uploaded videos can be published")),
     };
-    if video.visibility == Visibility::Public {
-        return video_view(services, &video).await;
+    require_object(services, &staged_preview, "preview image").await?;
+    require_object(services, &staged_video, "video file").await?;
+    let nonce = nonce();
+    let mut video_copy = None;
+    let mut preview_copy = None;
+    let made = async {
+        let preview_key = make_preview(services, id, &staged_preview, &nonce).await?;
+        preview_copy = Some(preview_key.clone());
+        let (video_key, duration_ms) = make_video(services, id, &staged_video, &nonce, &mut video_copy).await?;
+        Ok::<_, ApiError>(PublishedMedia { video_key, preview_key, duration_ms })
     }
-    require_object(services, Bucket::Previews, preview_key, "preview image").await?;
-    require_object(services, Bucket::Videos, video_key, "video file").await?;
-    let duration_ms = match probe_object(services, Bucket::Videos, video_key).await? {
-        Probe::Video { duration_ms } => duration_ms,
-        Probe::Image => {
-            return Err(refused(services, ErrorCode::NotAVideo, "the video file is a still image, not a video".into()));
-        }
-        Probe::Unrecognised(why) => {
-            return Err(refused(
-                services,
-                ErrorCode::NotAVideo,
-                format!("the video file is not a playable video: {why}"),
-            ));
+    .await;
+    let copies = [(Bucket::Videos, video_copy), (Bucket::Previews, preview_copy)];
+    let media = match made {
+        Ok(media) => media,
+        Err(e) => {
+            discard(services, &copies).await;
+            return Err(e);
         }
     };
-    match probe_object(services, Bucket::Previews, preview_key).await? {
-        Probe::Image | Probe::Video { .. } => {}
-        Probe::Unrecognised(why) => {
-            return Err(refused(services, ErrorCode::InvalidPreview, format!("the preview is not an image: {why}")));
+    match services.meta.publish_video(id, &media, services.clock.now()).await {
+        Ok(published) => {
+            discard(services, &[(Bucket::Staging, Some(staged_video)), (Bucket::Staging, Some(staged_preview))]).await;
+            services.metrics.videos_published.inc();
+            tracing::info!(video = %id, user = %user.username, duration_ms = media.duration_ms, "video published");
+            video_view(services, &published).await
         }
-    }
-    let published = services.meta.publish_video(id, Some(duration_ms), services.clock.now()).await?;
-    services.metrics.videos_published.inc();
-    tracing::info!(video = %id, user = %user.username, duration_ms, "video published");
-    video_view(services, &published).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::extension;
-
-    #[test]
-    fn extensions_are_sanitised() {
-        assert_eq!(extension("Clip.WebM"), "webm");
-        assert_eq!(extension("a.tar.gz"), "gz");
-        assert_eq!(extension("noext"), "bin");
-        assert_eq!(extension("evil.we/bm"), "bin");
-        assert_eq!(extension("x.toolongext"), "bin");
-        assert_eq!(extension("x."), "bin");
+        Err(StoreError::NotFound) => {
+            // Another request published it first (or it was deleted): ours are surplus.
+            discard(services, &copies).await;
+            match services.meta.video(id).await? {
+                Some(current) if matches!(current.source, VideoSource::Stored { .. }) => {
+                    video_view(services, &current).await
+                }
+                _ => Err(ApiError::not_found("video")),
+            }
+        }
+        Err(e) => {
+            discard(services, &copies).await;
+            Err(e.into())
+        }
     }
 }

@@ -86,6 +86,9 @@ pub async fn video_view(services: &Services, video: &Video) -> Result<VideoView,
             view.url = services.objects.presign_get(Bucket::Videos, video_key, expires_at).await?;
             view.preview_url = Some(services.objects.presign_get(Bucket::Previews, preview_key, expires_at).await?);
         }
+        // Staged files are never served, not even to their owner: there is nothing to
+        // play until the video is published.
+        VideoSource::Staged { .. } => view.source = "MYVID",
         VideoSource::External { url, preview_url } => {
             view.url.clone_from(url);
             view.preview_url.clone_from(preview_url);

@@ -3,8 +3,11 @@
 //!
 //! A PUT streams the body to a temporary file and renames it into place only when it
 //! is complete and within the signed size limit, so a failed upload leaves nothing.
-//! A GET is served by `tower_http::services::ServeFile`, which handles `Range` (206),
-//! `HEAD` and the content type.
+//! A GET is served by `tower_http::services::ServeFile`, which handles `Range` (206)
+//! and `HEAD`; the type is the server's own ([`content_type_of_key`]: the extension of
+//! a key publish chose), and every object carries headers that keep a browser from
+//! running it as a page ([`serving_headers`]). The staging bucket is write-only: its
+//! objects are never served, whatever the signature.
 
 use std::io;
 use std::sync::Arc;
@@ -14,7 +17,10 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, Request, State};
-use axum::http::header::CONTENT_LENGTH;
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_SECURITY_POLICY, CONTENT_TYPE, HeaderMap, HeaderValue,
+    X_CONTENT_TYPE_OPTIONS,
+};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::TryStreamExt;
@@ -22,6 +28,7 @@ use myvid_core::{ApiError, ErrorCode, Services};
 use myvid_store::LocalObjects;
 use myvid_store::objects::Bucket;
 use myvid_store::objects::local::{SignedQuery, WriteError};
+use myvid_store::objects::media_type::{MediaType, content_type_of_key};
 use myvid_store::objects::signing::{Method, SignatureError};
 use serde_json::json;
 use tokio_util::io::StreamReader;
@@ -72,6 +79,11 @@ async fn upload(
     request: Request,
 ) -> Result<Response, ApiError> {
     let (bucket, query) = authorise(&state, Method::Put, &bucket, &key, query)?;
+    // Clients only ever write to staging; what is served is written by the server.
+    // (This also retires any upload URL signed for a served bucket before staging.)
+    if bucket != Bucket::Staging {
+        return Err(ApiError::new(ErrorCode::Forbidden, "published objects cannot be written"));
+    }
     let Some(limit) = query.max else {
         return Err(ApiError::new(ErrorCode::SignatureInvalid, "this URL does not allow uploads"));
     };
@@ -98,10 +110,32 @@ async fn download(
     request: Request,
 ) -> Result<Response, ApiError> {
     let (bucket, _) = authorise(&state, Method::Get, &bucket, &key, query)?;
+    if !bucket.is_served() {
+        return Err(ApiError::not_found("object"));
+    }
     let path = state.local.path_of(bucket, &key).ok_or_else(|| ApiError::not_found("object"))?;
     if !tokio::fs::try_exists(&path).await.unwrap_or(false) {
         return Err(ApiError::not_found("object"));
     }
-    let response = ServeFile::new(path).oneshot(request).await.map_err(ApiError::internal)?;
+    let mut response = ServeFile::new(path).oneshot(request).await.map_err(ApiError::internal)?;
+    serving_headers(response.headers_mut(), &key);
     Ok(response.map(Body::new))
+}
+
+/// The headers every served object carries: its type from the server's own table,
+/// never sniffed (`nosniff`); a CSP under which nothing in it can run or load even if
+/// a browser opened it as a document; a download name the server chose; and, as the
+/// key of a published object never changes content, long caching.
+pub fn serving_headers(headers: &mut HeaderMap, key: &str) {
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type_of_key(key)));
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; sandbox"));
+    // Keys are `[A-Za-z0-9._-]` segments (checked before any object is served), so the
+    // last one is safe inside a quoted file name.
+    let name = key.rsplit('/').next().unwrap_or("object");
+    let disposition = if MediaType::of_key(key).is_some() { "inline" } else { "attachment" };
+    if let Ok(value) = HeaderValue::from_str(&format!("{disposition}; filename=\"{name}\"")) {
+        headers.insert(CONTENT_DISPOSITION, value);
+    }
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("private, max-age=86400, immutable"));
 }

@@ -49,8 +49,11 @@ pub struct UploadsConfig {
     pub max_video_bytes: u64,
     /// Largest preview image accepted, in bytes (default 10 MiB).
     pub max_preview_bytes: u64,
-    /// Lifetime of signed upload and playback URLs, in seconds (default 24 h).
+    /// Lifetime of signed playback URLs, in seconds (default 24 h).
     pub url_ttl_secs: i64,
+    /// Lifetime of presigned upload URLs, in seconds (default 1 h). Short, because a
+    /// presigned URL cannot be revoked; it only ever writes to a staging key.
+    pub upload_url_ttl_secs: i64,
 }
 
 /// `[auth]`
@@ -67,7 +70,10 @@ pub struct AuthConfig {
 pub struct MediaConfig {
     /// The ffprobe program (a name on `PATH` or a path).
     pub ffprobe: String,
-    /// Seconds one ffprobe run may take.
+    /// The ffmpeg program (a name on `PATH` or a path): decodes uploads and encodes
+    /// preview thumbnails at publish.
+    pub ffmpeg: String,
+    /// Seconds one ffprobe or ffmpeg run may take.
     pub probe_timeout_secs: u64,
 }
 
@@ -309,7 +315,12 @@ impl Default for Config {
 
 impl Default for UploadsConfig {
     fn default() -> Self {
-        UploadsConfig { max_video_bytes: 2 << 30, max_preview_bytes: 10 << 20, url_ttl_secs: 24 * 3600 }
+        UploadsConfig {
+            max_video_bytes: 2 << 30,
+            max_preview_bytes: 10 << 20,
+            url_ttl_secs: 24 * 3600,
+            upload_url_ttl_secs: 3600,
+        }
     }
 }
 
@@ -321,7 +332,7 @@ impl Default for AuthConfig {
 
 impl Default for MediaConfig {
     fn default() -> Self {
-        MediaConfig { ffprobe: "ffprobe".into(), probe_timeout_secs: 20 }
+        MediaConfig { ffprobe: "ffprobe".into(), ffmpeg: "ffmpeg".into(), probe_timeout_secs: 20 }
     }
 }
 
@@ -392,8 +403,19 @@ impl Config {
                 self.auth.session_ttl_secs
             );
         }
+        // An upload URL needs time for a slow client to start; a day bounds what a
+        // leaked one can do (it only ever writes a staging object).
+        if !(60..=24 * 3600).contains(&self.uploads.upload_url_ttl_secs) {
+            bail!(
+                "`uploads.upload_url_ttl_secs` must be between 60 and 86400 (one day), got {}",
+                self.uploads.upload_url_ttl_secs
+            );
+        }
         if self.media.ffprobe.trim().is_empty() {
             bail!("`media.ffprobe` must name a program");
+        }
+        if self.media.ffmpeg.trim().is_empty() {
+            bail!("`media.ffmpeg` must name a program");
         }
         if !(1..=600).contains(&self.media.probe_timeout_secs) {
             bail!("`media.probe_timeout_secs` must be between 1 and 600, got {}", self.media.probe_timeout_secs);
@@ -462,9 +484,13 @@ impl Config {
             .map_err(|_| anyhow::anyhow!("`listen` must be host:port such as 127.0.0.1:8080, got {:?}", self.listen))
     }
 
-    /// The probe timeout as a duration.
-    pub fn probe_timeout(&self) -> Duration {
-        Duration::from_secs(self.media.probe_timeout_secs)
+    /// The media tools and their timeout.
+    pub fn media_tools(&self) -> myvid_core::media::MediaTools {
+        myvid_core::media::MediaTools {
+            ffprobe: self.media.ffprobe.clone(),
+            ffmpeg: self.media.ffmpeg.clone(),
+            timeout: Duration::from_secs(self.media.probe_timeout_secs),
+        }
     }
 
     /// The park timeout as a duration.

@@ -95,11 +95,11 @@ pub async fn open_services(
         settings: Arc::new(Settings {
             endpoint_url: url.to_owned(),
             url_ttl_secs: config.uploads.url_ttl_secs,
+            upload_url_ttl_secs: config.uploads.upload_url_ttl_secs,
             session_ttl_secs: config.auth.session_ttl_secs,
             max_video_bytes: config.uploads.max_video_bytes,
             max_preview_bytes: config.uploads.max_preview_bytes,
-            ffprobe: config.media.ffprobe.clone(),
-            probe_timeout: config.probe_timeout(),
+            media: config.media_tools(),
             stream_token_ttl_secs: config.live.stream_token_ttl_secs,
             ice_servers: ice_servers(config),
             turn,

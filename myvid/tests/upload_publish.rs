@@ -41,7 +41,7 @@ async fn upload_publish_search_get_and_play() {
 
     let preview = server.http.get(got["preview_url"].as_str().unwrap()).send().await.unwrap();
     assert_eq!(preview.status(), 200);
-    assert_eq!(preview.headers()["content-type"], "image/png");
+    assert_eq!(preview.headers()["content-type"], "image/jpeg", "previews are served as the server's own JPEG");
 
     // Publishing again is harmless.
     let again = server.post_json(&format!("/API/PUBLISH/{id}"), Some(&token), json!({})).await;
@@ -128,7 +128,7 @@ async fn oversized_uploads_are_refused_and_leave_nothing() {
     assert_error(res, 413, "payload_too_large").await;
 
     let id = grant["id"].as_str().unwrap();
-    let objects = server.dir.path().join("data/objects/videos").join(id);
+    let objects = server.dir.path().join("data/objects/staging").join(id);
     let left: Vec<_> = std::fs::read_dir(&objects).map(|d| d.collect()).unwrap_or_default();
     assert!(left.is_empty(), "no partial object may remain: {left:?}");
     assert_eq!(server.put_bytes(url, vec![7u8; 1000]).await.status(), 200);

@@ -58,6 +58,7 @@ async fn open_creates_the_bucket_directories() {
     open(&root).await;
     assert!(root.join("previews").is_dir());
     assert!(root.join("videos").is_dir());
+    assert!(root.join("staging").is_dir());
 }
 
 #[tokio::test]
@@ -269,4 +270,38 @@ async fn an_aborted_upload_leaves_nothing() {
     drop(upload);
     assert_eq!(store.head(Bucket::Videos, "aborted.webm").await.unwrap(), None);
     assert_eq!(files_under(dir.path()), Vec::<PathBuf>::new());
+}
+
+#[tokio::test]
+async fn a_copy_is_a_snapshot_that_later_writes_to_the_source_never_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    store.write(Bucket::Staging, "v1/video", &b"checked bytes"[..], 100).await.unwrap();
+    store.copy((Bucket::Staging, "v1/video"), (Bucket::Videos, "v1/abc.webm")).await.unwrap();
+    // The uploader's URL is still valid and writes again: only staging changes.
+    store.write(Bucket::Staging, "v1/video", &b"<html>replaced</html>"[..], 100).await.unwrap();
+    let served = std::fs::read(store.path_of(Bucket::Videos, "v1/abc.webm").unwrap()).unwrap();
+    assert_eq!(served, b"checked bytes");
+    // Deleting the source leaves the copy too.
+    store.delete(Bucket::Staging, "v1/video").await.unwrap();
+    assert_eq!(store.head(Bucket::Videos, "v1/abc.webm").await.unwrap(), Some(ObjectInfo { size: 13 }));
+}
+
+#[tokio::test]
+async fn copying_a_missing_object_is_not_found_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let err = store.copy((Bucket::Staging, "none/video"), (Bucket::Videos, "none/x.mp4")).await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "{err:?}");
+    assert!(files_under(dir.path()).is_empty(), "no temporary file or object left");
+}
+
+#[tokio::test]
+async fn put_stores_whole_objects_replacing_older_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    store.put(Bucket::Previews, "v1/a.jpg", b"first".to_vec()).await.unwrap();
+    store.put(Bucket::Previews, "v1/a.jpg", b"second!".to_vec()).await.unwrap();
+    assert_eq!(store.head(Bucket::Previews, "v1/a.jpg").await.unwrap(), Some(ObjectInfo { size: 7 }));
+    assert_eq!(files_under(dir.path()).len(), 1, "one object, no temporary files");
 }

@@ -41,6 +41,7 @@ conformance!(
     videos_are_unique_by_id,
     private_videos_are_hidden_until_published,
     publishing_an_unknown_video_is_not_found,
+    publishing_again_never_changes_published_media,
     search_ranks_title_above_description,
     search_ranks_more_matching_words_higher,
     search_matches_prefixes_case_insensitively,
@@ -68,7 +69,7 @@ async fn data_survives_reopening() {
         store.create_session(&"f".repeat(64), user.id, NOW + 10).await.unwrap();
         let new = suite::stored("vidHenry", Some(user.id), "Persistent ibex", "", Visibility::Private);
         store.create_video(new).await.unwrap();
-        let video = store.publish_video("vidHenry", Some(7), NOW).await.unwrap();
+        let video = store.publish_video("vidHenry", &suite::media("vidHenry", 7), NOW).await.unwrap();
         (user, video)
     };
     let store = SqliteMeta::open(&path).await.expect("reopens (migrations already applied)");
@@ -105,16 +106,6 @@ async fn zero_limit_gives_an_empty_last_page() {
     assert!(list.items.is_empty() && list.next.is_none());
     assert!(store.random_public(0).await.unwrap().is_empty());
     assert_eq!(store.list_public(1, None).await.unwrap().items.len(), 1);
-}
-
-#[tokio::test]
-async fn republishing_keeps_the_first_publication_time_and_known_duration() {
-    let store = SqliteMeta::open_in_memory().await.unwrap();
-    store.create_video(suite::stored("vidRe", None, "Again", "", Visibility::Private)).await.unwrap();
-    store.publish_video("vidRe", Some(1_500), NOW).await.unwrap();
-    let again = store.publish_video("vidRe", None, NOW + 100).await.unwrap();
-    assert_eq!(again.published_at, Some(NOW));
-    assert_eq!(again.duration_ms, Some(1_500));
 }
 
 #[tokio::test]
@@ -167,7 +158,13 @@ async fn version_one_databases_migrate_with_their_data() {
     assert_eq!(store.search_public("numbat", 10, None).await.unwrap().items.len(), 1);
     let version: i64 =
         rusqlite::Connection::open(&path).unwrap().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(version, 3, "every migration applied");
+    assert_eq!(version, 4, "every migration applied");
+    let old = store.video("v1").await.unwrap().unwrap();
+    assert_eq!(
+        old.source,
+        myvid_store::meta::VideoSource::Stored { video_key: "k".into(), preview_key: "p".into() },
+        "videos published before staging keep their (final) keys"
+    );
 }
 
 /// Several processes on one SQLite file (the API and `myvid endpoint`s share the data

@@ -70,11 +70,21 @@ impl Visibility {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum VideoSource {
     /// Stored in our object store (the original design's `MYVID` type); the keys name
-    /// objects in the videos and previews buckets.
+    /// immutable objects in the videos and previews buckets, chosen by the server when
+    /// the video was published.
     Stored {
         /// Key in [`crate::Bucket::Videos`].
         video_key: String,
         /// Key in [`crate::Bucket::Previews`].
+        preview_key: String,
+    },
+    /// An upload that has not been published: its files are (being) uploaded to keys in
+    /// [`crate::Bucket::Staging`], which nothing ever serves. Publishing replaces it with
+    /// [`VideoSource::Stored`] (stored with the `MYVID` source, like published ones).
+    Staged {
+        /// Key of the video file in [`crate::Bucket::Staging`].
+        video_key: String,
+        /// Key of the preview image in [`crate::Bucket::Staging`].
         preview_key: String,
     },
     /// A live stream, broadcast through the SFU.
@@ -163,6 +173,17 @@ pub struct NewVideo {
     pub created_at: i64,
 }
 
+/// The validated, immutable media a staged upload is published with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishedMedia {
+    /// Final key in [`crate::Bucket::Videos`] (its extension names the server-probed type).
+    pub video_key: String,
+    /// Final key in [`crate::Bucket::Previews`] (a thumbnail the server encoded).
+    pub preview_key: String,
+    /// Length in milliseconds, measured by decoding.
+    pub duration_ms: i64,
+}
+
 /// One page of a listing; `next` is where the following page starts, if there is one.
 #[derive(Debug, Clone)]
 pub struct Page<T> {
@@ -247,9 +268,12 @@ pub trait MetaStore: Send + Sync + 'static {
     /// One video by id, whatever its visibility.
     async fn video(&self, id: &str) -> Result<Option<Video>>;
 
-    /// Makes a video public and records its probed duration. `NotFound` if absent (or
-    /// a live stream: those go public through [`MetaStore::set_live_state`]).
-    async fn publish_video(&self, id: &str, duration_ms: Option<i64>, now: i64) -> Result<Video>;
+    /// Publishes a staged upload in one update: its source becomes
+    /// [`VideoSource::Stored`] with the final keys of `media`, it turns public and
+    /// records the duration measured by decoding. `NotFound` if there is no staged
+    /// upload with this id (absent, a live stream or external entry, or already
+    /// published: a published video's media never changes).
+    async fn publish_video(&self, id: &str, media: &PublishedMedia, now: i64) -> Result<Video>;
 
     /// Moves a live stream to `state`: `Live` makes it public (recording the first
     /// time it went live as its publication time), `Pending` and `Ended` private.

@@ -21,7 +21,8 @@ use rusqlite::{Connection, OptionalExtension, ToSql, TransactionBehavior, params
 use self::errors::{map_migration, map_sqlite};
 use self::rows::{USER_COLUMNS, VIDEO_COLUMNS, VIDEO_FROM, insert_video_sql, video_params};
 use super::{
-    LiveState, MetaStore, NewUser, NewVideo, Page, PageToken, ServerEntry, ServerKind, User, UserCredentials, Video,
+    LiveState, MetaStore, NewUser, NewVideo, Page, PageToken, PublishedMedia, ServerEntry, ServerKind, User,
+    UserCredentials, Video,
 };
 use crate::error::{Result, StoreError, from_io};
 
@@ -305,18 +306,16 @@ impl MetaStore for SqliteMeta {
         self.call(move |conn| video_where(conn, "v.id = ?1", &id)).await
     }
 
-    async fn publish_video(&self, id: &str, duration_ms: Option<i64>, now: i64) -> Result<Video> {
+    async fn publish_video(&self, id: &str, media: &PublishedMedia, now: i64) -> Result<Video> {
         let id = id.to_owned();
-        // A known duration is kept when the probe found none; republishing keeps the
-        // first publication time.
+        let media = media.clone();
         self.call(move |conn| {
             update_then_read(
                 conn,
-                "UPDATE videos SET visibility = 'public', \
-                 duration_ms = COALESCE(?2, duration_ms), \
-                 published_at = CASE WHEN visibility = 'public' THEN published_at ELSE ?3 END \
-                 WHERE id = ?1 AND source <> 'LIVE'",
-                params![id, duration_ms, now],
+                "UPDATE videos SET visibility = 'public', media_staged = 0, \
+                 video_key = ?2, preview_key = ?3, duration_ms = ?4, published_at = ?5 \
+                 WHERE id = ?1 AND source = 'MYVID' AND media_staged = 1",
+                params![id, media.video_key, media.preview_key, media.duration_ms, now],
                 &id,
             )
         })

@@ -1,10 +1,12 @@
 //! [`LocalObjects`]: the embedded object store, a directory that signs its own URLs.
 //!
-//! Layout under the root: one directory per bucket (`previews/`, `videos/`) holding
-//! objects at their key's path, and `.incoming/` for uploads in progress. An upload is
-//! written to `.incoming/` and renamed into its bucket only once complete and synced,
-//! so a partial object is never visible. `.incoming/` is not inside any bucket, so no
-//! key can ever name a temporary file.
+//! Layout under the root: one directory per bucket (`staging/`, `previews/`,
+//! `videos/`) holding objects at their key's path, and `.incoming/` for uploads in
+//! progress. An upload is written to `.incoming/` and renamed into its bucket only once
+//! complete and synced, so a partial object is never visible. `.incoming/` is not
+//! inside any bucket, so no key can ever name a temporary file. Because every write
+//! makes a new file, a copy is a hard link: later writes to the source replace its
+//! path with another file and never touch the copy.
 //!
 //! The HTTP side (serving `/objects/{bucket}/{key}`) lives in the endpoint crate; it
 //! calls [`LocalObjects::check`] and then [`LocalObjects::write`] or
@@ -73,7 +75,7 @@ impl LocalObjects {
     /// `http://127.0.0.1:8080` (a trailing slash is ignored). `secret` keys the URL
     /// signatures.
     pub async fn open(root: PathBuf, base_url: String, secret: &[u8]) -> Result<LocalObjects> {
-        for bucket in [Bucket::Previews, Bucket::Videos] {
+        for bucket in Bucket::ALL {
             tokio::fs::create_dir_all(root.join(bucket.as_str())).await.map_err(io_error)?;
         }
         let incoming = root.join(INCOMING);
@@ -118,8 +120,7 @@ impl LocalObjects {
         max_bytes: u64,
     ) -> Result<u64, WriteError> {
         let dest = self.path_of(bucket, key).ok_or_else(|| invalid_key(key))?;
-        let temp_path =
-            self.root.join(INCOMING).join(format!("{}-{:032x}.part", bucket.as_str(), rand::random::<u128>()));
+        let temp_path = self.temp_path(bucket);
         let mut file =
             tokio::fs::OpenOptions::new().write(true).create_new(true).open(&temp_path).await.map_err(io_error)?;
         // From here on the temporary file is ours: removed on any early return or drop.
@@ -141,12 +142,13 @@ impl LocalObjects {
         file.flush().await.map_err(io_error)?;
         file.sync_all().await.map_err(io_error)?;
         drop(file);
-        let dir = dest.parent().expect("an object path is inside its bucket");
-        tokio::fs::create_dir_all(dir).await.map_err(io_error)?;
-        tokio::fs::rename(&temp.0, &dest).await.map_err(io_error)?;
-        temp.disarm();
-        sync_dir(dir).await;
+        temp.move_to(&dest).await?;
         Ok(written)
+    }
+
+    /// A fresh temporary path under `.incoming/` for an object of `bucket`.
+    fn temp_path(&self, bucket: Bucket) -> PathBuf {
+        self.root.join(INCOMING).join(format!("{}-{:032x}.part", bucket.as_str(), rand::random::<u128>()))
     }
 
     /// The signed URL of a grant.
@@ -205,15 +207,47 @@ impl ObjectStore for LocalObjects {
             Err(e) => Err(io_error(e)),
         }
     }
+
+    async fn copy(&self, from: (Bucket, &str), to: (Bucket, &str)) -> Result<()> {
+        let source = self.valid_path(from.0, from.1)?;
+        let dest = self.valid_path(to.0, to.1)?;
+        let temp = TempFile(self.temp_path(to.0));
+        match tokio::fs::hard_link(&source, &temp.0).await {
+            Ok(()) => {}
+            Err(e) if is_absent(&e) => return Err(StoreError::NotFound),
+            // A file system without hard links: copy the bytes instead.
+            Err(_) => match tokio::fs::copy(&source, &temp.0).await {
+                Ok(_) => {}
+                Err(e) if is_absent(&e) => return Err(StoreError::NotFound),
+                Err(e) => return Err(io_error(e)),
+            },
+        }
+        temp.move_to(&dest).await
+    }
+
+    async fn put(&self, bucket: Bucket, key: &str, data: Vec<u8>) -> Result<()> {
+        match self.write(bucket, key, data.as_slice(), u64::MAX).await {
+            Ok(_) => Ok(()),
+            Err(WriteError::Store(e)) => Err(e),
+            Err(WriteError::TooLarge { .. }) => Err(StoreError::Internal("no limit was set".into())),
+        }
+    }
 }
 
-/// A temporary upload file, removed on drop unless disarmed (renamed into place).
+/// A temporary upload file, removed on drop unless it was renamed into place.
 struct TempFile(PathBuf);
 
 impl TempFile {
-    /// Forgets the file: it has been renamed and must not be removed.
-    fn disarm(self) {
-        std::mem::forget(self);
+    /// Renames the (complete, synced) file to `dest`, replacing what is there, and
+    /// makes the rename durable.
+    async fn move_to(self, dest: &Path) -> Result<()> {
+        let dir = dest.parent().expect("an object path is inside its bucket");
+        tokio::fs::create_dir_all(dir).await.map_err(io_error)?;
+        tokio::fs::rename(&self.0, dest).await.map_err(io_error)?;
+        // Renamed: dropping `self` now only finds nothing to remove at the old path.
+        drop(self);
+        sync_dir(dir).await;
+        Ok(())
     }
 }
 

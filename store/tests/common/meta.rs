@@ -7,7 +7,8 @@ use std::collections::HashSet;
 
 use myvid_store::StoreError;
 use myvid_store::meta::{
-    LiveState, MetaStore, NewUser, NewVideo, PageToken, ServerEntry, ServerKind, User, Video, VideoSource, Visibility,
+    LiveState, MetaStore, NewUser, NewVideo, PageToken, PublishedMedia, ServerEntry, ServerKind, User, Video,
+    VideoSource, Visibility,
 };
 
 /// The fixed "current time" of the suite.
@@ -21,6 +22,7 @@ pub async fn run_all(store: &dyn MetaStore) {
     videos_are_unique_by_id(store).await;
     private_videos_are_hidden_until_published(store).await;
     publishing_an_unknown_video_is_not_found(store).await;
+    publishing_again_never_changes_published_media(store).await;
     search_ranks_title_above_description(store).await;
     search_ranks_more_matching_words_higher(store).await;
     search_matches_prefixes_case_insensitively(store).await;
@@ -46,18 +48,31 @@ pub async fn user(store: &dyn MetaStore, name: &str) -> User {
         .expect("create user")
 }
 
-/// A new stored (uploaded) video.
+/// A new uploaded video: staged while private, stored (published) when public.
 pub fn stored(id: &str, owner: Option<i64>, title: &str, description: &str, visibility: Visibility) -> NewVideo {
+    let source = match visibility {
+        Visibility::Private => {
+            VideoSource::Staged { video_key: format!("{id}/video"), preview_key: format!("{id}/preview") }
+        }
+        Visibility::Public => {
+            VideoSource::Stored { video_key: format!("{id}/v1.webm"), preview_key: format!("{id}/v1.jpg") }
+        }
+    };
     NewVideo {
         id: id.to_owned(),
         owner_id: owner,
         title: title.to_owned(),
         description: description.to_owned(),
-        source: VideoSource::Stored { video_key: format!("{id}/video.webm"), preview_key: format!("{id}/preview.jpg") },
+        source,
         visibility,
         duration_ms: None,
         created_at: NOW,
     }
+}
+
+/// The media a staged upload `id` is published with.
+pub fn media(id: &str, duration_ms: i64) -> PublishedMedia {
+    PublishedMedia { video_key: format!("{id}/n1.mp4"), preview_key: format!("{id}/n1.jpg"), duration_ms }
 }
 
 /// A new external (imported) public video.
@@ -209,8 +224,14 @@ pub async fn private_videos_are_hidden_until_published(store: &dyn MetaStore) {
     let random = store.random_public(10_000).await.unwrap();
     assert!(!ids(&random).contains(&"vidErin1"));
 
-    let published = store.publish_video("vidErin1", Some(4_200), NOW + 5).await.unwrap();
+    assert!(matches!(hidden.source, VideoSource::Staged { .. }));
+    let published = store.publish_video("vidErin1", &media("vidErin1", 4_200), NOW + 5).await.unwrap();
     assert_eq!(published.visibility, Visibility::Public);
+    assert_eq!(
+        published.source,
+        VideoSource::Stored { video_key: "vidErin1/n1.mp4".into(), preview_key: "vidErin1/n1.jpg".into() },
+        "the final keys replace the staging keys"
+    );
     assert_eq!(published.duration_ms, Some(4_200));
     assert_eq!(published.published_at, Some(NOW + 5));
     assert_eq!(published.owner_name.as_deref(), Some("erin"));
@@ -224,10 +245,21 @@ pub async fn private_videos_are_hidden_until_published(store: &dyn MetaStore) {
 
 /// Publishing a video that does not exist is `NotFound`.
 pub async fn publishing_an_unknown_video_is_not_found(store: &dyn MetaStore) {
-    match store.publish_video("vidMissing", None, NOW).await {
+    match store.publish_video("vidMissing", &media("vidMissing", 1), NOW).await {
         Err(StoreError::NotFound) => {}
         other => panic!("expected NotFound, got {other:?}"),
     }
+}
+
+/// Once published, a video's media never changes: publishing again (another request
+/// that raced this one, or a replay) is `NotFound` and leaves it as it was.
+pub async fn publishing_again_never_changes_published_media(store: &dyn MetaStore) {
+    store.create_video(stored("vidOnce", None, "Once", "", Visibility::Private)).await.unwrap();
+    let first = store.publish_video("vidOnce", &media("vidOnce", 1_500), NOW).await.unwrap();
+    let other =
+        PublishedMedia { video_key: "vidOnce/n2.mp4".into(), preview_key: "vidOnce/n2.jpg".into(), duration_ms: 9 };
+    assert!(matches!(store.publish_video("vidOnce", &other, NOW + 100).await, Err(StoreError::NotFound)));
+    assert_eq!(store.video("vidOnce").await.unwrap(), Some(first));
 }
 
 /// A match in the title ranks above a match in the description only.
@@ -467,7 +499,7 @@ pub async fn live_streams_are_listed_only_while_live(store: &dyn MetaStore) {
     assert_eq!(record.source, VideoSource::Live { state: LiveState::Ended });
     assert_eq!(store.end_all_live(NOW + 102).await.expect("again"), 0, "nothing left live");
 
-    assert!(matches!(store.publish_video("live-1", None, NOW).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.publish_video("live-1", &media("live-1", 1), NOW).await, Err(StoreError::NotFound)));
     assert!(matches!(store.set_live_state("nope", LiveState::Live, NOW).await, Err(StoreError::NotFound)));
     store.create_video(stored("not-live", None, "upload", "", Visibility::Private)).await.expect("create");
     assert!(matches!(store.set_live_state("not-live", LiveState::Live, NOW).await, Err(StoreError::NotFound)));

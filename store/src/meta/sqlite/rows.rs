@@ -8,7 +8,7 @@ use crate::meta::{LiveState, NewVideo, User, Video, VideoSource, Visibility};
 /// The columns [`video`] reads, for `videos v LEFT JOIN users u ON u.id = v.owner_id`.
 pub(super) const VIDEO_COLUMNS: &str = "v.seq, v.id, v.owner_id, u.username, v.title, v.description, \
      v.source, v.video_key, v.preview_key, v.external_url, v.external_preview_url, \
-     v.visibility, v.duration_ms, v.created_at, v.published_at, v.live_state";
+     v.visibility, v.duration_ms, v.created_at, v.published_at, v.live_state, v.media_staged";
 
 /// The `FROM` clause that goes with [`VIDEO_COLUMNS`].
 pub(super) const VIDEO_FROM: &str = "videos v LEFT JOIN users u ON u.id = v.owner_id";
@@ -25,6 +25,7 @@ pub(super) fn user(row: &Row) -> rusqlite::Result<User> {
 pub(super) fn video(row: &Row) -> rusqlite::Result<Video> {
     let source: String = row.get(6)?;
     let source = match source.as_str() {
+        "MYVID" if row.get::<_, bool>(16)? => VideoSource::Staged { video_key: row.get(7)?, preview_key: row.get(8)? },
         "MYVID" => VideoSource::Stored { video_key: row.get(7)?, preview_key: row.get(8)? },
         "HTTP" => VideoSource::External { url: row.get(9)?, preview_url: row.get(10)? },
         "LIVE" => {
@@ -70,8 +71,8 @@ fn bad_value(column: usize, message: String) -> rusqlite::Error {
 pub(super) fn insert_video_sql(tail: &str) -> String {
     format!(
         "INSERT INTO videos (id, owner_id, title, description, source, video_key, preview_key, \
-         external_url, external_preview_url, visibility, duration_ms, created_at, published_at, live_state) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) {tail}"
+         external_url, external_preview_url, visibility, duration_ms, created_at, published_at, live_state, \
+         media_staged) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) {tail}"
     )
 }
 
@@ -91,12 +92,15 @@ pub(super) struct VideoParams<'a> {
     published_at: Option<i64>,
     /// `pending`, `live` or `ended` for live streams.
     live_state: Option<&'static str>,
+    /// Whether stored media still sits under staging keys.
+    staged: bool,
 }
 
 /// The values to bind to [`insert_video_sql`] for `video`.
 pub(super) fn video_params(video: &NewVideo) -> VideoParams<'_> {
+    let staged = matches!(video.source, VideoSource::Staged { .. });
     let (source, keys, urls, live_state) = match &video.source {
-        VideoSource::Stored { video_key, preview_key } => {
+        VideoSource::Stored { video_key, preview_key } | VideoSource::Staged { video_key, preview_key } => {
             ("MYVID", (Some(video_key.as_str()), Some(preview_key.as_str())), (None, None), None)
         }
         VideoSource::External { url, preview_url } => {
@@ -105,12 +109,12 @@ pub(super) fn video_params(video: &NewVideo) -> VideoParams<'_> {
         VideoSource::Live { state } => ("LIVE", (None, None), (None, None), Some(state.as_str())),
     };
     let published_at = (video.visibility == Visibility::Public).then_some(video.created_at);
-    VideoParams { video, source, visibility: video.visibility.as_str(), keys, urls, published_at, live_state }
+    VideoParams { video, source, visibility: video.visibility.as_str(), keys, urls, published_at, live_state, staged }
 }
 
 impl VideoParams<'_> {
     /// The positional parameters.
-    pub(super) fn as_params(&self) -> [&dyn ToSql; 14] {
+    pub(super) fn as_params(&self) -> [&dyn ToSql; 15] {
         [
             &self.video.id,
             &self.video.owner_id,
@@ -126,6 +130,7 @@ impl VideoParams<'_> {
             &self.video.created_at,
             &self.published_at,
             &self.live_state,
+            &self.staged,
         ]
     }
 }
