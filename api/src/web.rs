@@ -3,13 +3,22 @@
 //! unknown paths get the site's 404.
 
 use axum::body::Body;
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, X_FRAME_OPTIONS};
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use include_dir::{Dir, include_dir};
 use myvid_core::{ApiError, ErrorCode};
 
 static WEB: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../client-js/web");
+
+/// The pages' Content-Security-Policy: scripts and styles only from files of this
+/// origin (no inline script, no `eval`), never framed, no plugins. Media, previews and
+/// signalling may live on other origins (endpoints, an object store, imported
+/// catalogue URLs), so those fetch directives allow any http(s)/ws(s) source.
+pub const PAGE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data: blob: http: https:; media-src 'self' blob: http: https:; \
+     connect-src 'self' http: https: ws: wss:; object-src 'none'; base-uri 'none'; form-action 'self'; \
+     frame-ancestors 'none'";
 
 /// Fallback handler: a static file, or a 404 in the shape the caller expects.
 pub async fn serve(method: Method, uri: Uri) -> Response {
@@ -31,14 +40,28 @@ pub async fn serve(method: Method, uri: Uri) -> Response {
         Some(file) => {
             let mime = mime_guess::from_path(&relative).first_or_octet_stream();
             (
-                [(CONTENT_TYPE, mime.as_ref().to_owned()), (CACHE_CONTROL, "no-cache".to_owned())],
+                [
+                    (CONTENT_TYPE, mime.as_ref().to_owned()),
+                    (CACHE_CONTROL, "no-cache".to_owned()),
+                    (CONTENT_SECURITY_POLICY, PAGE_CSP.to_owned()),
+                    (X_FRAME_OPTIONS, "DENY".to_owned()),
+                ],
                 Body::from(file.contents()),
             )
                 .into_response()
         }
-        None => (StatusCode::NOT_FOUND, [(CONTENT_TYPE, "text/html; charset=utf-8")], NOT_FOUND_PAGE).into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            [
+                (CONTENT_TYPE, "text/html; charset=utf-8"),
+                (CONTENT_SECURITY_POLICY, PAGE_CSP),
+                (X_FRAME_OPTIONS, "DENY"),
+            ],
+            NOT_FOUND_PAGE,
+        )
+            .into_response(),
     }
 }
 
 const NOT_FOUND_PAGE: &str = "<!doctype html><meta charset=utf-8><title>Not found · MyVid</title>\
-<p style=\"font-family:sans-serif\">This page does not exist. <a href=\"/\">Back to MyVid</a></p>";
+<link rel=stylesheet href=/style.css><p>This page does not exist. <a href=\"/\">Back to MyVid</a></p>";

@@ -101,9 +101,17 @@ async fn hash_password(password: String) -> Result<String, ApiError> {
         .map_err(ApiError::internal)
 }
 
-async fn verify_password(password: String, stored: String) -> Result<bool, ApiError> {
+/// Verifies `password` against `stored`, or against the decoy hash when there is no
+/// account (the answer is then always false, after the same work).
+async fn verify_password(password: String, stored: Option<String>) -> Result<bool, ApiError> {
     tokio::task::spawn_blocking(move || {
+        let real = stored.is_some();
+        let stored = stored.unwrap_or_else(|| decoy_hash().to_owned());
         let parsed = PasswordHash::new(&stored).map_err(|e| e.to_string())?;
+        if !real {
+            let _ = Argon2::default().verify_password(password.as_bytes(), &parsed);
+            return Ok(false);
+        }
         Ok::<bool, String>(Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
     })
     .await
@@ -135,26 +143,57 @@ pub async fn signup(services: &Services, req: SignupRequest) -> Result<SessionGr
     open_session(services, user).await
 }
 
+/// A valid argon2id hash of a password nobody has, verified in place of a real one
+/// when the account does not exist, so that an unknown account costs the same work as
+/// a wrong password. Made once, with the same parameters as real hashes.
+fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| {
+        Argon2::default()
+            .hash_password(new_token().as_bytes())
+            .map(|h| h.to_string())
+            .unwrap_or_else(|e| panic!("argon2 with default parameters cannot fail to hash: {e}"))
+    })
+}
+
 /// Checks a username-or-e-mail and password and opens a session.
+///
+/// Every refusal takes the same time whatever went wrong: an unknown account is
+/// checked against a decoy hash, and a refusal is answered no sooner than
+/// `failed_login_delay` after the request began (also a slowdown for guessing). The
+/// account's attempt budget ([`crate::abuse::Limiters::check_account`]) is spent
+/// before the password is looked at.
 pub async fn login(services: &Services, req: LoginRequest) -> Result<SessionGrant, ApiError> {
+    let started = tokio::time::Instant::now();
+    let result = check_login(services, req).await;
+    if let Err(e) = &result
+        && e.code == ErrorCode::InvalidCredentials
+    {
+        services.metrics.login_failures.inc();
+        tokio::time::sleep_until(started + services.settings.failed_login_delay).await;
+    }
+    result
+}
+
+async fn check_login(services: &Services, req: LoginRequest) -> Result<SessionGrant, ApiError> {
     let refused = || ApiError::new(ErrorCode::InvalidCredentials, "wrong username, e-mail or password");
     let credential = req.credential.trim();
     if credential.is_empty()
         || credential.chars().count() > MAX_EMAIL_CHARS
         || req.password.chars().count() > MAX_PASSWORD_CHARS
     {
-        services.metrics.login_failures.inc();
         return Err(refused());
     }
-    let Some(found) = services.meta.user_credentials(credential).await? else {
-        services.metrics.login_failures.inc();
-        return Err(refused());
-    };
-    if !verify_password(req.password, found.password_hash).await? {
-        services.metrics.login_failures.inc();
-        return Err(refused());
+    if let Err(refused) = services.limits.check_account(credential) {
+        services.metrics.rate_limited.inc();
+        return Err(refused);
     }
-    open_session(services, found.user).await
+    let found = services.meta.user_credentials(credential).await?;
+    let matches = verify_password(req.password, found.as_ref().map(|f| f.password_hash.clone())).await?;
+    match found {
+        Some(found) if matches => open_session(services, found.user).await,
+        _ => Err(refused()),
+    }
 }
 
 /// Ends the session behind `token_hash`.
@@ -191,7 +230,8 @@ mod tests {
     async fn hashes_verify_and_reject() {
         let hash = hash_password("correct horse".into()).await.unwrap();
         assert!(hash.starts_with("$argon2id$"));
-        assert!(verify_password("correct horse".into(), hash.clone()).await.unwrap());
-        assert!(!verify_password("wrong horse".into(), hash).await.unwrap());
+        assert!(verify_password("correct horse".into(), Some(hash.clone())).await.unwrap());
+        assert!(!verify_password("wrong horse".into(), Some(hash)).await.unwrap());
+        assert!(!verify_password("correct horse".into(), None).await.unwrap(), "no account never matches");
     }
 }

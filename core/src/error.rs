@@ -43,6 +43,9 @@ pub enum ErrorCode {
     NotAVideo,
     /// The uploaded preview is not an image.
     InvalidPreview,
+    /// Too many requests of this kind from this client or for this account lately;
+    /// `Retry-After` says when to try again.
+    RateLimited,
     /// A backend is down or timed out; retry later.
     Unavailable,
     /// The store accepts reads only right now.
@@ -74,6 +77,7 @@ impl ErrorCode {
             UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
             NotAVideo => (StatusCode::UNPROCESSABLE_ENTITY, "not_a_video"),
             InvalidPreview => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_preview"),
+            RateLimited => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ReadOnly => (StatusCode::SERVICE_UNAVAILABLE, "read_only"),
             MediaServerTimeout => (StatusCode::GATEWAY_TIMEOUT, "media_server_timeout"),
@@ -99,12 +103,20 @@ pub struct ApiError {
     pub code: ErrorCode,
     /// A sentence for people: what was wrong and, where useful, what to do.
     pub message: String,
+    /// Seconds after which a retry may succeed, sent as `Retry-After`.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
     /// An error with a code and a message.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        ApiError { code, message: message.into() }
+        ApiError { code, message: message.into(), retry_after: None }
+    }
+
+    /// The same error, telling the client to wait `secs` seconds before retrying.
+    pub fn with_retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = Some(secs);
+        self
     }
 
     /// 400 `invalid_input`.
@@ -136,7 +148,11 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.code.describe();
         let body = json!({ "error": { "code": code, "message": self.message } });
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        response
     }
 }
 

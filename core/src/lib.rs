@@ -13,6 +13,7 @@
 //!
 //! Failures are [`ApiError`]s, answered as `{"error":{"code","message"}}`.
 
+pub mod abuse;
 pub mod accounts;
 pub mod auth;
 pub mod clock;

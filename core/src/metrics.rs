@@ -29,6 +29,10 @@ pub struct Metrics {
     pub signups: Counter,
     /// Failed log-ins.
     pub login_failures: Counter,
+    /// Requests refused by an abuse limit (429).
+    pub rate_limited: Counter,
+    /// Connections refused because their IP already held its maximum.
+    pub connections_refused: Counter,
     /// Upload grants handed out.
     pub uploads_created: Counter,
     /// Bytes received by the local object store.
@@ -66,6 +70,8 @@ impl Default for Metrics {
             http_latency,
             signups: Counter::default(),
             login_failures: Counter::default(),
+            rate_limited: Counter::default(),
+            connections_refused: Counter::default(),
             uploads_created: Counter::default(),
             upload_bytes: Counter::default(),
             videos_published: Counter::default(),
@@ -84,6 +90,12 @@ impl Default for Metrics {
         registry.register("http_request_duration_seconds", "HTTP request latency", metrics.http_latency.clone());
         registry.register("signups", "Accounts created", metrics.signups.clone());
         registry.register("login_failures", "Failed log-in attempts", metrics.login_failures.clone());
+        registry.register("rate_limited", "Requests refused by an abuse limit", metrics.rate_limited.clone());
+        registry.register(
+            "connections_refused",
+            "Connections refused: their IP held the most open connections allowed",
+            metrics.connections_refused.clone(),
+        );
         registry.register("uploads_created", "Upload grants handed out", metrics.uploads_created.clone());
         registry.register("upload_bytes", "Bytes stored by the local object store", metrics.upload_bytes.clone());
         registry.register("videos_published", "Videos made public", metrics.videos_published.clone());

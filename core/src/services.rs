@@ -1,9 +1,11 @@
 //! The shared state every handler gets: the two stores, the clock, settings, metrics.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use myvid_store::{MetaStore, ObjectStore};
 
+use crate::abuse::Limiters;
 use crate::clock::Clock;
 use crate::live::{IceServer, StreamTokens};
 use crate::media::MediaTools;
@@ -35,6 +37,9 @@ pub struct Settings {
     /// The endpoint's own STUN/TURN server, when it runs one: its URLs and fresh
     /// credentials are added to `ice_servers` for each client.
     pub turn: Option<TurnGrant>,
+    /// The least time a failed log-in takes (the same for unknown accounts and wrong
+    /// passwords; a slowdown for guessing).
+    pub failed_login_delay: Duration,
 }
 
 impl Default for Settings {
@@ -50,6 +55,7 @@ impl Default for Settings {
             stream_token_ttl_secs: 24 * 3600,
             ice_servers: Vec::new(),
             turn: None,
+            failed_login_delay: Duration::from_millis(400),
         }
     }
 }
@@ -69,4 +75,6 @@ pub struct Services {
     pub metrics: Arc<Metrics>,
     /// Signs live streams' publish tokens (the SFU checks them with the same secret).
     pub stream_tokens: StreamTokens,
+    /// Abuse limits: rates per client IP and per account.
+    pub limits: Arc<Limiters>,
 }

@@ -54,7 +54,7 @@ async fn start(config: WhipConfig) -> Endpoint {
     let meta = SqliteMeta::open_in_memory().await.unwrap();
     for (id, source) in [
         (STREAM, VideoSource::Live { state: LiveState::Pending }),
-        ("upload-1", VideoSource::Stored { video_key: "v".into(), preview_key: "p".into() }),
+        ("upload-1", VideoSource::Staged { video_key: "v".into(), preview_key: "p".into() }),
     ] {
         let video = NewVideo {
             id: id.into(),
@@ -76,6 +76,7 @@ async fn start(config: WhipConfig) -> Endpoint {
         settings: Arc::new(Settings::default()),
         metrics: Arc::new(Metrics::default()),
         stream_tokens: StreamTokens::new(b"tokens"),
+        limits: Arc::new(myvid_core::abuse::Limiters::disabled()),
     };
     // No waiting for an SFU to register: "no SFU" is one of the refusals tested.
     let relay_config = RelayConfig { sfu_wait: Duration::ZERO, ..RelayConfig::new(SECRET) };

@@ -37,6 +37,9 @@ pub struct Config {
     pub sfu: SfuConfig,
     /// The TURN server `myvid dev` runs next to the endpoint.
     pub turn: TurnConfig,
+    /// Abuse limits: request rates per client IP and per account, connections per IP,
+    /// header and body timeouts.
+    pub limits: myvid_core::abuse::AbuseLimits,
     /// Logging.
     pub log: LogConfig,
 }
@@ -308,6 +311,7 @@ impl Default for Config {
             live: LiveConfig::default(),
             sfu: SfuConfig::default(),
             turn: TurnConfig::default(),
+            limits: myvid_core::abuse::AbuseLimits::default(),
             log: LogConfig::default(),
         }
     }
@@ -471,6 +475,7 @@ impl Config {
             bail!("`sfu.max_sessions` must be between 1 and 1000000, got {}", self.sfu.max_sessions);
         }
         self.turn.validate()?;
+        self.limits.validate().map_err(anyhow::Error::msg)?;
         if !matches!(self.log.format.as_str(), "text" | "json") {
             bail!("`log.format` must be \"text\" or \"json\", got {:?}", self.log.format);
         }
@@ -620,6 +625,8 @@ mod tests {
             (vec![("MYVID_UPLOADS__URL_TTL_SECS", "5")], "`uploads.url_ttl_secs`"),
             (vec![("MYVID_PUBLIC_URL", "ftp://x")], "`public_url`"),
             (vec![("MYVID_LOG__FORMAT", "xml")], "`log.format`"),
+            (vec![("MYVID_LIMITS__LOGIN_PER_IP", "{burst = 0, per_minute = 1}")], "`limits.login_per_ip`"),
+            (vec![("MYVID_LIMITS__HEADER_TIMEOUT_SECS", "0")], "`limits.header_timeout_secs`"),
             (vec![("MYVID_UPLOADS__MAX_VIDEO_BYTES", "lots")], "max_video_bytes"),
             (vec![("MYVID_LIVE__SFU_SECRET", "short")], "`live.sfu_secret`"),
             (vec![("MYVID_LIVE__SFU_SECRET", "sixteen chars with spaces")], "`live.sfu_secret`"),

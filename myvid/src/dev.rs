@@ -17,18 +17,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::middleware;
 use myvid_core::live::{IceServer, StreamTokens};
-use myvid_core::metrics::{self, Metrics};
+use myvid_core::metrics::Metrics;
 use myvid_core::turn_credentials::TurnGrant;
 use myvid_core::{Clock, Services, Settings};
 use myvid_store::{LocalObjects, SqliteMeta};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
 use crate::endpoint_role;
+use crate::http_server::{self, ConnectionLimits};
 use crate::secret;
 use crate::sfu_role::{self, SfuSetup};
 
@@ -100,12 +99,14 @@ pub async fn open_services(
             max_video_bytes: config.uploads.max_video_bytes,
             max_preview_bytes: config.uploads.max_preview_bytes,
             media: config.media_tools(),
+            failed_login_delay: Duration::from_millis(config.limits.failed_login_ms),
             stream_token_ttl_secs: config.live.stream_token_ttl_secs,
             ice_servers: ice_servers(config),
             turn,
         }),
         metrics,
         stream_tokens: StreamTokens::new(secret_or_random(&config.live.stream_secret, "live.stream_secret").as_bytes()),
+        limits: crate::http_server::limiters(&config.limits),
     };
     Ok((services, local))
 }
@@ -178,10 +179,9 @@ pub async fn run(
         tracing::warn!("`sfu.enabled` is false: live streams cannot start");
         None
     };
-    let app = myvid_api::router(services.clone())
-        .merge(myvid_endpoint::router(services.clone(), Some(local), relay.clone()))
-        .layer(middleware::from_fn_with_state(services, metrics::track))
-        .layer(TraceLayer::new_for_http());
+    let app =
+        myvid_api::router(services.clone()).merge(myvid_endpoint::router(services.clone(), Some(local), relay.clone()));
+    let app = http_server::outer_layers(app, &services);
     tracing::info!(%bound, data_dir = %config.data_dir.display(), "myvid dev ready");
     // The one line on stdout: scripts and tests read the URL from it.
     println!("myvid listening on {url}");
@@ -200,7 +200,8 @@ pub async fn run(
             turn.shutdown().await;
         }
     };
-    let served = serve_draining(listener, app, shutdown).await;
+    let limits = ConnectionLimits::from(&config.limits);
+    let served = http_server::serve(listener, app, limits, services.metrics.clone(), shutdown).await;
     await_deregistration(heartbeats).await;
     served
 }
@@ -233,38 +234,6 @@ pub fn secret_or_random(configured: &Option<String>, field: &str) -> String {
         tracing::info!("no `{field}` configured: using a random one for this run");
         myvid_core::ids::new_token()
     })
-}
-
-/// The relay's settings from `[live]`; without a configured secret, a random one for
-/// this run (no SFU outside this process can register then, which is what dev wants
-/// until it starts its own SFU).
-/// How long requests in flight (a long video download, say) may run after shutdown
-/// begins before the server stops anyway.
-pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Serves until `shutdown`, then stops accepting and waits up to [`DRAIN_TIMEOUT`]
-/// for requests in flight.
-pub async fn serve_draining(
-    listener: TcpListener,
-    app: axum::Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
-    let (began, mut draining) = tokio::sync::watch::channel(false);
-    let signal = async move {
-        shutdown.await;
-        let _ = began.send(true);
-    };
-    let server = axum::serve(listener, app).with_graceful_shutdown(signal);
-    let deadline = async move {
-        let _ = draining.wait_for(|began| *began).await;
-        tokio::time::sleep(DRAIN_TIMEOUT).await;
-    };
-    tokio::select! {
-        result = server => result.context("server failed")?,
-        () = deadline => tracing::warn!("requests still running after {DRAIN_TIMEOUT:?}; stopping anyway"),
-    }
-    tracing::info!("stopped");
-    Ok(())
 }
 
 #[cfg(test)]

@@ -17,8 +17,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use anyhow::Context;
-use axum::middleware;
-use myvid_core::metrics::{self, Metrics};
+use myvid_core::metrics::Metrics;
 use myvid_core::registry::Heartbeat;
 use myvid_core::turn_credentials::TurnGrant;
 use myvid_core::{Clock, Services};
@@ -26,10 +25,10 @@ use myvid_endpoint::{Relay, RelayConfig, TurnConfig, TurnServer};
 use myvid_store::ServerKind;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
 use crate::dev::{self, secret_or_random};
+use crate::http_server;
 
 /// The relay's settings from `[live]` (a random SFU secret if none is configured:
 /// only right when the SFU shares the process).
@@ -144,9 +143,8 @@ pub async fn run(
     let turn_addr = turn.as_ref().map(|(server, _)| server.public_addr().to_string());
     let EndpointRunning { relay, heartbeat } = start(&config, &services, &url, turn_addr, stop.clone()).await;
     let app = myvid_endpoint::router(services.clone(), Some(local), Some(relay.clone()))
-        .merge(myvid_api::ops_router(services.clone()))
-        .layer(middleware::from_fn_with_state(services, metrics::track))
-        .layer(TraceLayer::new_for_http());
+        .merge(myvid_api::ops_router(services.clone()));
+    let app = http_server::outer_layers(app, &services);
     tracing::info!(%bound, "myvid endpoint ready");
     println!("myvid endpoint listening on {url}");
     let shutdown = async move {
@@ -157,7 +155,8 @@ pub async fn run(
             turn.shutdown().await;
         }
     };
-    let served = dev::serve_draining(listener, app, shutdown).await;
+    let limits = http_server::ConnectionLimits::from(&config.limits);
+    let served = http_server::serve(listener, app, limits, services.metrics.clone(), shutdown).await;
     dev::await_deregistration([heartbeat]).await;
     served
 }

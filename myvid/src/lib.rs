@@ -14,6 +14,7 @@
 pub mod config;
 pub mod dev;
 pub mod endpoint_role;
+pub mod http_server;
 pub mod import;
 pub mod secret;
 pub mod sfu_role;
