@@ -1,5 +1,6 @@
-//! Sign-up, log-in and log-out. Passwords are hashed with argon2id on a blocking
-//! thread (hashing takes tens of milliseconds by design, too long for the reactor).
+//! Sign-up, log-in and log-out. Passwords are hashed with argon2id on the hashing
+//! threads of [`crate::password_work`] (hashing takes tens of milliseconds and 19 MiB
+//! by design: too long for the reactor, too big for a thread per request).
 
 use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
@@ -10,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ErrorCode};
 use crate::ids::{new_token, token_hash};
+use crate::password_work;
 use crate::services::Services;
 
 /// Shortest accepted password.
@@ -95,16 +97,15 @@ fn validate_password(password: &str) -> Result<(), ApiError> {
 }
 
 async fn hash_password(password: String) -> Result<String, ApiError> {
-    tokio::task::spawn_blocking(move || Argon2::default().hash_password(password.as_bytes()).map(|h| h.to_string()))
-        .await
-        .map_err(ApiError::internal)?
+    password_work::run(move || Argon2::default().hash_password(password.as_bytes()).map(|h| h.to_string()))
+        .await?
         .map_err(ApiError::internal)
 }
 
 /// Verifies `password` against `stored`, or against the decoy hash when there is no
 /// account (the answer is then always false, after the same work).
 async fn verify_password(password: String, stored: Option<String>) -> Result<bool, ApiError> {
-    tokio::task::spawn_blocking(move || {
+    password_work::run(move || {
         let real = stored.is_some();
         let stored = stored.unwrap_or_else(|| decoy_hash().to_owned());
         let parsed = PasswordHash::new(&stored).map_err(|e| e.to_string())?;
@@ -114,8 +115,7 @@ async fn verify_password(password: String, stored: Option<String>) -> Result<boo
         }
         Ok::<bool, String>(Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
     })
-    .await
-    .map_err(ApiError::internal)?
+    .await?
     .map_err(ApiError::internal)
 }
 

@@ -25,6 +25,7 @@ pub mod live;
 pub mod media;
 pub mod metrics;
 pub mod new_video;
+pub mod password_work;
 pub mod registry;
 pub mod services;
 pub mod turn_credentials;
