@@ -66,6 +66,7 @@ pub async fn start(
         kind: ServerKind::Endpoint,
         url: url.to_owned(),
         turn,
+        media: None,
         load: Arc::new(move || {
             let now = status.status();
             i64::try_from(now.parked + now.bridged).unwrap_or(i64::MAX)

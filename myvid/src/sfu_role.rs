@@ -103,7 +103,7 @@ pub async fn start(
     // One token stops everything: the link (and with it every client's signalling) and
     // the media plane, which ends each stream cleanly.
     let stop = outer.child_token();
-    let server = media::spawn_with_shutdown(media_config, stop.clone())
+    let server = media::spawn_with_shutdown(media_config.clone(), stop.clone())
         .await
         .with_context(|| format!("cannot start the SFU media socket on {}", setup.media_bind))?;
     let tokens = setup.tokens;
@@ -119,6 +119,8 @@ pub async fn start(
     let (clients_tx, mut clients) = mpsc::channel::<ClientLink>(256);
     let sessions = SessionCount::default();
     let load = sessions.clone();
+    // What ICE candidates announce: the endpoints' TURN servers relay to exactly this.
+    let media_addr = media_config.announce_addr(server.local_addr).unwrap_or(server.local_addr);
     let heartbeat = Heartbeat {
         meta: setup.meta.clone(),
         clock: setup.clock.clone(),
@@ -126,6 +128,7 @@ pub async fn start(
         kind: ServerKind::Sfu,
         url: format!("udp://{}", server.local_addr),
         turn: None,
+        media: Some(media_addr.to_string()),
         load: Arc::new(move || i64::from(load.get())),
     };
     let heartbeat = tokio::spawn(heartbeat.run(stop.clone()));
