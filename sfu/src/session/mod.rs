@@ -7,7 +7,7 @@
 //!
 //! ```text
 //!  incoming frames ─▶ parse ─┬─ malformed ─────────────▶ error frame (session goes on)
-//!                            ├─ publish{token,sdp} ─▶ check token ─▶ media.publish ─▶ answer
+//!                            ├─ publish{token,sdp} ─▶ check token, gate ─▶ media.publish ─▶ answer
 //!                            ├─ join ─────────────────▶ media.view ────────────────▶ offer
 //!                            ├─ view{sdp} ────────────▶ media.view_with_offer ─────▶ answer
 //!                            ├─ answer{sdp} ──────────▶ media.viewer_answer
@@ -33,6 +33,15 @@
 //! the viewer count); unclaimed, it is closed when the grace runs out. If the old
 //! connection is not known to be lost yet (the `resume` won the race, or its TCP
 //! connection is half-open), `resume` makes it let go first: the newest socket wins.
+//!
+//! A key belongs to one stream: a `resume` on a connection opened for another stream
+//! is refused (`resume_failed`) without touching the session the key names — whoever
+//! holds it keeps it. Only a connection without a media session may resume.
+//!
+//! Before a `publish` goes to the media task, the [`gate`] is asked whether the stream
+//! may still go live (an ended stream may not).
+
+pub mod gate;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -44,6 +53,7 @@ use tokio::sync::mpsc::{Receiver, Sender};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
+use self::gate::{PublishGate, PublishRefusal};
 use crate::media::{EventReceiver, MediaError, MediaHandle, SessionEvent, SessionId};
 
 /// Checks a publisher's token for a stream: `Ok` to allow, `Err(reason)` to refuse (the
@@ -88,13 +98,22 @@ const MAX_PARKED: usize = 10_000;
 pub struct Signalling {
     media: MediaHandle,
     check_token: TokenCheck,
+    gate: Option<PublishGate>,
     on_live: Option<Arc<LiveHook>>,
     resume_grace: Duration,
     parked: Arc<Mutex<HashMap<String, Parked>>>,
-    /// Resume keys of connections that still hold their media session, each with the
-    /// token that makes that connection let go (a `resume` may come in before the old
-    /// socket is known to be dead: half-open TCP, or just a race).
-    holders: Mutex<HashMap<String, CancellationToken>>,
+    /// Resume keys of connections that still hold their media session, each with its
+    /// stream and the token that makes that connection let go (a `resume` may come in
+    /// before the old socket is known to be dead: half-open TCP, or just a race).
+    holders: Mutex<HashMap<String, Holder>>,
+}
+
+/// A connection holding the media session a resume key names.
+struct Holder {
+    /// The stream the connection was opened for.
+    stream_id: String,
+    /// Cancelled to make the connection let go of its media session.
+    taken_over: CancellationToken,
 }
 
 /// How long a `resume` waits for the session it names to be let go by its old
@@ -150,6 +169,14 @@ fn media_error(err: &MediaError) -> ServerMessage {
     error_frame(err.code(), message)
 }
 
+fn gate_refusal(refusal: PublishRefusal) -> ServerMessage {
+    error_frame(refusal.code(), refusal.to_string())
+}
+
+/// What `resume_failed` says: the same whatever the reason (an unknown, used or expired
+/// key, or one of another stream), so that it tells a guesser nothing.
+const RESUME_FAILED: &str = "no media session to resume: start afresh";
+
 /// A fresh resume key: 128 random bits from the thread's CSPRNG, as hex.
 fn resume_key() -> String {
     rand::random::<[u8; 16]>().iter().map(|b| format!("{b:02x}")).collect()
@@ -191,11 +218,19 @@ impl Signalling {
         Signalling {
             media,
             check_token,
+            gate: None,
             on_live: None,
             resume_grace: DEFAULT_RESUME_GRACE,
             parked: Arc::new(Mutex::new(HashMap::new())),
             holders: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Ask `gate` before each `publish` whether the stream may go live (after the
+    /// token check); refused publishes get an `error` frame with the refusal's code.
+    pub fn with_publish_gate(mut self, gate: PublishGate) -> Self {
+        self.gate = Some(gate);
+        self
     }
 
     /// Also report streams going live and ending to `hook`.
@@ -280,15 +315,17 @@ impl Signalling {
         });
     }
 
-    /// A new resume key for the connection's media session, sent as `session`.
-    async fn new_session_key(&self, conn: &mut Conn, out: &Sender<String>) -> Flow {
+    /// A new resume key for the connection's media session (of `stream_id`), sent as
+    /// `session`.
+    async fn new_session_key(&self, stream_id: &str, conn: &mut Conn, out: &Sender<String>) -> Flow {
         let key = resume_key();
         {
             let mut holders = self.holders.lock().unwrap_or_else(PoisonError::into_inner);
             if let Some(old) = conn.resume.replace(key.clone()) {
                 holders.remove(&old);
             }
-            holders.insert(key.clone(), conn.taken_over.clone());
+            let holder = Holder { stream_id: stream_id.to_owned(), taken_over: conn.taken_over.clone() };
+            holders.insert(key.clone(), holder);
         }
         let grace_ms = u64::try_from(self.resume_grace.as_millis()).unwrap_or(u64::MAX);
         send(out, &ServerMessage::Session { resume: key, grace_ms }).await
@@ -326,8 +363,21 @@ impl Signalling {
         if !matches!(media, Media::None) {
             return send(out, &error_frame("unexpected_message", "this connection already has a media session")).await;
         }
-        // Still held by a connection not yet known to be lost: make it let go.
-        let holder = self.holders.lock().unwrap_or_else(PoisonError::into_inner).get(key).cloned();
+        // Still held by a connection not yet known to be lost: make it let go — but only
+        // for a key of this very stream. A key brought to another stream's connection is
+        // refused below without disturbing its holder.
+        let (holder, other_stream) = {
+            let holders = self.holders.lock().unwrap_or_else(PoisonError::into_inner);
+            match holders.get(key) {
+                Some(holder) if holder.stream_id != stream_id => (None, true),
+                Some(holder) => (Some(holder.taken_over.clone()), false),
+                None => (None, false),
+            }
+        };
+        if other_stream {
+            info!(stream = %stream_id, "resume with a key of another stream refused");
+            return send(out, &error_frame("resume_failed", RESUME_FAILED)).await;
+        }
         if let Some(holder) = &holder {
             holder.cancel();
         }
@@ -342,7 +392,7 @@ impl Signalling {
             }
         };
         let Some(parked) = taken else {
-            return send(out, &error_frame("resume_failed", "no media session to resume: start afresh")).await;
+            return send(out, &error_frame("resume_failed", RESUME_FAILED)).await;
         };
         info!(stream = %stream_id, "media session resumed");
         *media = parked.media;
@@ -355,7 +405,7 @@ impl Signalling {
         {
             return Flow::Stop;
         }
-        self.new_session_key(conn, out).await
+        self.new_session_key(stream_id, conn, out).await
     }
 
     async fn on_frame(
@@ -383,11 +433,17 @@ impl Signalling {
                     info!(stream = %stream_id, %reason, "publish refused");
                     return send(out, &error_frame("unauthorized", "the stream token was refused")).await;
                 }
+                if let Some(gate) = &self.gate
+                    && let Err(refusal) = gate(stream_id).await
+                {
+                    info!(stream = %stream_id, ?refusal, "publish refused by the gate");
+                    return send(out, &gate_refusal(refusal)).await;
+                }
                 match self.media.publish(stream_id, sdp).await {
                     Ok(publication) => {
                         *media = Media::Publishing { id: publication.session, events: publication.events, live: false };
                         match send(out, &ServerMessage::Answer { sdp: publication.answer_sdp }).await {
-                            Flow::Continue => self.new_session_key(conn, out).await,
+                            Flow::Continue => self.new_session_key(stream_id, conn, out).await,
                             Flow::Stop => Flow::Stop,
                         }
                     }
@@ -406,7 +462,7 @@ impl Signalling {
                     Ok(offer) => {
                         *media = Media::Viewing { id: offer.session, events: offer.events, answered: false };
                         match send(out, &ServerMessage::Offer { sdp: offer.offer_sdp }).await {
-                            Flow::Continue => self.new_session_key(conn, out).await,
+                            Flow::Continue => self.new_session_key(stream_id, conn, out).await,
                             Flow::Stop => Flow::Stop,
                         }
                     }
@@ -425,7 +481,7 @@ impl Signalling {
                     Ok(view) => {
                         *media = Media::Viewing { id: view.session, events: view.events, answered: true };
                         match send(out, &ServerMessage::Answer { sdp: view.answer_sdp }).await {
-                            Flow::Continue => self.new_session_key(conn, out).await,
+                            Flow::Continue => self.new_session_key(stream_id, conn, out).await,
                             Flow::Stop => Flow::Stop,
                         }
                     }
