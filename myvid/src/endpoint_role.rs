@@ -2,7 +2,8 @@
 //! (with the embedded object store) signed object URLs — and its entry in the server
 //! registry, so the API hands its URL to clients and SFUs link to it.
 //!
-//! It also hosts the TURN server (`[turn]`, [`start_turn`]).
+//! It also hosts the TURN server (`[turn]`, [`start_turn`]), which may relay to the
+//! registered SFUs' media sockets ([`follow_sfus`]).
 //!
 //! `myvid dev` runs it next to the API and an SFU; `myvid endpoint` runs it alone
 //! ([`run`]), several per deployment, sharing the metadata store (and, embedded, the data
@@ -22,6 +23,7 @@ use myvid_core::metrics::{self, Metrics};
 use myvid_core::registry::Heartbeat;
 use myvid_core::turn_credentials::TurnGrant;
 use myvid_core::{Clock, Services};
+use myvid_endpoint::turn::sfu_peers;
 use myvid_endpoint::{Relay, RelayConfig, TurnConfig, TurnServer};
 use myvid_store::ServerKind;
 use tokio::net::TcpListener;
@@ -106,6 +108,13 @@ pub async fn start_turn(
     Ok(Some((server, grant)))
 }
 
+/// Keeps `turn`'s allowed SFU media sockets in step with the server registry until
+/// `stop` (every registry heartbeat interval).
+pub fn follow_sfus(turn: &TurnServer, services: &Services, stop: CancellationToken) {
+    let follow = sfu_peers::follow_registry(turn.sfu_peers(), services.meta.clone(), services.clock.clone(), stop);
+    tokio::spawn(follow);
+}
+
 /// For an API whose process runs no TURN server (`live.relay` false): credentials from
 /// the shared `turn.secret` for the TURN servers the endpoints register (the address is
 /// filled in per request from the registry).
@@ -144,6 +153,9 @@ pub async fn run(
     let stop = CancellationToken::new();
     let turn_addr = turn.as_ref().map(|(server, _)| server.public_addr().to_string());
     let EndpointRunning { relay, heartbeat } = start(&config, &services, &url, turn_addr, stop.clone()).await;
+    if let Some((server, _)) = &turn {
+        follow_sfus(server, &services, stop.clone());
+    }
     let app = myvid_endpoint::router(services.clone(), Some(local), Some(relay.clone()))
         .merge(myvid_api::ops_router(services.clone()))
         .layer(middleware::from_fn_with_state(services, metrics::track))
