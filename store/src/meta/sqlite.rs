@@ -138,7 +138,7 @@ impl SqliteMeta {
 /// What [`SqliteMeta::set_live_state`] did, inside its transaction.
 enum LiveUpdate {
     /// Moved; the stream as it is now.
-    Done(Video),
+    Done(Box<Video>),
     /// No live stream with this id.
     NotFound,
     /// The change would take the stream back in its life: refused, nothing written.
@@ -148,7 +148,7 @@ enum LiveUpdate {
 impl LiveUpdate {
     fn into_result(self) -> Result<Video> {
         match self {
-            LiveUpdate::Done(video) => Ok(video),
+            LiveUpdate::Done(video) => Ok(*video),
             LiveUpdate::NotFound => Err(StoreError::NotFound),
             LiveUpdate::Backwards => Err(StoreError::Conflict("live_state".to_owned())),
         }
@@ -365,7 +365,7 @@ impl MetaStore for SqliteMeta {
             .execute(params![id, state.as_str(), now])?;
             let video = video_where(&tx, "v.id = ?1", &id)?;
             tx.commit()?;
-            Ok(video.map_or(LiveUpdate::NotFound, LiveUpdate::Done))
+            Ok(video.map_or(LiveUpdate::NotFound, |video| LiveUpdate::Done(Box::new(video))))
         })
         .await?
         .into_result()
