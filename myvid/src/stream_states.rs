@@ -103,10 +103,8 @@ async fn record(
                 (stream_id, LiveState::Ended)
             }
         };
-        match meta.set_live_state(id, state, clock.now()).await {
-            Ok(_) if state == LiveState::Ended => {
-                ending.lock().unwrap_or_else(PoisonError::into_inner).remove(id);
-            }
+        let written = meta.set_live_state(id, state, clock.now()).await;
+        match &written {
             Ok(_) => {}
             Err(StoreError::Conflict(_)) => {
                 // Only the gate's race could bring this: the stream stays ended.
@@ -114,6 +112,12 @@ async fn record(
                 hosted.remove(id);
             }
             Err(err) => tracing::warn!(stream = %id, ?state, error = %err, "could not record the stream's live state"),
+        }
+        // Once the store answers for an end (written, or no record left to protect), the
+        // stream leaves `ending`; after a failed write it stays, and this SFU keeps
+        // refusing it.
+        if state == LiveState::Ended && matches!(written, Ok(_) | Err(StoreError::NotFound)) {
+            ending.lock().unwrap_or_else(PoisonError::into_inner).remove(id);
         }
     }
 }
