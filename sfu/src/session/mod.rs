@@ -42,6 +42,7 @@
 //! may still go live (an ended stream may not).
 
 pub mod gate;
+mod holders;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -54,6 +55,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
 use self::gate::{PublishGate, PublishRefusal};
+use self::holders::{Claim, Holders};
 use crate::media::{EventReceiver, MediaError, MediaHandle, SessionEvent, SessionId};
 
 /// Checks a publisher's token for a stream: `Ok` to allow, `Err(reason)` to refuse (the
@@ -102,18 +104,8 @@ pub struct Signalling {
     on_live: Option<Arc<LiveHook>>,
     resume_grace: Duration,
     parked: Arc<Mutex<HashMap<String, Parked>>>,
-    /// Resume keys of connections that still hold their media session, each with its
-    /// stream and the token that makes that connection let go (a `resume` may come in
-    /// before the old socket is known to be dead: half-open TCP, or just a race).
-    holders: Mutex<HashMap<String, Holder>>,
-}
-
-/// A connection holding the media session a resume key names.
-struct Holder {
-    /// The stream the connection was opened for.
-    stream_id: String,
-    /// Cancelled to make the connection let go of its media session.
-    taken_over: CancellationToken,
+    /// Resume keys of connections that still hold their media session.
+    holders: Holders,
 }
 
 /// How long a `resume` waits for the session it names to be let go by its old
@@ -222,7 +214,7 @@ impl Signalling {
             on_live: None,
             resume_grace: DEFAULT_RESUME_GRACE,
             parked: Arc::new(Mutex::new(HashMap::new())),
-            holders: Mutex::new(HashMap::new()),
+            holders: Holders::default(),
         }
     }
 
@@ -280,7 +272,7 @@ impl Signalling {
             }
         }
         if let Some(key) = &conn.resume {
-            self.holders.lock().unwrap_or_else(PoisonError::into_inner).remove(key);
+            self.holders.release(key);
         }
         match conn.resume.take() {
             Some(key) if !conn.said_bye && media.id().is_some() && !self.resume_grace.is_zero() => {
@@ -319,14 +311,8 @@ impl Signalling {
     /// `session`.
     async fn new_session_key(&self, stream_id: &str, conn: &mut Conn, out: &Sender<String>) -> Flow {
         let key = resume_key();
-        {
-            let mut holders = self.holders.lock().unwrap_or_else(PoisonError::into_inner);
-            if let Some(old) = conn.resume.replace(key.clone()) {
-                holders.remove(&old);
-            }
-            let holder = Holder { stream_id: stream_id.to_owned(), taken_over: conn.taken_over.clone() };
-            holders.insert(key.clone(), holder);
-        }
+        let replaced = conn.resume.replace(key.clone());
+        self.holders.hold(&key, replaced.as_deref(), stream_id, conn.taken_over.clone());
         let grace_ms = u64::try_from(self.resume_grace.as_millis()).unwrap_or(u64::MAX);
         send(out, &ServerMessage::Session { resume: key, grace_ms }).await
     }
@@ -334,7 +320,7 @@ impl Signalling {
     /// The connection no longer has a media session to resume.
     fn forget_key(&self, conn: &mut Conn) {
         if let Some(key) = conn.resume.take() {
-            self.holders.lock().unwrap_or_else(PoisonError::into_inner).remove(&key);
+            self.holders.release(&key);
         }
     }
 
@@ -366,21 +352,17 @@ impl Signalling {
         // Still held by a connection not yet known to be lost: make it let go — but only
         // for a key of this very stream. A key brought to another stream's connection is
         // refused below without disturbing its holder.
-        let (holder, other_stream) = {
-            let holders = self.holders.lock().unwrap_or_else(PoisonError::into_inner);
-            match holders.get(key) {
-                Some(holder) if holder.stream_id != stream_id => (None, true),
-                Some(holder) => (Some(holder.taken_over.clone()), false),
-                None => (None, false),
+        let holder = match self.holders.claim(key, stream_id) {
+            Claim::OtherStream => {
+                info!(stream = %stream_id, "resume with a key of another stream refused");
+                return send(out, &error_frame("resume_failed", RESUME_FAILED)).await;
             }
+            Claim::Held(holder) => {
+                holder.cancel();
+                Some(holder)
+            }
+            Claim::NotHeld => None,
         };
-        if other_stream {
-            info!(stream = %stream_id, "resume with a key of another stream refused");
-            return send(out, &error_frame("resume_failed", RESUME_FAILED)).await;
-        }
-        if let Some(holder) = &holder {
-            holder.cancel();
-        }
         let deadline = tokio::time::Instant::now() + TAKEOVER_WAIT;
         let taken = loop {
             match self.take_parked(stream_id, key) {
