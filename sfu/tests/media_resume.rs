@@ -176,3 +176,28 @@ async fn resume_for_another_stream_is_refused_and_the_publisher_keeps_publishing
         "live once, ended once, by the bye"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parked_session_is_not_resumed_from_another_stream() {
+    let harness = Harness::start().await;
+    let mut publisher = TestPublisher::start(&harness, "resume-p", 0x8888_0000).await;
+    let mut viewer = TestViewer::join(&harness, "resume-p").await;
+    viewer.wait_video(20).await;
+    let (_, before) = publisher.client.recv_until(|m| matches!(m, ServerMessage::Viewers { count: 1 })).await;
+    let key = resume_key(&before);
+    publisher.client.cut().await;
+    assert_eq!(harness.signalling.parked(), 1);
+
+    let mut elsewhere = harness.connect("resume-q");
+    elsewhere.send(&ClientMessage::Resume { resume: key.clone() }).await;
+    let ServerMessage::Error { code, .. } = elsewhere.recv().await else { panic!("expected an error") };
+    assert_eq!(code, "resume_failed");
+    assert_eq!(harness.signalling.parked(), 1, "still parked for its own stream");
+    keeps_playing(&mut viewer, 30).await;
+
+    let mut again = harness.connect("resume-p");
+    again.send(&ClientMessage::Resume { resume: key }).await;
+    assert_eq!(again.recv().await, ServerMessage::Resumed {});
+    again.send(&ClientMessage::Bye { reason: "done".into() }).await;
+    again.finished().await;
+}
