@@ -35,6 +35,8 @@ pub enum ErrorCode {
     UploadIncomplete,
     /// WHIP: the stream already has a broadcaster.
     AlreadyLive,
+    /// WHIP: the stream has ended; it never goes live again (create a new one).
+    StreamEnded,
     /// Body or upload over its size limit.
     PayloadTooLarge,
     /// Body is not `application/json` where JSON is required.
@@ -73,6 +75,7 @@ impl ErrorCode {
             Conflict => (StatusCode::CONFLICT, "conflict"),
             UploadIncomplete => (StatusCode::CONFLICT, "upload_incomplete"),
             AlreadyLive => (StatusCode::CONFLICT, "already_live"),
+            StreamEnded => (StatusCode::CONFLICT, "stream_ended"),
             PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
             NotAVideo => (StatusCode::UNPROCESSABLE_ENTITY, "not_a_video"),

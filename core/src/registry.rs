@@ -81,6 +81,8 @@ pub struct Heartbeat {
     pub url: String,
     /// An endpoint's TURN server (`host:port`), if it runs one.
     pub turn: Option<String>,
+    /// An SFU's announced media socket (`ip:port`), which the TURN servers may relay to.
+    pub media: Option<String>,
     /// Its load.
     pub load: LoadProbe,
 }
@@ -112,6 +114,7 @@ impl Heartbeat {
             url: self.url.clone(),
             load: (self.load)(),
             turn: self.turn.clone(),
+            media: self.media.clone(),
             heartbeat_at: now,
         };
         if let Err(err) = self.meta.heartbeat(entry).await {

@@ -1,6 +1,6 @@
 //! The endpoint's TURN server against the `turn` crate's own client, over real UDP on
-//! 127.0.0.1: time-limited credentials, the peer address policy, the per-user quota,
-//! the bandwidth cap, and the allocation gauge.
+//! 127.0.0.1: time-limited credentials, the peer address policy (with the registered
+//! SFUs' media sockets), the per-user quota, the bandwidth cap, and the allocation gauge.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -9,8 +9,12 @@ use std::time::Duration;
 use myvid_core::Clock;
 use myvid_core::metrics::Metrics;
 use myvid_core::turn_credentials::{TurnCredential, issue};
+use myvid_endpoint::turn::sfu_peers::follow_registry;
 use myvid_endpoint::turn::{PeerPolicy, TurnConfig, TurnServer};
+use myvid_store::SqliteMeta;
+use myvid_store::meta::{MetaStore, ServerEntry, ServerKind};
 use tokio::net::UdpSocket;
+use tokio_util::sync::CancellationToken;
 use turn::client::{Client, ClientConfig};
 use webrtc_util::Conn;
 
@@ -236,6 +240,67 @@ async fn the_bandwidth_cap_drops_what_exceeds_it() {
         received += 1;
     }
     assert!((1..=13).contains(&received), "{received} datagrams passed a cap of about 12");
+    relay.close().await.unwrap();
+    c.close().await.unwrap();
+    h.server.shutdown().await;
+}
+
+/// An SFU's registry entry announcing its media socket at `media`.
+fn sfu_entry(id: &str, media: SocketAddr) -> ServerEntry {
+    ServerEntry {
+        id: id.into(),
+        kind: ServerKind::Sfu,
+        url: format!("udp://{media}"),
+        load: 0,
+        turn: None,
+        media: Some(media.to_string()),
+        heartbeat_at: now(),
+    }
+}
+
+#[tokio::test]
+async fn turn_relays_to_registered_sfu_media_addresses_only() {
+    // No allowed ranges: only the registry opens the way, and only to the SFU's socket.
+    let h = start(Limits { allow: &[], ..LOOPBACK_ALLOWED }).await;
+    let meta: Arc<dyn MetaStore> = Arc::new(SqliteMeta::open_in_memory().await.unwrap());
+    let stop = CancellationToken::new();
+    tokio::spawn(follow_registry(h.server.sfu_peers(), meta.clone(), Clock::system(), stop.clone()));
+    let sfu = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let sfu_addr = sfu.local_addr().unwrap();
+    // Other internal services: another port of the same host, and unroutable ranges.
+    let other_service = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    meta.heartbeat(sfu_entry("sfu-1", sfu_addr)).await.unwrap();
+    eventually("the SFU's media socket is allowed", || h.server.sfu_peers().contains(sfu_addr)).await;
+
+    let c = client_for(h.addr, &credential("viewer")).await;
+    let relay = c.allocate().await.expect("allocation");
+    let relayed = relay.local_addr().unwrap();
+    relay.send_to(b"to the sfu", sfu_addr).await.unwrap();
+    let (got, from) = recv(&sfu, DEADLINE).await.expect("the SFU receives the relayed datagram");
+    assert_eq!((got.as_slice(), from), (&b"to the sfu"[..], relayed));
+    sfu.send_to(b"from the sfu", relayed).await.unwrap();
+    let mut buf = [0u8; 1500];
+    let (n, from) = tokio::time::timeout(DEADLINE, relay.recv_from(&mut buf)).await.unwrap().unwrap();
+    assert_eq!((&buf[..n], from), (&b"from the sfu"[..], sfu_addr));
+
+    let others =
+        [other_service.local_addr().unwrap(), "10.0.0.1:5000".parse().unwrap(), "169.254.169.254:80".parse().unwrap()];
+    for (i, other) in others.into_iter().enumerate() {
+        relay.send_to(b"elsewhere", other).await.unwrap();
+        eventually(&format!("the datagram to {other} is blocked"), || h.metrics.turn_blocked_packets.get() > i as u64)
+            .await;
+    }
+    assert!(recv(&other_service, SILENCE).await.is_none(), "nothing reaches another port of the SFU's host");
+
+    // Once the SFU leaves the registry, its socket is out of reach too.
+    meta.remove_server("sfu-1").await.unwrap();
+    eventually("the departed SFU is no longer allowed", || !h.server.sfu_peers().contains(sfu_addr)).await;
+    let blocked = h.metrics.turn_blocked_packets.get();
+    relay.send_to(b"after it left", sfu_addr).await.unwrap();
+    eventually("the datagram to the departed SFU is blocked", || h.metrics.turn_blocked_packets.get() > blocked).await;
+    assert!(recv(&sfu, SILENCE).await.is_none());
+
+    stop.cancel();
     relay.close().await.unwrap();
     c.close().await.unwrap();
     h.server.shutdown().await;

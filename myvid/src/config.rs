@@ -172,9 +172,10 @@ pub struct TurnConfig {
     pub secret: Option<String>,
     /// Seconds handed-out credentials stay valid (default 24 h; 60 ..= 604800).
     pub credential_lifetime_secs: i64,
-    /// CIDR ranges of internal peer addresses TURN may relay to anyway, e.g.
-    /// `["127.0.0.0/8"]` when the SFU listens on loopback (default none: loopback,
-    /// private, link-local, CGNAT, multicast and other non-global addresses are refused).
+    /// CIDR ranges of internal peer addresses TURN may relay to anyway (default none:
+    /// loopback, private, link-local, CGNAT, multicast and other non-global addresses
+    /// are refused). Not needed for the SFUs: the media socket of every SFU in the
+    /// server registry (exactly its `ip:port`) is always allowed.
     pub allow_peer_ranges: Vec<String>,
     /// Most open allocations per user (default 10; 1 ..= 1000). Anonymous viewers get
     /// a fresh user each time they ask for ICE servers.
@@ -609,7 +610,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(config.turn.allow_peer_ranges, ["127.0.0.0/8", "fd00::/8"]);
-        assert!(config.turn.peer_policy().unwrap().allows("127.0.0.1".parse().unwrap()));
+        assert!(config.turn.peer_policy().unwrap().allows("127.0.0.1:9".parse().unwrap()));
         assert_eq!(config.turn.announce_ip_addr().unwrap(), Some("203.0.113.7".parse().unwrap()));
         assert_eq!(config.turn.max_bytes_per_sec, 250_000);
         assert!(!format!("{config:?}").contains("turn-secret"), "the secret must not be logged");

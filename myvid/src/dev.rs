@@ -150,6 +150,9 @@ pub async fn run(
     let mut heartbeats = Vec::new();
     let relay = if config.live.relay {
         let endpoint = endpoint_role::start(&config, &services, &url, turn_addr, stop.clone()).await;
+        if let Some((server, _)) = &turn {
+            endpoint_role::follow_sfus(server, &services, stop.clone());
+        }
         heartbeats.push(endpoint.heartbeat);
         Some(endpoint.relay)
     } else {

@@ -2,7 +2,8 @@
 //! (with the embedded object store) signed object URLs — and its entry in the server
 //! registry, so the API hands its URL to clients and SFUs link to it.
 //!
-//! It also hosts the TURN server (`[turn]`, [`start_turn`]).
+//! It also hosts the TURN server (`[turn]`, [`start_turn`]), which may relay to the
+//! registered SFUs' media sockets ([`follow_sfus`]).
 //!
 //! `myvid dev` runs it next to the API and an SFU; `myvid endpoint` runs it alone
 //! ([`run`]), several per deployment, sharing the metadata store (and, embedded, the data
@@ -21,6 +22,7 @@ use myvid_core::metrics::Metrics;
 use myvid_core::registry::Heartbeat;
 use myvid_core::turn_credentials::TurnGrant;
 use myvid_core::{Clock, Services};
+use myvid_endpoint::turn::sfu_peers;
 use myvid_endpoint::{Relay, RelayConfig, TurnConfig, TurnServer};
 use myvid_store::ServerKind;
 use tokio::net::TcpListener;
@@ -65,6 +67,7 @@ pub async fn start(
         kind: ServerKind::Endpoint,
         url: url.to_owned(),
         turn,
+        media: None,
         load: Arc::new(move || {
             let now = status.status();
             i64::try_from(now.parked + now.bridged).unwrap_or(i64::MAX)
@@ -102,6 +105,13 @@ pub async fn start_turn(
     let grant =
         TurnGrant { address: server.public_addr().to_string(), secret, lifetime_secs: turn.credential_lifetime_secs };
     Ok(Some((server, grant)))
+}
+
+/// Keeps `turn`'s allowed SFU media sockets in step with the server registry until
+/// `stop` (every registry heartbeat interval).
+pub fn follow_sfus(turn: &TurnServer, services: &Services, stop: CancellationToken) {
+    let follow = sfu_peers::follow_registry(turn.sfu_peers(), services.meta.clone(), services.clock.clone(), stop);
+    tokio::spawn(follow);
 }
 
 /// For an API whose process runs no TURN server (`live.relay` false): credentials from
@@ -142,6 +152,9 @@ pub async fn run(
     let stop = CancellationToken::new();
     let turn_addr = turn.as_ref().map(|(server, _)| server.public_addr().to_string());
     let EndpointRunning { relay, heartbeat } = start(&config, &services, &url, turn_addr, stop.clone()).await;
+    if let Some((server, _)) = &turn {
+        follow_sfus(server, &services, stop.clone());
+    }
     let app = myvid_endpoint::router(services.clone(), Some(local), Some(relay.clone()))
         .merge(myvid_api::ops_router(services.clone()));
     let app = http_server::outer_layers(app, &services);

@@ -19,3 +19,4 @@ pub mod import;
 pub mod secret;
 pub mod sfu_role;
 pub mod shutdown;
+pub mod stream_states;

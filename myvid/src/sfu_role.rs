@@ -5,9 +5,9 @@
 //! ```text
 //!  registry ──every 2 s: live endpoints──▶ discovery: one link per endpoint (new: connect; gone: cancel)
 //!  endpoint ──attach──▶ link ──ClientLink──▶ Signalling::serve ──Command──▶ media task
-//!                                                 │ LiveChange
-//!                                                 ▼
-//!                                  MetaStore::set_live_state (live / ended)
+//!                                                 │ LiveChange        ▲ publish gate
+//!                                                 ▼                   │ (ended stays ended)
+//!                                  stream_states: MetaStore::set_live_state (live / ended)
 //!  Heartbeat{kind: sfu, load = open client links} ──▶ registry
 //! ```
 //!
@@ -25,11 +25,12 @@ use myvid_core::live::StreamTokens;
 use myvid_core::registry::{HEARTBEAT_INTERVAL, Heartbeat, LIVE_WINDOW_SECS};
 use myvid_sfu::link::{self, ClientLink, HostedStreams, LinkConfig, SessionCount};
 use myvid_sfu::media::{self, MediaConfig};
-use myvid_sfu::session::{LiveChange, Signalling};
-use myvid_store::meta::LiveState;
+use myvid_sfu::session::Signalling;
 use myvid_store::{MetaStore, ServerKind};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+
+use crate::stream_states::StreamStates;
 
 /// What the SFU role needs to start.
 pub struct SfuSetup {
@@ -63,30 +64,6 @@ impl SfuRunning {
     }
 }
 
-/// Records live-state changes in the metadata store, in order, off the session tasks,
-/// and keeps the set of streams this SFU announces to endpoints.
-fn live_recorder(meta: Arc<dyn MetaStore>, clock: Clock, hosted: HostedStreams) -> mpsc::UnboundedSender<LiveChange> {
-    let (tx, mut rx) = mpsc::unbounded_channel::<LiveChange>();
-    tokio::spawn(async move {
-        while let Some(change) = rx.recv().await {
-            let (id, state) = match &change {
-                LiveChange::Live { stream_id } => {
-                    hosted.add(stream_id);
-                    (stream_id, LiveState::Live)
-                }
-                LiveChange::Ended { stream_id } => {
-                    hosted.remove(stream_id);
-                    (stream_id, LiveState::Ended)
-                }
-            };
-            if let Err(err) = meta.set_live_state(id, state, clock.now()).await {
-                tracing::warn!(stream = %id, ?state, error = %err, "could not record the stream's live state");
-            }
-        }
-    });
-    tx
-}
-
 /// Starts the media plane, the signalling sessions, the registry heartbeat and the
 /// links to endpoints. Also stops when `outer` is cancelled. Returns the heartbeat task
 /// too: it ends once the registry entry is removed after stop.
@@ -103,7 +80,7 @@ pub async fn start(
     // One token stops everything: the link (and with it every client's signalling) and
     // the media plane, which ends each stream cleanly.
     let stop = outer.child_token();
-    let server = media::spawn_with_shutdown(media_config, stop.clone())
+    let server = media::spawn_with_shutdown(media_config.clone(), stop.clone())
         .await
         .with_context(|| format!("cannot start the SFU media socket on {}", setup.media_bind))?;
     let tokens = setup.tokens;
@@ -111,14 +88,16 @@ pub async fn start(
     let check =
         Box::new(move |stream: &str, token: &str| tokens.verify(stream, token, clock.now()).map_err(|e| e.to_string()));
     let hosted = HostedStreams::default();
-    let recorder = live_recorder(setup.meta.clone(), setup.clock.clone(), hosted.clone());
-    let signalling = Arc::new(Signalling::new(server.handle.clone(), check).with_live_hook(Box::new(move |change| {
-        let _ = recorder.send(change);
-    })));
+    let states = StreamStates::start(setup.meta.clone(), setup.clock.clone(), hosted.clone());
+    let signalling = Arc::new(
+        Signalling::new(server.handle.clone(), check).with_live_hook(states.hook()).with_publish_gate(states.gate()),
+    );
 
     let (clients_tx, mut clients) = mpsc::channel::<ClientLink>(256);
     let sessions = SessionCount::default();
     let load = sessions.clone();
+    // What ICE candidates announce: the endpoints' TURN servers relay to exactly this.
+    let media_addr = media_config.announce_addr(server.local_addr).unwrap_or(server.local_addr);
     let heartbeat = Heartbeat {
         meta: setup.meta.clone(),
         clock: setup.clock.clone(),
@@ -126,6 +105,7 @@ pub async fn start(
         kind: ServerKind::Sfu,
         url: format!("udp://{}", server.local_addr),
         turn: None,
+        media: Some(media_addr.to_string()),
         load: Arc::new(move || i64::from(load.get())),
     };
     let heartbeat = tokio::spawn(heartbeat.run(stop.clone()));

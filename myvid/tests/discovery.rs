@@ -16,6 +16,7 @@ async fn beat(meta: &SqliteMeta, id: &str, load: i64, now: i64) {
         url: format!("http://{id}.test:8080"),
         load,
         turn: Some(format!("{id}.test:3478")),
+        media: None,
         heartbeat_at: now,
     };
     meta.heartbeat(entry).await.unwrap();

@@ -1,17 +1,23 @@
 //! ICE settings with the endpoint's own TURN server: `GET /API/ICE` (anonymous or
 //! signed in) and NEWSTREAM hand out `stun:` and `turn:` URLs of the TURN server
 //! `myvid dev` runs, with `<expiry>:<user>` credentials that verify — and that the
-//! running TURN server accepts until they expire (on the server's clock).
+//! running TURN server accepts until they expire (on the server's clock); and that
+//! TURN relays to the in-process SFU's loopback media socket with no extra config, and
+//! to no other internal address.
 
 mod support;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use myvid_core::turn_credentials;
+use myvid_store::{MetaStore, ServerKind, SqliteMeta};
 use serde_json::{Value, json};
 use support::TestServer;
 use tokio::net::UdpSocket;
 use turn::client::{Client, ClientConfig};
+use webrtc_util::Conn;
 
 const SECRET: &str = "turn-secret-for-the-api-tests";
 const LIFETIME: i64 = 600;
@@ -125,5 +131,69 @@ async fn without_turn_only_the_configured_servers_are_handed_out() {
     .await;
     let ice: Value = server.get("/API/ICE", None).await.json().await.unwrap();
     assert_eq!(ice, json!({"ice_servers": [{"urls": ["stun:stun.example.org:3478"]}]}));
+    server.stop().await;
+}
+
+/// One counter's value from `/metrics` (0 when absent).
+async fn metric(server: &TestServer, name: &str) -> u64 {
+    let text = server.get("/metrics", None).await.text().await.unwrap();
+    text.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok()).unwrap_or(0)
+}
+
+/// The in-process SFU's media socket, from its registry entry (bounded wait).
+async fn sfu_media_socket(server: &TestServer) -> SocketAddr {
+    let meta = SqliteMeta::open(&server.dir.path().join("data/meta.sqlite3")).await.unwrap();
+    for _ in 0..250 {
+        if let Some(sfu) = meta.live_servers(ServerKind::Sfu, 0).await.unwrap().first() {
+            return sfu.url.strip_prefix("udp://").expect("udp://ip:port").parse().unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the SFU did not register");
+}
+
+#[tokio::test]
+async fn out_of_the_box_turn_reaches_the_sfu_of_myvid_dev_and_no_other_internal_address() {
+    // No `turn.allow_peer_ranges`: the SFU's media socket is on 127.0.0.1.
+    let server = server().await;
+    let sfu = sfu_media_socket(&server).await;
+    assert!(sfu.ip().is_loopback(), "{sfu}");
+    let ice: Value = server.get("/API/ICE", None).await.json().await.unwrap();
+    let (addr, username, password) = turn_entry(&ice["ice_servers"]);
+    let client = turn_client(&addr, &username, &password).await;
+    let relay = client.allocate().await.expect("allocation");
+
+    // The SFU is reached (its address is picked up from the registry within a
+    // heartbeat interval, hence the retries).
+    for _ in 0..250 {
+        relay.send_to(b"stun-ish probe", sfu).await.unwrap();
+        if metric(&server, "myvid_turn_relayed_bytes_total").await > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(metric(&server, "myvid_turn_relayed_bytes_total").await > 0, "datagrams to the SFU are relayed");
+
+    // Nothing else internal: the API's own port, another loopback port, a private
+    // address, the cloud metadata service.
+    let api: SocketAddr = server.url.strip_prefix("http://").unwrap().parse().unwrap();
+    let others = [api, SocketAddr::new(sfu.ip(), sfu.port() ^ 1), "10.1.2.3:5000".parse().unwrap()];
+    let others = others.into_iter().chain(["169.254.169.254:80".parse().unwrap()]);
+    let relayed = metric(&server, "myvid_turn_relayed_bytes_total").await;
+    for (i, other) in others.enumerate() {
+        relay.send_to(b"elsewhere", other).await.unwrap();
+        let mut blocked = 0;
+        for _ in 0..250 {
+            blocked = metric(&server, "myvid_turn_blocked_packets_total").await;
+            if blocked > i as u64 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(blocked > i as u64, "the datagram to {other} is blocked");
+    }
+    assert_eq!(metric(&server, "myvid_turn_relayed_bytes_total").await, relayed, "none of them relayed");
+    relay.close().await.unwrap();
+    client.close().await.unwrap();
     server.stop().await;
 }

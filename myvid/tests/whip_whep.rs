@@ -6,87 +6,18 @@
 mod support;
 mod whip_whep_clients;
 
-use std::time::Duration;
-
 use reqwest::header::{
     ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN,
     ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_REQUEST_METHOD, ALLOW, CONTENT_TYPE, LOCATION, ORIGIN,
 };
 use reqwest::{Response, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 use support::{TestServer, assert_error};
-use tokio::time::timeout;
-use whip_whep_clients::{Broadcaster, WAIT, Watcher};
-
-const SDP: &str = "application/sdp";
+use whip_whep_clients::stream::{SDP, new_stream, post_offer, wait_live_state};
+use whip_whep_clients::{Broadcaster, Watcher};
 
 /// Half a second of video: 15 frames of 2 packets, plus the first keyframe's extras.
 const HALF_SECOND: usize = 36;
-
-struct Stream {
-    id: String,
-    whip_url: String,
-    whep_url: String,
-    token: String,
-    owner: String,
-}
-
-/// A pending stream from NEWSTREAM, once the in-process SFU has registered.
-async fn new_stream(server: &TestServer) -> Stream {
-    wait_for_sfu(server).await;
-    let owner = server.signup("caster").await;
-    let res = server.post_json("/API/NEWSTREAM/", Some(&owner), json!({"title": "WHIP show"})).await;
-    assert_eq!(res.status(), 200);
-    let grant: Value = res.json().await.unwrap();
-    let text = |k: &str| grant[k].as_str().unwrap().to_owned();
-    Stream {
-        id: text("stream_id"),
-        whip_url: text("whip_url"),
-        whep_url: text("whep_url"),
-        token: text("token"),
-        owner,
-    }
-}
-
-/// The SFU dials this server's relay as the server starts: waits (bounded) until the
-/// relay's gauge shows it.
-async fn wait_for_sfu(server: &TestServer) {
-    let registered = async {
-        loop {
-            let metrics = server.get("/metrics", None).await.text().await.unwrap();
-            if metrics.lines().any(|l| l.starts_with("myvid_live_sfus ") && !l.ends_with(" 0")) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    };
-    timeout(WAIT, registered).await.expect("the SFU registers in time");
-}
-
-async fn live_state(server: &TestServer, stream: &Stream) -> String {
-    let video: Value =
-        server.get(&format!("/API/VIDEO/{}", stream.id), Some(&stream.owner)).await.json().await.unwrap();
-    video["live_state"].as_str().unwrap().to_owned()
-}
-
-/// Waits (bounded) until the stream's record shows `state`: the SFU records it just after
-/// the media event, on its own task.
-async fn wait_live_state(server: &TestServer, stream: &Stream, state: &str) {
-    let reached = async {
-        while live_state(server, stream).await != state {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    };
-    timeout(WAIT, reached).await.unwrap_or_else(|_| panic!("live_state {state} in time"));
-}
-
-async fn post_offer(server: &TestServer, url: &str, token: Option<&str>, offer: &str) -> Response {
-    let mut req = server.http.post(url).header(CONTENT_TYPE, SDP).body(offer.to_owned());
-    if let Some(token) = token {
-        req = req.bearer_auth(token);
-    }
-    req.send().await.expect("request")
-}
 
 /// Checks a 201 and returns (Location, answer).
 async fn created(res: Response, prefix: &str) -> (String, String) {

@@ -116,3 +116,88 @@ async fn an_unclaimed_session_is_closed_after_the_grace_period() {
         vec![LiveChange::Live { stream_id: "resume-2".into() }, LiveChange::Ended { stream_id: "resume-2".into() }]
     );
 }
+
+/// Waits until `viewer` has received `more` video packets beyond what it has now.
+async fn keeps_playing(viewer: &mut TestViewer, more: usize) {
+    let count = viewer.video_count();
+    viewer.wait_video(count + more).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_for_another_stream_is_refused_and_the_publisher_keeps_publishing() {
+    let harness = Harness::start().await;
+    let mut publisher = TestPublisher::start(&harness, "resume-a", 0x7777_0000).await;
+    let mut viewer = TestViewer::join(&harness, "resume-a").await;
+    viewer.wait_video(20).await;
+    let (_, before) = publisher.client.recv_until(|m| matches!(m, ServerMessage::Viewers { count: 1 })).await;
+    let key = resume_key(&before);
+
+    // Stream A's key on a socket opened for stream B: refused, and A is left alone.
+    let mut elsewhere = harness.connect("resume-b");
+    elsewhere.send(&ClientMessage::Resume { resume: key.clone() }).await;
+    let ServerMessage::Error { code, .. } = elsewhere.recv().await else { panic!("expected an error") };
+    assert_eq!(code, "resume_failed");
+    assert_eq!(harness.signalling.parked(), 0, "the publisher's session was not made to let go");
+    keeps_playing(&mut viewer, 30).await;
+    // The publisher's socket still holds its session: it hears about a second viewer.
+    let second = TestViewer::join(&harness, "resume-a").await;
+    publisher.client.recv_until(|m| matches!(m, ServerMessage::Viewers { count: 2 })).await;
+    assert_eq!(*harness.live_changes.lock().unwrap(), vec![LiveChange::Live { stream_id: "resume-a".into() }]);
+
+    // Nor may a connection that already has a media session (a viewer) use it.
+    let mut viewer_socket = second.client;
+    viewer_socket.send(&ClientMessage::Resume { resume: key.clone() }).await;
+    let ServerMessage::Error { code, .. } =
+        viewer_socket.recv_until(|m| matches!(m, ServerMessage::Error { .. })).await.0
+    else {
+        unreachable!()
+    };
+    assert_eq!(code, "unexpected_message");
+    assert_eq!(harness.signalling.parked(), 0);
+    keeps_playing(&mut viewer, 30).await;
+
+    // The key still works on its own stream (the refusals did not use it up) …
+    let mut again = harness.connect("resume-a");
+    again.send(&ClientMessage::Resume { resume: key.clone() }).await;
+    assert_eq!(again.recv().await, ServerMessage::Resumed {});
+    publisher.client.finished().await;
+    // … once: replayed after the successful resume, it is refused, and the resumed
+    // connection keeps the session.
+    let mut replay = harness.connect("resume-a");
+    replay.send(&ClientMessage::Resume { resume: key }).await;
+    let ServerMessage::Error { code, .. } = replay.recv().await else { panic!("expected an error") };
+    assert_eq!(code, "resume_failed");
+    keeps_playing(&mut viewer, 30).await;
+    again.send(&ClientMessage::Bye { reason: "done".into() }).await;
+    again.finished().await;
+    assert_eq!(
+        *harness.live_changes.lock().unwrap(),
+        vec![LiveChange::Live { stream_id: "resume-a".into() }, LiveChange::Ended { stream_id: "resume-a".into() }],
+        "live once, ended once, by the bye"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parked_session_is_not_resumed_from_another_stream() {
+    let harness = Harness::start().await;
+    let mut publisher = TestPublisher::start(&harness, "resume-p", 0x8888_0000).await;
+    let mut viewer = TestViewer::join(&harness, "resume-p").await;
+    viewer.wait_video(20).await;
+    let (_, before) = publisher.client.recv_until(|m| matches!(m, ServerMessage::Viewers { count: 1 })).await;
+    let key = resume_key(&before);
+    publisher.client.cut().await;
+    assert_eq!(harness.signalling.parked(), 1);
+
+    let mut elsewhere = harness.connect("resume-q");
+    elsewhere.send(&ClientMessage::Resume { resume: key.clone() }).await;
+    let ServerMessage::Error { code, .. } = elsewhere.recv().await else { panic!("expected an error") };
+    assert_eq!(code, "resume_failed");
+    assert_eq!(harness.signalling.parked(), 1, "still parked for its own stream");
+    keeps_playing(&mut viewer, 30).await;
+
+    let mut again = harness.connect("resume-p");
+    again.send(&ClientMessage::Resume { resume: key }).await;
+    assert_eq!(again.recv().await, ServerMessage::Resumed {});
+    again.send(&ClientMessage::Bye { reason: "done".into() }).await;
+    again.finished().await;
+}

@@ -6,7 +6,8 @@ pub enum StoreError {
     /// The record or object does not exist.
     #[error("not found")]
     NotFound,
-    /// A uniqueness rule was broken; the string names what clashed (e.g. `username`).
+    /// A uniqueness or state rule was broken; the string names what clashed (e.g.
+    /// `username`, or `live_state` for a live stream asked to go back in its life).
     #[error("conflict: {0}")]
     Conflict(String),
     /// The backend cannot answer now (down, timed out, lost quorum); retrying later may work.

@@ -51,6 +51,8 @@ conformance!(
     import_skips_existing_ids,
     owner_listing_includes_private_videos,
     live_streams_are_listed_only_while_live,
+    an_ended_stream_cannot_go_live_again,
+    server_registry_tracks_heartbeats,
 );
 
 #[tokio::test]
@@ -158,7 +160,7 @@ async fn version_one_databases_migrate_with_their_data() {
     assert_eq!(store.search_public("numbat", 10, None).await.unwrap().items.len(), 1);
     let version: i64 =
         rusqlite::Connection::open(&path).unwrap().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(version, 4, "every migration applied");
+    assert_eq!(version, 5, "every migration applied");
     let old = store.video("v1").await.unwrap().unwrap();
     assert_eq!(
         old.source,
@@ -196,6 +198,7 @@ async fn two_stores_on_one_file_write_at_once_without_errors() {
                     url: "http://e.test".into(),
                     load: i,
                     turn: None,
+                    media: None,
                     heartbeat_at: suite::NOW + i,
                 };
                 b.heartbeat(entry).await.expect("heartbeat");

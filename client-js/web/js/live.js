@@ -276,6 +276,7 @@ const ERROR_TEXTS = {
   media_server_gone: 'The media server went away. Try again.',
   busy: 'The live service is busy right now. Try again shortly.',
   unauthorized: 'The server refused the stream token. Start a new broadcast.',
+  stream_ended: 'This broadcast has ended and cannot go live again. Start a new broadcast.',
   not_found: 'This live stream does not exist or is not live.',
 };
 

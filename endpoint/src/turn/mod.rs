@@ -11,7 +11,8 @@
 //!                   │
 //!               generator::RelayGenerator ─ quota::Quotas (per-user lease, allocations gauge)
 //!                   │
-//!               relay::GuardedRelay ──── policy::PeerPolicy (no internal peers)
+//!               relay::GuardedRelay ──── policy::PeerPolicy (no internal peers but
+//!                                         sfu_peers::SfuPeers, the registered SFUs' media sockets)
 //!                                         rate::ByteBucket (per-allocation cap), byte counters
 //! ```
 //!
@@ -25,6 +26,7 @@ pub mod policy;
 pub mod quota;
 pub mod rate;
 pub mod relay;
+pub mod sfu_peers;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -33,6 +35,7 @@ use std::time::Duration;
 use myvid_core::Clock;
 use myvid_core::metrics::Metrics;
 pub use policy::{BadRange, PeerPolicy};
+pub use sfu_peers::SfuPeers;
 use tokio::net::UdpSocket;
 use turn::server::Server;
 use turn::server::config::{ConnConfig, ServerConfig};
@@ -53,7 +56,8 @@ pub struct TurnConfig {
     pub realm: String,
     /// The secret shared with the API, which issues the credentials.
     pub secret: Vec<u8>,
-    /// Peer addresses allocations may use besides the globally routable ones.
+    /// Peer addresses allocations may use besides the globally routable ones (the
+    /// configured ranges and the registered SFUs' media sockets).
     pub policy: PeerPolicy,
     /// Most open allocations per TURN user.
     pub max_allocations_per_user: usize,
@@ -99,6 +103,7 @@ pub enum TurnError {
 pub struct TurnServer {
     server: Server,
     public_addr: SocketAddr,
+    sfu_peers: SfuPeers,
 }
 
 impl TurnServer {
@@ -118,6 +123,7 @@ impl TurnServer {
         let bound = socket.local_addr().map_err(|source| TurnError::Bind { addr: config.listen, source })?;
         let public_ip = config.announce_ip.unwrap_or(bind_ip);
         let allocating = AllocatingUser::default();
+        let sfu_peers = config.policy.sfu_peers();
         let generator = RelayGenerator {
             bind_ip,
             public_ip,
@@ -139,13 +145,19 @@ impl TurnServer {
         .await?;
         let public_addr = SocketAddr::new(public_ip, bound.port());
         tracing::info!(%bound, %public_addr, "TURN server listening (UDP)");
-        Ok((TurnServer { server, public_addr }, bound))
+        Ok((TurnServer { server, public_addr, sfu_peers }, bound))
     }
 
     /// The address clients reach the server at (`announce_ip` and the bound port):
     /// what goes into `stun:` and `turn:` URLs.
     pub fn public_addr(&self) -> SocketAddr {
         self.public_addr
+    }
+
+    /// The SFU media sockets its allocations may reach: keep them current with
+    /// [`sfu_peers::follow_registry`].
+    pub fn sfu_peers(&self) -> SfuPeers {
+        self.sfu_peers.clone()
     }
 
     /// Closes every allocation and the listener, and waits for it.

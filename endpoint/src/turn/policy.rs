@@ -5,17 +5,22 @@
 //! behind it. The policy refuses every address that is not globally routable —
 //! loopback, RFC 1918 and unique-local, link-local, unspecified, CGNAT (100.64/10),
 //! multicast, broadcast and reserved, also when written as IPv4-mapped IPv6 — unless
-//! the operator allows a range explicitly (`turn.allow_peer_ranges`, e.g.
-//! `127.0.0.0/8` when the SFU listens on loopback, as in `myvid dev`).
+//! the operator allows a range explicitly (`turn.allow_peer_ranges`), or the peer is
+//! exactly the media socket of a registered SFU ([`SfuPeers`], kept from the server
+//! registry: what makes `myvid dev`, with its SFU on loopback, work out of the box).
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use ipnet::IpNet;
 
-/// The peer address policy of one TURN server. Pure: no I/O, cheap to share.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+use super::sfu_peers::SfuPeers;
+
+/// The peer address policy of one TURN server. No I/O; cheap to share. The SFU media
+/// addresses are a shared set that changes as SFUs come and go.
+#[derive(Debug, Clone, Default)]
 pub struct PeerPolicy {
     allowed: Vec<IpNet>,
+    sfus: SfuPeers,
 }
 
 /// A range in `allow_peer_ranges` that is not CIDR notation.
@@ -26,7 +31,18 @@ pub struct BadRange(pub String);
 impl PeerPolicy {
     /// A policy that also allows the addresses in `allowed`.
     pub fn new(allowed: Vec<IpNet>) -> Self {
-        PeerPolicy { allowed }
+        PeerPolicy { allowed, sfus: SfuPeers::default() }
+    }
+
+    /// The same policy, also allowing exactly the SFU media sockets in `sfus` (keep a
+    /// clone of it to update the set).
+    pub fn with_sfu_peers(self, sfus: SfuPeers) -> Self {
+        PeerPolicy { sfus, ..self }
+    }
+
+    /// The SFU media sockets this policy allows (the shared set itself).
+    pub fn sfu_peers(&self) -> SfuPeers {
+        self.sfus.clone()
     }
 
     /// A policy from CIDR strings (`127.0.0.0/8`, `fd00::/8`); a bare address counts
@@ -43,13 +59,14 @@ impl PeerPolicy {
                     .map_err(|_| BadRange(range.to_owned()))
             })
             .collect::<Result<_, _>>()?;
-        Ok(PeerPolicy { allowed })
+        Ok(PeerPolicy::new(allowed))
     }
 
-    /// Whether an allocation may send to, and receive from, `ip`.
-    pub fn allows(&self, ip: IpAddr) -> bool {
-        let ip = canonical(ip);
-        self.allowed.iter().any(|net| net.contains(&ip)) || is_global(ip)
+    /// Whether an allocation may send to, and receive from, `peer`: a globally routable
+    /// address, one in the allowed ranges, or exactly a registered SFU's media socket.
+    pub fn allows(&self, peer: SocketAddr) -> bool {
+        let ip = canonical(peer.ip());
+        is_global(ip) || self.allowed.iter().any(|net| net.contains(&ip)) || self.sfus.contains(peer)
     }
 }
 
@@ -95,7 +112,7 @@ mod tests {
     use super::*;
 
     fn allows(policy: &PeerPolicy, ip: &str) -> bool {
-        policy.allows(ip.parse().unwrap())
+        policy.allows(SocketAddr::new(ip.parse().unwrap(), 40_000))
     }
 
     #[test]
@@ -157,9 +174,24 @@ mod tests {
     }
 
     #[test]
+    fn sfu_media_sockets_open_exactly_themselves() {
+        let sfus = SfuPeers::default();
+        let policy = PeerPolicy::default().with_sfu_peers(sfus.clone());
+        let sfu: SocketAddr = "127.0.0.1:40000".parse().unwrap();
+        assert!(!policy.allows(sfu), "not before the SFU registers");
+        sfus.replace([sfu, "10.0.0.7:40000".parse().unwrap()].into());
+        assert!(policy.allows(sfu));
+        assert!(policy.allows("[::ffff:127.0.0.1]:40000".parse().unwrap()));
+        assert!(policy.allows("10.0.0.7:40000".parse().unwrap()));
+        for other in ["127.0.0.1:8080", "127.0.0.1:40001", "10.0.0.7:22", "10.0.0.8:40000", "169.254.169.254:80"] {
+            assert!(!policy.allows(other.parse().unwrap()), "{other} must stay refused");
+        }
+    }
+
+    #[test]
     fn bad_ranges_are_named() {
         for bad in ["", "localhost", "127.0.0.0/33", "10.0.0.0/8/8", "fd00::/129"] {
-            assert_eq!(PeerPolicy::parse(&[bad]), Err(BadRange(bad.to_owned())), "{bad:?}");
+            assert_eq!(PeerPolicy::parse(&[bad]).unwrap_err(), BadRange(bad.to_owned()), "{bad:?}");
         }
     }
 }

@@ -58,7 +58,7 @@ impl GuardedRelay {
 
     /// Whether a datagram of `len` bytes to or from `peer` may pass; counts it.
     fn admit(&self, peer: SocketAddr, len: usize) -> bool {
-        if !self.policy.allows(peer.ip()) {
+        if !self.policy.allows(peer) {
             self.metrics.turn_blocked_packets.inc();
             return false;
         }

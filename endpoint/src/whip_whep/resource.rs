@@ -200,6 +200,9 @@ fn refusal(code: &str, message: &str) -> ApiError {
     match code {
         "unauthorized" => ApiError::new(ErrorCode::Unauthorized, "the stream token was refused"),
         "already_live" => ApiError::new(ErrorCode::AlreadyLive, "the stream is already being broadcast"),
+        "stream_ended" => {
+            ApiError::new(ErrorCode::StreamEnded, "this stream has ended and cannot go live again; create a new stream")
+        }
         "not_live" | "not_found" => ApiError::new(ErrorCode::NotFound, "the stream is not live"),
         "bad_sdp" | "sdp_too_large" | "invalid_message" | "malformed_message" | "frame_too_large" => {
             ApiError::invalid(format!("the offer was refused: {message}"))
@@ -281,6 +284,7 @@ mod tests {
         let cases = [
             ("unauthorized", 401),
             ("already_live", 409),
+            ("stream_ended", 409),
             ("not_live", 404),
             ("bad_sdp", 400),
             ("no_media_server", 503),

@@ -103,6 +103,10 @@ pub enum VideoSource {
 
 /// Where a live stream is in its life. A stream is public (listed, searchable)
 /// exactly while it is [`LiveState::Live`].
+///
+/// The life only goes forward: `Pending → Live → Ended` (or `Pending → Ended`, a stream
+/// given up before it went live). An ended stream never goes live again: its publish
+/// token is refused and [`MetaStore::set_live_state`] will not move it back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LiveState {
@@ -115,6 +119,21 @@ pub enum LiveState {
 }
 
 impl LiveState {
+    /// Whether a stream in this state may move to `next`: forward only (staying put is
+    /// fine, so that repeated reports are harmless).
+    pub fn may_become(self, next: LiveState) -> bool {
+        self.rank() <= next.rank()
+    }
+
+    /// Position in the life: pending, live, ended.
+    fn rank(self) -> u8 {
+        match self {
+            LiveState::Pending => 0,
+            LiveState::Live => 1,
+            LiveState::Ended => 2,
+        }
+    }
+
     /// The database spelling.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -234,6 +253,10 @@ pub struct ServerEntry {
     pub load: i64,
     /// An endpoint's TURN server, `host:port` (UDP), if it runs one.
     pub turn: Option<String>,
+    /// An SFU's media socket as its ICE candidates announce it, `ip:port` (UDP): the
+    /// one internal address the endpoints' TURN servers relay to besides the
+    /// configured ranges.
+    pub media: Option<String>,
     /// Unix seconds of its last heartbeat.
     pub heartbeat_at: i64,
 }
@@ -277,7 +300,9 @@ pub trait MetaStore: Send + Sync + 'static {
 
     /// Moves a live stream to `state`: `Live` makes it public (recording the first
     /// time it went live as its publication time), `Pending` and `Ended` private.
-    /// `NotFound` if there is no live stream with this id.
+    /// `NotFound` if there is no live stream with this id; `Conflict("live_state")`,
+    /// with the stream unchanged, if `state` would take it back in its life (see
+    /// [`LiveState::may_become`]: an ended stream never goes live again).
     async fn set_live_state(&self, id: &str, state: LiveState, now: i64) -> Result<Video>;
 
     /// Ends every stream still marked live (their SFU is gone, e.g. after a crash of a

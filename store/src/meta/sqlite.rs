@@ -136,6 +136,26 @@ impl SqliteMeta {
     }
 }
 
+/// What [`SqliteMeta::set_live_state`] did, inside its transaction.
+enum LiveUpdate {
+    /// Moved; the stream as it is now.
+    Done(Box<Video>),
+    /// No live stream with this id.
+    NotFound,
+    /// The change would take the stream back in its life: refused, nothing written.
+    Backwards,
+}
+
+impl LiveUpdate {
+    fn into_result(self) -> Result<Video> {
+        match self {
+            LiveUpdate::Done(video) => Ok(*video),
+            LiveUpdate::NotFound => Err(StoreError::NotFound),
+            LiveUpdate::Backwards => Err(StoreError::Conflict("live_state".to_owned())),
+        }
+    }
+}
+
 /// Runs `f` on tokio's blocking pool.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
     tokio::task::spawn_blocking(f).await.map_err(|e| StoreError::Internal(format!("database task failed: {e}")))?
@@ -326,18 +346,28 @@ impl MetaStore for SqliteMeta {
     async fn set_live_state(&self, id: &str, state: LiveState, now: i64) -> Result<Video> {
         let id = id.to_owned();
         self.call(move |conn| {
-            update_then_read(
-                conn,
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let current: Option<String> = tx
+                .prepare_cached("SELECT live_state FROM videos WHERE id = ?1 AND source = 'LIVE'")?
+                .query_row([&id], |r| r.get(0))
+                .optional()?;
+            let Some(current) = current else { return Ok(LiveUpdate::NotFound) };
+            if rows::live_state(&current).is_some_and(|current| !current.may_become(state)) {
+                return Ok(LiveUpdate::Backwards);
+            }
+            tx.prepare_cached(
                 "UPDATE videos SET live_state = ?2, \
                  visibility = CASE WHEN ?2 = 'live' THEN 'public' ELSE 'private' END, \
                  published_at = CASE WHEN ?2 = 'live' THEN COALESCE(published_at, ?3) ELSE published_at END \
-                 WHERE id = ?1 AND source = 'LIVE'",
-                params![id, state.as_str(), now],
-                &id,
-            )
+                 WHERE id = ?1",
+            )?
+            .execute(params![id, state.as_str(), now])?;
+            let video = video_where(&tx, "v.id = ?1", &id)?;
+            tx.commit()?;
+            Ok(video.map_or(LiveUpdate::NotFound, |video| LiveUpdate::Done(Box::new(video))))
         })
         .await?
-        .ok_or(StoreError::NotFound)
+        .into_result()
     }
 
     async fn end_all_live(&self, _now: i64) -> Result<usize> {
@@ -354,8 +384,9 @@ impl MetaStore for SqliteMeta {
     async fn heartbeat(&self, server: ServerEntry) -> Result<()> {
         self.call(move |conn| {
             conn.prepare_cached(
-                "INSERT INTO servers (id, kind, url, load, turn, heartbeat_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
-                 ON CONFLICT (id) DO UPDATE SET kind = ?2, url = ?3, load = ?4, turn = ?5, heartbeat_at = ?6",
+                "INSERT INTO servers (id, kind, url, load, turn, media, heartbeat_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO UPDATE SET \
+                 kind = ?2, url = ?3, load = ?4, turn = ?5, media = ?6, heartbeat_at = ?7",
             )?
             .execute(params![
                 server.id,
@@ -363,6 +394,7 @@ impl MetaStore for SqliteMeta {
                 server.url,
                 server.load,
                 server.turn,
+                server.media,
                 server.heartbeat_at
             ])
             .map(drop)
@@ -373,7 +405,7 @@ impl MetaStore for SqliteMeta {
     async fn live_servers(&self, kind: ServerKind, since: i64) -> Result<Vec<ServerEntry>> {
         self.call(move |conn| {
             let mut statement = conn.prepare_cached(
-                "SELECT id, url, load, turn, heartbeat_at FROM servers WHERE kind = ?1 AND heartbeat_at >= ?2 \
+                "SELECT id, url, load, turn, media, heartbeat_at FROM servers WHERE kind = ?1 AND heartbeat_at >= ?2 \
                  ORDER BY load, id",
             )?;
             let rows = statement.query_map(params![kind.as_str(), since], |row| {
@@ -383,7 +415,8 @@ impl MetaStore for SqliteMeta {
                     url: row.get(1)?,
                     load: row.get(2)?,
                     turn: row.get(3)?,
-                    heartbeat_at: row.get(4)?,
+                    media: row.get(4)?,
+                    heartbeat_at: row.get(5)?,
                 })
             })?;
             rows.collect()

@@ -32,6 +32,7 @@ pub async fn run_all(store: &dyn MetaStore) {
     import_skips_existing_ids(store).await;
     owner_listing_includes_private_videos(store).await;
     live_streams_are_listed_only_while_live(store).await;
+    an_ended_stream_cannot_go_live_again(store).await;
     server_registry_tracks_heartbeats(store).await;
 }
 
@@ -459,21 +460,52 @@ pub async fn owner_listing_includes_private_videos(store: &dyn MetaStore) {
     assert!(store.list_by_owner(i64::MAX, 10, None).await.unwrap().items.is_empty());
 }
 
-/// A live stream is private while pending, public (listed, searchable) while live, and
-/// private again once ended; it cannot be published like an upload.
-pub async fn live_streams_are_listed_only_while_live(store: &dyn MetaStore) {
-    let owner = user(store, "broadcaster").await;
-    let stream = NewVideo {
-        id: "live-1".to_owned(),
+/// A new pending live stream of `owner`, described as "a quokka, live".
+fn stream_record(owner: &User, id: &str, title: &str) -> NewVideo {
+    NewVideo {
+        id: id.to_owned(),
         owner_id: Some(owner.id),
-        title: "Quokkacam live".to_owned(),
+        title: title.to_owned(),
         description: "a quokka, live".to_owned(),
         source: VideoSource::Live { state: LiveState::Pending },
         visibility: Visibility::Private,
         duration_ms: None,
         created_at: NOW,
-    };
-    let created = store.create_video(stream).await.expect("create stream");
+    }
+}
+
+/// A live stream's life only goes forward (pending → live → ended): once ended it
+/// cannot go live (or pending) again, the refusal is `Conflict("live_state")`, and the
+/// stored stream stays ended and unlisted. Repeating the current state is harmless.
+pub async fn an_ended_stream_cannot_go_live_again(store: &dyn MetaStore) {
+    let owner = user(store, "finished").await;
+    store.create_video(stream_record(&owner, "ended-1", "Platypus farewell")).await.expect("create stream");
+    store.set_live_state("ended-1", LiveState::Live, NOW + 1).await.expect("pending → live");
+    store.set_live_state("ended-1", LiveState::Ended, NOW + 2).await.expect("live → ended");
+    let ended = store.set_live_state("ended-1", LiveState::Ended, NOW + 3).await.expect("ended twice is fine");
+
+    for backwards in [LiveState::Live, LiveState::Pending] {
+        assert_conflict(store.set_live_state("ended-1", backwards, NOW + 4).await, "live_state");
+    }
+    assert_eq!(store.video("ended-1").await.unwrap(), Some(ended), "unchanged by the refusals");
+    assert!(search_all(store, "platypus", 10).await.is_empty(), "still unlisted");
+
+    // Given up before it went live: ended too, for good.
+    store.create_video(stream_record(&owner, "ended-2", "Platypus rehearsal")).await.expect("create stream");
+    store.set_live_state("ended-2", LiveState::Ended, NOW + 5).await.expect("pending → ended");
+    assert_conflict(store.set_live_state("ended-2", LiveState::Live, NOW + 6).await, "live_state");
+    // And a live stream does not go back to pending.
+    store.create_video(stream_record(&owner, "ended-3", "Platypus live")).await.expect("create stream");
+    store.set_live_state("ended-3", LiveState::Live, NOW + 7).await.expect("pending → live");
+    assert_conflict(store.set_live_state("ended-3", LiveState::Pending, NOW + 8).await, "live_state");
+    store.set_live_state("ended-3", LiveState::Ended, NOW + 9).await.expect("live → ended");
+}
+
+/// A live stream is private while pending, public (listed, searchable) while live, and
+/// private again once ended; it cannot be published like an upload.
+pub async fn live_streams_are_listed_only_while_live(store: &dyn MetaStore) {
+    let owner = user(store, "broadcaster").await;
+    let created = store.create_video(stream_record(&owner, "live-1", "Quokkacam live")).await.expect("create stream");
     assert_eq!(created.source, VideoSource::Live { state: LiveState::Pending });
     assert!(search_all(store, "quokkacam", 10).await.is_empty(), "pending streams are not listed");
 
@@ -487,15 +519,16 @@ pub async fn live_streams_are_listed_only_while_live(store: &dyn MetaStore) {
     assert_eq!(ended.source, VideoSource::Live { state: LiveState::Ended });
     assert!(search_all(store, "quokkacam", 10).await.is_empty(), "ended streams are not listed");
 
-    let again = store.set_live_state("live-1", LiveState::Live, NOW + 90).await.expect("live again");
-    assert_eq!(again.published_at, Some(NOW + 5), "the first time it went live is kept");
-    store.set_live_state("live-1", LiveState::Ended, NOW + 95).await.expect("end again");
-
-    store.set_live_state("live-1", LiveState::Live, NOW + 100).await.expect("live once more");
+    let mut second = stream_record(&owner, "live-2", "Quokkacam second");
+    second.created_at = NOW + 90;
+    store.create_video(second).await.expect("create a second stream");
+    let live = store.set_live_state("live-2", LiveState::Live, NOW + 100).await.expect("live");
+    let again = store.set_live_state("live-2", LiveState::Live, NOW + 110).await.expect("live, reported twice");
+    assert_eq!(again.published_at, live.published_at, "the first time it went live is kept");
     let ended = store.end_all_live(NOW + 101).await.expect("end all");
     assert!(ended >= 1);
     assert!(search_all(store, "quokkacam", 10).await.is_empty(), "ended by end_all_live");
-    let record = store.video("live-1").await.expect("read").expect("exists");
+    let record = store.video("live-2").await.expect("read").expect("exists");
     assert_eq!(record.source, VideoSource::Live { state: LiveState::Ended });
     assert_eq!(store.end_all_live(NOW + 102).await.expect("again"), 0, "nothing left live");
 
@@ -507,11 +540,12 @@ pub async fn live_streams_are_listed_only_while_live(store: &dyn MetaStore) {
 
 fn server(id: &str, kind: ServerKind, load: i64, heartbeat_at: i64) -> ServerEntry {
     let turn = (kind == ServerKind::Endpoint).then(|| format!("{id}.example:3478"));
-    ServerEntry { id: id.to_owned(), kind, url: format!("http://{id}.example:8080"), load, turn, heartbeat_at }
+    let media = (kind == ServerKind::Sfu).then(|| format!("10.0.0.{load}:40000"));
+    ServerEntry { id: id.to_owned(), kind, url: format!("http://{id}.example:8080"), load, turn, media, heartbeat_at }
 }
 
-/// Heartbeats replace an entry; only recent ones count; least loaded first; expiry and
-/// removal delete.
+/// Heartbeats replace an entry (an SFU's media address included); only recent ones
+/// count; least loaded first; expiry and removal delete.
 pub async fn server_registry_tracks_heartbeats(store: &dyn MetaStore) {
     let (endpoint, sfu) = (ServerKind::Endpoint, ServerKind::Sfu);
     store.heartbeat(server("e-busy", endpoint, 9, NOW)).await.unwrap();

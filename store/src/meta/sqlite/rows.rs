@@ -30,12 +30,7 @@ pub(super) fn video(row: &Row) -> rusqlite::Result<Video> {
         "HTTP" => VideoSource::External { url: row.get(9)?, preview_url: row.get(10)? },
         "LIVE" => {
             let state: String = row.get(15)?;
-            let state = match state.as_str() {
-                "pending" => LiveState::Pending,
-                "live" => LiveState::Live,
-                "ended" => LiveState::Ended,
-                other => return Err(bad_value(15, format!("unknown live state {other:?}"))),
-            };
+            let state = live_state(&state).ok_or_else(|| bad_value(15, format!("unknown live state {state:?}")))?;
             VideoSource::Live { state }
         }
         other => return Err(bad_value(6, format!("unknown video source {other:?}"))),
@@ -59,6 +54,16 @@ pub(super) fn video(row: &Row) -> rusqlite::Result<Video> {
         created_at: row.get(13)?,
         published_at: row.get(14)?,
     })
+}
+
+/// A `live_state` column's value.
+pub(super) fn live_state(text: &str) -> Option<LiveState> {
+    match text {
+        "pending" => Some(LiveState::Pending),
+        "live" => Some(LiveState::Live),
+        "ended" => Some(LiveState::Ended),
+        _ => None,
+    }
 }
 
 /// The error for a column holding a value the schema does not allow.

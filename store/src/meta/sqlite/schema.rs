@@ -10,7 +10,8 @@ pub(super) fn migrations() -> Migrations<'static> {
         M::up(include_str!("0001_init.sql")).comment("users, sessions, videos, videos_fts"),
         M::up(include_str!("0002_live.sql")).comment("live streams"),
         M::up(include_str!("0003_servers.sql")).comment("server registry"),
-        M::up(include_str!("0004_staged_uploads.sql")).comment("staged uploads"),
+        M::up(include_str!("0004_sfu_media.sql")).comment("SFU media addresses in the registry"),
+        M::up(include_str!("0005_staged_uploads.sql")).comment("staged uploads"),
     ])
 }
 

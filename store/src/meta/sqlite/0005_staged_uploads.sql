@@ -1,4 +1,4 @@
--- MyVid metadata, version 4: staged uploads. An upload's files first land under
+-- MyVid metadata, version 5: staged uploads. An upload's files first land under
 -- staging keys that nobody serves (`media_staged = 1`); publishing validates them,
 -- copies them to final keys chosen by the server and clears the flag in the same
 -- update that makes the video public. Existing stored videos were published with

@@ -7,7 +7,7 @@
 //!
 //! ```text
 //!  incoming frames ─▶ parse ─┬─ malformed ─────────────▶ error frame (session goes on)
-//!                            ├─ publish{token,sdp} ─▶ check token ─▶ media.publish ─▶ answer
+//!                            ├─ publish{token,sdp} ─▶ check token, gate ─▶ media.publish ─▶ answer
 //!                            ├─ join ─────────────────▶ media.view ────────────────▶ offer
 //!                            ├─ view{sdp} ────────────▶ media.view_with_offer ─────▶ answer
 //!                            ├─ answer{sdp} ──────────▶ media.viewer_answer
@@ -33,6 +33,16 @@
 //! the viewer count); unclaimed, it is closed when the grace runs out. If the old
 //! connection is not known to be lost yet (the `resume` won the race, or its TCP
 //! connection is half-open), `resume` makes it let go first: the newest socket wins.
+//!
+//! A key belongs to one stream: a `resume` on a connection opened for another stream
+//! is refused (`resume_failed`) without touching the session the key names — whoever
+//! holds it keeps it. Only a connection without a media session may resume.
+//!
+//! Before a `publish` goes to the media task, the [`gate`] is asked whether the stream
+//! may still go live (an ended stream may not).
+
+pub mod gate;
+mod holders;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -44,6 +54,8 @@ use tokio::sync::mpsc::{Receiver, Sender};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
+use self::gate::{PublishGate, PublishRefusal};
+use self::holders::{Claim, Holders};
 use crate::media::{EventReceiver, MediaError, MediaHandle, SessionEvent, SessionId};
 
 /// Checks a publisher's token for a stream: `Ok` to allow, `Err(reason)` to refuse (the
@@ -88,13 +100,12 @@ const MAX_PARKED: usize = 10_000;
 pub struct Signalling {
     media: MediaHandle,
     check_token: TokenCheck,
+    gate: Option<PublishGate>,
     on_live: Option<Arc<LiveHook>>,
     resume_grace: Duration,
     parked: Arc<Mutex<HashMap<String, Parked>>>,
-    /// Resume keys of connections that still hold their media session, each with the
-    /// token that makes that connection let go (a `resume` may come in before the old
-    /// socket is known to be dead: half-open TCP, or just a race).
-    holders: Mutex<HashMap<String, CancellationToken>>,
+    /// Resume keys of connections that still hold their media session.
+    holders: Holders,
 }
 
 /// How long a `resume` waits for the session it names to be let go by its old
@@ -150,6 +161,14 @@ fn media_error(err: &MediaError) -> ServerMessage {
     error_frame(err.code(), message)
 }
 
+fn gate_refusal(refusal: PublishRefusal) -> ServerMessage {
+    error_frame(refusal.code(), refusal.to_string())
+}
+
+/// What `resume_failed` says: the same whatever the reason (an unknown, used or expired
+/// key, or one of another stream), so that it tells a guesser nothing.
+const RESUME_FAILED: &str = "no media session to resume: start afresh";
+
 /// A fresh resume key: 128 random bits from the thread's CSPRNG, as hex.
 fn resume_key() -> String {
     rand::random::<[u8; 16]>().iter().map(|b| format!("{b:02x}")).collect()
@@ -191,11 +210,19 @@ impl Signalling {
         Signalling {
             media,
             check_token,
+            gate: None,
             on_live: None,
             resume_grace: DEFAULT_RESUME_GRACE,
             parked: Arc::new(Mutex::new(HashMap::new())),
-            holders: Mutex::new(HashMap::new()),
+            holders: Holders::default(),
         }
+    }
+
+    /// Ask `gate` before each `publish` whether the stream may go live (after the
+    /// token check); refused publishes get an `error` frame with the refusal's code.
+    pub fn with_publish_gate(mut self, gate: PublishGate) -> Self {
+        self.gate = Some(gate);
+        self
     }
 
     /// Also report streams going live and ending to `hook`.
@@ -245,7 +272,7 @@ impl Signalling {
             }
         }
         if let Some(key) = &conn.resume {
-            self.holders.lock().unwrap_or_else(PoisonError::into_inner).remove(key);
+            self.holders.release(key);
         }
         match conn.resume.take() {
             Some(key) if !conn.said_bye && media.id().is_some() && !self.resume_grace.is_zero() => {
@@ -280,16 +307,12 @@ impl Signalling {
         });
     }
 
-    /// A new resume key for the connection's media session, sent as `session`.
-    async fn new_session_key(&self, conn: &mut Conn, out: &Sender<String>) -> Flow {
+    /// A new resume key for the connection's media session (of `stream_id`), sent as
+    /// `session`.
+    async fn new_session_key(&self, stream_id: &str, conn: &mut Conn, out: &Sender<String>) -> Flow {
         let key = resume_key();
-        {
-            let mut holders = self.holders.lock().unwrap_or_else(PoisonError::into_inner);
-            if let Some(old) = conn.resume.replace(key.clone()) {
-                holders.remove(&old);
-            }
-            holders.insert(key.clone(), conn.taken_over.clone());
-        }
+        let replaced = conn.resume.replace(key.clone());
+        self.holders.hold(&key, replaced.as_deref(), stream_id, conn.taken_over.clone());
         let grace_ms = u64::try_from(self.resume_grace.as_millis()).unwrap_or(u64::MAX);
         send(out, &ServerMessage::Session { resume: key, grace_ms }).await
     }
@@ -297,7 +320,7 @@ impl Signalling {
     /// The connection no longer has a media session to resume.
     fn forget_key(&self, conn: &mut Conn) {
         if let Some(key) = conn.resume.take() {
-            self.holders.lock().unwrap_or_else(PoisonError::into_inner).remove(&key);
+            self.holders.release(&key);
         }
     }
 
@@ -326,11 +349,20 @@ impl Signalling {
         if !matches!(media, Media::None) {
             return send(out, &error_frame("unexpected_message", "this connection already has a media session")).await;
         }
-        // Still held by a connection not yet known to be lost: make it let go.
-        let holder = self.holders.lock().unwrap_or_else(PoisonError::into_inner).get(key).cloned();
-        if let Some(holder) = &holder {
-            holder.cancel();
-        }
+        // Still held by a connection not yet known to be lost: make it let go — but only
+        // for a key of this very stream. A key brought to another stream's connection is
+        // refused below without disturbing its holder.
+        let holder = match self.holders.claim(key, stream_id) {
+            Claim::OtherStream => {
+                info!(stream = %stream_id, "resume with a key of another stream refused");
+                return send(out, &error_frame("resume_failed", RESUME_FAILED)).await;
+            }
+            Claim::Held(holder) => {
+                holder.cancel();
+                Some(holder)
+            }
+            Claim::NotHeld => None,
+        };
         let deadline = tokio::time::Instant::now() + TAKEOVER_WAIT;
         let taken = loop {
             match self.take_parked(stream_id, key) {
@@ -342,7 +374,7 @@ impl Signalling {
             }
         };
         let Some(parked) = taken else {
-            return send(out, &error_frame("resume_failed", "no media session to resume: start afresh")).await;
+            return send(out, &error_frame("resume_failed", RESUME_FAILED)).await;
         };
         info!(stream = %stream_id, "media session resumed");
         *media = parked.media;
@@ -355,7 +387,7 @@ impl Signalling {
         {
             return Flow::Stop;
         }
-        self.new_session_key(conn, out).await
+        self.new_session_key(stream_id, conn, out).await
     }
 
     async fn on_frame(
@@ -383,11 +415,17 @@ impl Signalling {
                     info!(stream = %stream_id, %reason, "publish refused");
                     return send(out, &error_frame("unauthorized", "the stream token was refused")).await;
                 }
+                if let Some(gate) = &self.gate
+                    && let Err(refusal) = gate(stream_id).await
+                {
+                    info!(stream = %stream_id, ?refusal, "publish refused by the gate");
+                    return send(out, &gate_refusal(refusal)).await;
+                }
                 match self.media.publish(stream_id, sdp).await {
                     Ok(publication) => {
                         *media = Media::Publishing { id: publication.session, events: publication.events, live: false };
                         match send(out, &ServerMessage::Answer { sdp: publication.answer_sdp }).await {
-                            Flow::Continue => self.new_session_key(conn, out).await,
+                            Flow::Continue => self.new_session_key(stream_id, conn, out).await,
                             Flow::Stop => Flow::Stop,
                         }
                     }
@@ -406,7 +444,7 @@ impl Signalling {
                     Ok(offer) => {
                         *media = Media::Viewing { id: offer.session, events: offer.events, answered: false };
                         match send(out, &ServerMessage::Offer { sdp: offer.offer_sdp }).await {
-                            Flow::Continue => self.new_session_key(conn, out).await,
+                            Flow::Continue => self.new_session_key(stream_id, conn, out).await,
                             Flow::Stop => Flow::Stop,
                         }
                     }
@@ -425,7 +463,7 @@ impl Signalling {
                     Ok(view) => {
                         *media = Media::Viewing { id: view.session, events: view.events, answered: true };
                         match send(out, &ServerMessage::Answer { sdp: view.answer_sdp }).await {
-                            Flow::Continue => self.new_session_key(conn, out).await,
+                            Flow::Continue => self.new_session_key(stream_id, conn, out).await,
                             Flow::Stop => Flow::Stop,
                         }
                     }

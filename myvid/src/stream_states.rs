@@ -1,0 +1,123 @@
+//! The SFU's streams in the metadata store: each going live or ending is recorded, in
+//! order, off the session tasks; and the publish gate keeps an ended stream ended.
+//!
+//! ```text
+//!  Signalling ─LiveChange─▶ hook (session task): Ended → `ending` set ─▶ channel ─▶ recorder task
+//!  recorder:  set_live_state(live | ended), hosted streams for the endpoints; once an end is
+//!             written, the stream leaves `ending` (the store answers for it from then on)
+//!  publish ─▶ gate: in `ending`, or ended in the store ─▶ stream_ended; store down ─▶ unavailable
+//! ```
+//!
+//! The `ending` set closes a race: a broadcaster who leaves and publishes again at once
+//! could otherwise ask the gate before the recorder has written the end. The store also
+//! refuses to take an ended stream back to live (`Conflict("live_state")`), so every
+//! SFU and backend agrees even without this gate.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use myvid_core::Clock;
+use myvid_sfu::link::HostedStreams;
+use myvid_sfu::session::gate::{PublishGate, PublishRefusal};
+use myvid_sfu::session::{LiveChange, LiveHook};
+use myvid_store::meta::{LiveState, VideoSource};
+use myvid_store::{MetaStore, StoreError};
+use tokio::sync::mpsc;
+
+/// Streams whose end this SFU reported but the recorder has not written yet.
+type Ending = Arc<Mutex<HashSet<String>>>;
+
+/// The live state of one SFU's streams: hand [`StreamStates::hook`] and
+/// [`StreamStates::gate`] to its `Signalling`.
+pub struct StreamStates {
+    meta: Arc<dyn MetaStore>,
+    ending: Ending,
+    changes: mpsc::UnboundedSender<LiveChange>,
+}
+
+impl StreamStates {
+    /// Starts the recorder task, which writes to `meta` at `clock`'s time and keeps
+    /// `hosted` (the streams this SFU announces to endpoints) up to date.
+    pub fn start(meta: Arc<dyn MetaStore>, clock: Clock, hosted: HostedStreams) -> Self {
+        let ending = Ending::default();
+        let (changes, rx) = mpsc::unbounded_channel();
+        tokio::spawn(record(rx, meta.clone(), clock, hosted, ending.clone()));
+        StreamStates { meta, ending, changes }
+    }
+
+    /// The hook that reports live changes to the recorder (it never blocks).
+    pub fn hook(&self) -> LiveHook {
+        let (ending, changes) = (self.ending.clone(), self.changes.clone());
+        Box::new(move |change| {
+            if let LiveChange::Ended { stream_id } = &change {
+                ending.lock().unwrap_or_else(PoisonError::into_inner).insert(stream_id.clone());
+            }
+            let _ = changes.send(change);
+        })
+    }
+
+    /// The publish gate: an ended stream never goes live again.
+    pub fn gate(&self) -> PublishGate {
+        let (meta, ending) = (self.meta.clone(), self.ending.clone());
+        Box::new(move |stream_id| {
+            let ended_here = ending.lock().unwrap_or_else(PoisonError::into_inner).contains(stream_id);
+            let (meta, stream_id) = (meta.clone(), stream_id.to_owned());
+            Box::pin(async move {
+                if ended_here {
+                    return Err(PublishRefusal::Ended);
+                }
+                match meta.video(&stream_id).await {
+                    Ok(Some(video)) if video.source == (VideoSource::Live { state: LiveState::Ended }) => {
+                        Err(PublishRefusal::Ended)
+                    }
+                    // Pending, or live with no broadcaster here (the media task refuses a
+                    // second one); a valid token for a record that is gone has nothing
+                    // to protect.
+                    Ok(_) => Ok(()),
+                    Err(err) => {
+                        tracing::warn!(stream = %stream_id, %err, "cannot read the stream's state; publish refused");
+                        Err(PublishRefusal::Unavailable)
+                    }
+                }
+            })
+        })
+    }
+}
+
+/// The recorder: writes each change in order until every sender is gone.
+async fn record(
+    mut changes: mpsc::UnboundedReceiver<LiveChange>,
+    meta: Arc<dyn MetaStore>,
+    clock: Clock,
+    hosted: HostedStreams,
+    ending: Ending,
+) {
+    while let Some(change) = changes.recv().await {
+        let (id, state) = match &change {
+            LiveChange::Live { stream_id } => {
+                hosted.add(stream_id);
+                (stream_id, LiveState::Live)
+            }
+            LiveChange::Ended { stream_id } => {
+                hosted.remove(stream_id);
+                (stream_id, LiveState::Ended)
+            }
+        };
+        let written = meta.set_live_state(id, state, clock.now()).await;
+        match &written {
+            Ok(_) => {}
+            Err(StoreError::Conflict(_)) => {
+                // Only the gate's race could bring this: the stream stays ended.
+                tracing::warn!(stream = %id, ?state, "the stream has ended already: it stays ended");
+                hosted.remove(id);
+            }
+            Err(err) => tracing::warn!(stream = %id, ?state, error = %err, "could not record the stream's live state"),
+        }
+        // Once the store answers for an end (written, or no record left to protect), the
+        // stream leaves `ending`; after a failed write it stays, and this SFU keeps
+        // refusing it.
+        if state == LiveState::Ended && matches!(written, Ok(_) | Err(StoreError::NotFound)) {
+            ending.lock().unwrap_or_else(PoisonError::into_inner).remove(id);
+        }
+    }
+}
