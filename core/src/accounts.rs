@@ -1,17 +1,15 @@
-//! Sign-up, log-in and log-out. Passwords are hashed with argon2id on the hashing
-//! threads of [`crate::password_work`] (hashing takes tens of milliseconds and 19 MiB
-//! by design: too long for the reactor, too big for a thread per request).
+//! Sign-up, log-in and log-out. Passwords are hashed with argon2id by
+//! [`crate::passwords`] on the hashing threads of [`crate::password_work`] (hashing
+//! takes tens of milliseconds and 19 MiB by design: too long for the reactor, too big
+//! for a thread per request).
 
-use argon2::Argon2;
-use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use myvid_store::StoreError;
 use myvid_store::meta::{NewUser, User};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ErrorCode};
 use crate::ids::{new_token, token_hash};
-use crate::password_work;
+use crate::passwords;
 use crate::services::Services;
 
 /// Shortest accepted password.
@@ -96,27 +94,16 @@ fn validate_password(password: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-async fn hash_password(password: String) -> Result<String, ApiError> {
-    password_work::run(move || Argon2::default().hash_password(password.as_bytes()).map(|h| h.to_string()))
-        .await?
-        .map_err(ApiError::internal)
-}
-
 /// Verifies `password` against `stored`, or against the decoy hash when there is no
 /// account (the answer is then always false, after the same work).
 async fn verify_password(password: String, stored: Option<String>) -> Result<bool, ApiError> {
-    password_work::run(move || {
-        let real = stored.is_some();
-        let stored = stored.unwrap_or_else(|| decoy_hash().to_owned());
-        let parsed = PasswordHash::new(&stored).map_err(|e| e.to_string())?;
-        if !real {
-            let _ = Argon2::default().verify_password(password.as_bytes(), &parsed);
-            return Ok(false);
+    match stored {
+        Some(stored) => passwords::verify(password, stored).await,
+        None => {
+            passwords::verify(password, decoy_hash().await?).await?;
+            Ok(false)
         }
-        Ok::<bool, String>(Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
-    })
-    .await?
-    .map_err(ApiError::internal)
+    }
 }
 
 async fn open_session(services: &Services, user: User) -> Result<SessionGrant, ApiError> {
@@ -133,7 +120,7 @@ pub async fn signup(services: &Services, req: SignupRequest) -> Result<SessionGr
     validate_username(&username)?;
     validate_email(&email)?;
     validate_password(&req.password)?;
-    let password_hash = hash_password(req.password).await?;
+    let password_hash = passwords::hash(req.password).await?;
     let new = NewUser { username, email, password_hash, created_at: services.clock.now() };
     let user = services.meta.create_user(new).await.map_err(|e| match e {
         StoreError::Conflict(what) => ApiError::new(ErrorCode::Conflict, format!("that {what} is already registered")),
@@ -146,14 +133,9 @@ pub async fn signup(services: &Services, req: SignupRequest) -> Result<SessionGr
 /// A valid argon2id hash of a password nobody has, verified in place of a real one
 /// when the account does not exist, so that an unknown account costs the same work as
 /// a wrong password. Made once, with the same parameters as real hashes.
-fn decoy_hash() -> &'static str {
-    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    DECOY.get_or_init(|| {
-        Argon2::default()
-            .hash_password(new_token().as_bytes())
-            .map(|h| h.to_string())
-            .unwrap_or_else(|e| panic!("argon2 with default parameters cannot fail to hash: {e}"))
-    })
+async fn decoy_hash() -> Result<String, ApiError> {
+    static DECOY: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    DECOY.get_or_try_init(|| passwords::hash(new_token())).await.cloned()
 }
 
 /// Checks a username-or-e-mail and password and opens a session.
@@ -228,7 +210,7 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_verify_and_reject() {
-        let hash = hash_password("correct horse".into()).await.unwrap();
+        let hash = passwords::hash("correct horse".into()).await.unwrap();
         assert!(hash.starts_with("$argon2id$"));
         assert!(verify_password("correct horse".into(), Some(hash.clone())).await.unwrap());
         assert!(!verify_password("wrong horse".into(), Some(hash)).await.unwrap());

@@ -26,6 +26,7 @@ pub mod media;
 pub mod metrics;
 pub mod new_video;
 pub mod password_work;
+pub mod passwords;
 pub mod registry;
 pub mod services;
 pub mod turn_credentials;

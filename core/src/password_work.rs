@@ -2,13 +2,13 @@
 //! bounded queue.
 //!
 //! Argon2id with the default parameters fills 19 MiB of memory per hash. Run on
-//! tokio's blocking pool, every concurrent log-in took a thread of its own, and each
-//! of those threads' malloc arenas kept its 19 MiB after the hash was done: a burst of
-//! 32 log-ins left the process ~600 MiB larger, for good (measured with
-//! `myvid-soak`, docs/SECURITY.md). Here at most [`workers`] hashes run at once, on
-//! the same threads every time, so that memory is bounded and reused; the CPU work is
-//! bound by the cores anyway. When the queue is full, callers are told to retry
-//! instead of piling up.
+//! tokio's blocking pool, every concurrent log-in took a thread of its own and
+//! allocated its 19 MiB, and the allocator kept most of it: a burst of 48 log-ins
+//! left the process ~350 MiB larger, for good (measured with `myvid-soak` and
+//! `tests/login_memory.rs`, docs/SECURITY.md). Here at most [`workers`] hashes run at
+//! once, on the same threads every time, each reusing its own memory
+//! ([`crate::passwords`]); the CPU work is bound by the cores anyway. When the queue
+//! is full, callers are told to retry instead of piling up.
 //!
 //! ```text
 //! log-in / sign-up ──try_send──▶ [queue: QUEUE_PER_WORKER × workers] ──▶ worker threads (argon2)
