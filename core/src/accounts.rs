@@ -169,6 +169,9 @@ pub fn is_valid_username(name: &str) -> bool {
 }
 
 #[cfg(test)]
+mod properties;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -158,6 +158,9 @@ pub async fn publish(services: &Services, user: &User, id: &str) -> Result<Video
 }
 
 #[cfg(test)]
+mod properties;
+
+#[cfg(test)]
 mod tests {
     use super::extension;
 
