@@ -105,3 +105,6 @@ async fn download(
     let response = ServeFile::new(path).oneshot(request).await.map_err(ApiError::internal)?;
     Ok(response.map(Body::new))
 }
+
+#[cfg(test)]
+mod properties;
