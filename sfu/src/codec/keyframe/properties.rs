@@ -26,10 +26,9 @@ struct Vp8Descriptor {
 impl Vp8Descriptor {
     fn bytes(&self) -> Vec<u8> {
         let extended = self.picture_id.is_some() || self.tl0.is_some() || self.tid_keyidx.is_some();
-        let mut p =
-            vec![u8::from(extended) << 7 | u8::from(self.start) << 4 | (self.partition & 0x07), 0 /* ext */];
-        if !extended {
-            p.pop();
+        let mut p = vec![u8::from(extended) << 7 | u8::from(self.start) << 4 | (self.partition & 0x07)];
+        if extended {
+            p.push(0); // the extension byte: I, L, T and K set below
         }
         if let Some((long, id)) = self.picture_id {
             p[1] |= 0x80;
