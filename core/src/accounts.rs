@@ -190,6 +190,9 @@ pub fn is_valid_username(name: &str) -> bool {
 }
 
 #[cfg(test)]
+mod properties;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

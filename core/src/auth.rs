@@ -79,3 +79,6 @@ where
         Ok(MaybeUser(session(parts, &services).await?))
     }
 }
+
+#[cfg(test)]
+mod properties;

@@ -45,6 +45,9 @@ pub fn page_size(requested: Option<u32>) -> u32 {
 }
 
 #[cfg(test)]
+mod properties;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -108,6 +108,9 @@ pub fn check_username(username: &str, now: i64) -> Result<&str, CredentialError>
 }
 
 #[cfg(test)]
+mod properties;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

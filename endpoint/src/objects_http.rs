@@ -139,3 +139,6 @@ pub fn serving_headers(headers: &mut HeaderMap, key: &str) {
     }
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("private, max-age=86400, immutable"));
 }
+
+#[cfg(test)]
+mod properties;

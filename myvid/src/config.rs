@@ -366,7 +366,7 @@ impl Config {
     /// and validates. Flags are applied by the caller afterwards with
     /// [`Config::validate`] called again.
     pub fn load(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> anyhow::Result<Config> {
-        let mut table = match file {
+        let table = match file {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .with_context(|| format!("cannot read config file {}", path.display()))?;
@@ -375,6 +375,11 @@ impl Config {
             }
             None => toml::Table::new(),
         };
+        Self::from_table(table, env)
+    }
+
+    /// The configuration a parsed file (`table`) and `env` overrides give, validated.
+    fn from_table(mut table: toml::Table, env: impl IntoIterator<Item = (String, String)>) -> anyhow::Result<Config> {
         apply_env(&mut table, env)?;
         let config: Config = serde_path_to_error::deserialize(toml::Value::Table(table))
             .map_err(|e| anyhow::anyhow!("invalid configuration: `{}`: {}", e.path(), e.inner().message()))?;
@@ -541,6 +546,9 @@ fn apply_env(table: &mut toml::Table, env: impl IntoIterator<Item = (String, Str
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod properties;
 
 #[cfg(test)]
 mod tests {

@@ -188,10 +188,12 @@ impl Validate for ServerMessage {
 }
 
 impl ServerMessage {
-    /// An error frame for a refused client frame.
+    /// An error frame for a refused client frame. The message quotes parts of the
+    /// refused frame (serde names an unknown `type`), so it is cut to the text limit
+    /// on a character boundary.
     pub fn refused(err: &ProtoError) -> ServerMessage {
         let mut message = err.to_string();
-        message.truncate(MAX_TEXT_BYTES);
+        message.truncate(message.floor_char_boundary(MAX_TEXT_BYTES));
         ServerMessage::Error { code: err.code().to_owned(), message }
     }
 }
@@ -219,6 +221,18 @@ mod tests {
         let server = ServerMessage::Viewers { count: 3 };
         assert_eq!(to_frame(&server), r#"{"type":"viewers","count":3}"#);
         assert_eq!(parse::<ServerMessage>(&to_frame(&server)).unwrap(), server);
+    }
+
+    #[test]
+    fn refusing_an_unknown_type_of_multibyte_characters_cuts_the_message_on_a_character_boundary() {
+        // Found by `the_error_frame_for_any_refused_frame_is_itself_a_valid_message`
+        // (proto/tests/frame_properties.rs): serde quotes the unknown type, and the
+        // 512-byte cut fell inside a three-byte character.
+        let frame = format!(r#"{{"type":"{}"}}"#, "\u{800}".repeat(200));
+        let err = parse::<ClientMessage>(&frame).unwrap_err();
+        let ServerMessage::Error { code, message } = ServerMessage::refused(&err) else { panic!("not an error frame") };
+        assert_eq!(code, "malformed_message");
+        assert!(message.len() <= MAX_TEXT_BYTES && message.starts_with("malformed message: unknown variant"));
     }
 
     #[test]

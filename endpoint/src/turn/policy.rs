@@ -108,6 +108,9 @@ fn is_global_v6(ip: Ipv6Addr) -> bool {
 }
 
 #[cfg(test)]
+mod properties;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

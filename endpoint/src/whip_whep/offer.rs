@@ -60,6 +60,9 @@ pub(super) async fn read_offer(headers: &HeaderMap, body: Body) -> Result<String
 }
 
 #[cfg(test)]
+mod properties;
+
+#[cfg(test)]
 mod tests {
     use axum::http::HeaderValue;
 

@@ -110,6 +110,9 @@ fn av1(p: &[u8]) -> bool {
 }
 
 #[cfg(test)]
+mod properties;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -159,6 +159,9 @@ impl TrackRewriter {
 }
 
 #[cfg(test)]
+mod properties;
+
+#[cfg(test)]
 mod tests {
     use std::time::Duration;
 

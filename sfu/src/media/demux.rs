@@ -31,7 +31,8 @@ pub const MAX_ADDRESSES_PER_SESSION: usize = 16;
 /// The local ufrag in a STUN message's USERNAME (the part before the colon), if `datagram`
 /// is a STUN message carrying one. Accepts any bytes: anything malformed is `None`.
 pub fn stun_local_ufrag(datagram: &[u8]) -> Option<&str> {
-    if datagram.len() < 20 || datagram[0] & 0xC0 != 0 || datagram[4..8] != MAGIC_COOKIE {
+    // RFC 7983 §7: STUN is 0–3; 4–63 (ZRTP, DTLS) share STUN's two zero top bits.
+    if datagram.len() < 20 || datagram[0] > 3 || datagram[4..8] != MAGIC_COOKIE {
         return None;
     }
     let declared = usize::from(u16::from_be_bytes([datagram[2], datagram[3]]));
@@ -108,6 +109,9 @@ impl Demux {
 }
 
 #[cfg(test)]
+mod properties;
+
+#[cfg(test)]
 mod tests {
     use rtc::stun::attributes::ATTR_USERNAME as RTC_ATTR_USERNAME;
     use rtc::stun::message::{BINDING_REQUEST, Message, TransactionId};
@@ -154,10 +158,21 @@ mod tests {
                     state ^= state << 5;
                     *b = state.to_le_bytes()[0];
                 }
-                bytes[0] &= 0x3F;
+                bytes[0] &= 0x03;
                 bytes[4..8].copy_from_slice(&MAGIC_COOKIE);
                 let _ = stun_local_ufrag(&bytes);
             }
+        }
+    }
+
+    #[test]
+    fn a_stun_header_under_a_dtls_first_byte_is_not_read_as_stun() {
+        // Found by `only_datagrams_whose_first_byte_is_0_to_3_are_read_as_stun`: the
+        // check looked at the top two bits only, so first bytes 4–63 passed.
+        let mut request = binding_request("A:x");
+        for first in [4, 20, 22, 63] {
+            request[0] = first;
+            assert_eq!(stun_local_ufrag(&request), None, "first byte {first}");
         }
     }
 

@@ -811,3 +811,6 @@ fn request_keyframe(session: &mut Session, layer: Layer, now: Instant) -> bool {
         }
     }
 }
+
+#[cfg(test)]
+mod properties;

@@ -74,3 +74,25 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Whatever a key is, it is served as one of the closed set of types, and as a
+        /// media type only when it ends with exactly that type's extension.
+        #[test]
+        fn any_key_is_served_as_one_of_the_closed_set_of_types(key in any::<String>()) {
+            let served = content_type_of_key(&key);
+            let known: Vec<&str> = MediaType::ALL.iter().map(|t| t.content_type()).collect();
+            prop_assert!(served == "application/octet-stream" || known.contains(&served));
+            if let Some(kind) = MediaType::of_key(&key) {
+                let suffix = format!(".{}", kind.extension());
+                prop_assert!(key.ends_with(&suffix), "{:?} is not a {:?} key", key, kind);
+            }
+        }
+    }
+}

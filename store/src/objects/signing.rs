@@ -112,6 +112,9 @@ impl UrlSigner {
 }
 
 #[cfg(test)]
+mod properties;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -25,6 +25,9 @@ pub(super) fn match_expression(query: &str) -> Option<String> {
 }
 
 #[cfg(test)]
+mod properties;
+
+#[cfg(test)]
 mod tests {
     use super::match_expression;
 
