@@ -49,6 +49,12 @@ pub enum ErrorCode {
     ReadOnly,
     /// The media server did not answer in time (WHIP/WHEP); retry.
     MediaServerTimeout,
+    /// An upload's body ended or failed before all of it arrived (the client went away).
+    UploadInterrupted,
+    /// A `Range` outside the object.
+    RangeNotSatisfiable,
+    /// A WebSocket URL asked for without a WebSocket upgrade.
+    UpgradeRequired,
     /// A bug. Details are in the server log.
     Internal,
 }
@@ -77,7 +83,61 @@ impl ErrorCode {
             Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ReadOnly => (StatusCode::SERVICE_UNAVAILABLE, "read_only"),
             MediaServerTimeout => (StatusCode::GATEWAY_TIMEOUT, "media_server_timeout"),
+            UploadInterrupted => (StatusCode::BAD_REQUEST, "upload_interrupted"),
+            RangeNotSatisfiable => (StatusCode::RANGE_NOT_SATISFIABLE, "range_not_satisfiable"),
+            UpgradeRequired => (StatusCode::UPGRADE_REQUIRED, "upgrade_required"),
             Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+
+    /// Every code, in table order (for the OpenAPI schema and tests).
+    pub const ALL: [ErrorCode; 23] = {
+        use ErrorCode::*;
+        [
+            InvalidInput,
+            InvalidJson,
+            Unauthorized,
+            InvalidCredentials,
+            Forbidden,
+            SignatureInvalid,
+            UrlExpired,
+            NotFound,
+            MethodNotAllowed,
+            Conflict,
+            UploadIncomplete,
+            AlreadyLive,
+            PayloadTooLarge,
+            UnsupportedMediaType,
+            NotAVideo,
+            InvalidPreview,
+            Unavailable,
+            ReadOnly,
+            MediaServerTimeout,
+            UploadInterrupted,
+            RangeNotSatisfiable,
+            UpgradeRequired,
+            Internal,
+        ]
+    };
+
+    /// The generic code for an error status that a lower layer (axum, tower-http)
+    /// answered without one of ours; `invalid_input` for other 4xx statuses and
+    /// `internal` for other 5xx.
+    pub fn for_status(status: StatusCode) -> ErrorCode {
+        use ErrorCode::*;
+        match status {
+            StatusCode::UNAUTHORIZED => Unauthorized,
+            StatusCode::FORBIDDEN => Forbidden,
+            StatusCode::NOT_FOUND => NotFound,
+            StatusCode::METHOD_NOT_ALLOWED => MethodNotAllowed,
+            StatusCode::CONFLICT => Conflict,
+            StatusCode::PAYLOAD_TOO_LARGE => PayloadTooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => UnsupportedMediaType,
+            StatusCode::RANGE_NOT_SATISFIABLE => RangeNotSatisfiable,
+            StatusCode::UPGRADE_REQUIRED => UpgradeRequired,
+            StatusCode::SERVICE_UNAVAILABLE => Unavailable,
+            other if other.is_client_error() => InvalidInput,
+            _ => Internal,
         }
     }
 
@@ -176,6 +236,32 @@ mod tests {
             assert_eq!(api.code.as_str(), code);
             assert_eq!(api.code.status().as_u16(), status);
         }
+    }
+
+    #[test]
+    fn lower_layer_statuses_get_the_generic_code_of_their_status() {
+        let cases = [
+            (StatusCode::BAD_REQUEST, "invalid_input"),
+            (StatusCode::NOT_FOUND, "not_found"),
+            (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+            (StatusCode::RANGE_NOT_SATISFIABLE, "range_not_satisfiable"),
+            (StatusCode::UPGRADE_REQUIRED, "upgrade_required"),
+            (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            (StatusCode::IM_A_TEAPOT, "invalid_input"),
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
+            (StatusCode::BAD_GATEWAY, "internal"),
+        ];
+        for (status, code) in cases {
+            assert_eq!(ErrorCode::for_status(status).as_str(), code, "{status}");
+        }
+    }
+
+    #[test]
+    fn every_code_is_listed_once() {
+        let names: std::collections::BTreeSet<_> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(names.len(), ErrorCode::ALL.len());
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod clock;
 pub mod error;
 pub mod ids;
 pub mod json;
+pub mod json_errors;
 pub mod limits;
 pub mod live;
 pub mod metrics;

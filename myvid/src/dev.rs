@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::middleware;
+use myvid_core::json_errors;
 use myvid_core::live::{IceServer, StreamTokens};
 use myvid_core::metrics::{self, Metrics};
 use myvid_core::turn_credentials::TurnGrant;
@@ -180,6 +181,7 @@ pub async fn run(
     };
     let app = myvid_api::router(services.clone())
         .merge(myvid_endpoint::router(services.clone(), Some(local), relay.clone()))
+        .layer(middleware::from_fn(json_errors::layer))
         .layer(middleware::from_fn_with_state(services, metrics::track))
         .layer(TraceLayer::new_for_http());
     tracing::info!(%bound, data_dir = %config.data_dir.display(), "myvid dev ready");

@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use axum::middleware;
+use myvid_core::json_errors;
 use myvid_core::metrics::{self, Metrics};
 use myvid_core::registry::Heartbeat;
 use myvid_core::turn_credentials::TurnGrant;
@@ -145,6 +146,7 @@ pub async fn run(
     let EndpointRunning { relay, heartbeat } = start(&config, &services, &url, turn_addr, stop.clone()).await;
     let app = myvid_endpoint::router(services.clone(), Some(local), Some(relay.clone()))
         .merge(myvid_api::ops_router(services.clone()))
+        .layer(middleware::from_fn(json_errors::layer))
         .layer(middleware::from_fn_with_state(services, metrics::track))
         .layer(TraceLayer::new_for_http());
     tracing::info!(%bound, "myvid endpoint ready");

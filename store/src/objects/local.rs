@@ -47,7 +47,11 @@ pub enum WriteError {
         /// The limit that was exceeded.
         limit: u64,
     },
-    /// The store failed (or the body could not be read); nothing was stored.
+    /// The body ended early or failed while it was read (typically: the client went
+    /// away mid-upload); nothing was stored.
+    #[error("the upload body stopped before it was complete: {0}")]
+    Interrupted(String),
+    /// The store failed; nothing was stored.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -127,8 +131,7 @@ impl LocalObjects {
         let mut buf = vec![0u8; CHUNK];
         let mut written: u64 = 0;
         loop {
-            let n =
-                body.read(&mut buf).await.map_err(|e| StoreError::Internal(format!("reading the upload body: {e}")))?;
+            let n = body.read(&mut buf).await.map_err(|e| WriteError::Interrupted(e.to_string()))?;
             if n == 0 {
                 break;
             }
