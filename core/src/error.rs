@@ -6,7 +6,8 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use myvid_store::StoreError;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
 
 /// Stable error codes. The string form is part of the API: never rename one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -192,11 +193,34 @@ impl std::fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
+/// The body of every error answer, `{"error":{"code","message"}}` (the `Error` schema
+/// of the OpenAPI document: what is sent is what is documented).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub error: ErrorDetail,
+}
+
+/// The inside of an [`ErrorBody`].
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// A stable code from the table in docs/API.md.
+    #[schema(schema_with = code_schema)]
+    pub code: &'static str,
+    /// A sentence for people.
+    pub message: String,
+}
+
+/// The `code` schema: a string that is one of [`ErrorCode::ALL`].
+fn code_schema() -> Object {
+    ObjectBuilder::new().schema_type(Type::String).enum_values(Some(ErrorCode::ALL.map(ErrorCode::as_str))).build()
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.code.describe();
-        let body = json!({ "error": { "code": code, "message": self.message } });
-        (status, Json(body)).into_response()
+        (status, Json(ErrorBody { error: ErrorDetail { code, message: self.message } })).into_response()
     }
 }
 

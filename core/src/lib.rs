@@ -26,6 +26,7 @@ pub mod metrics;
 pub mod new_video;
 pub mod probe;
 pub mod registry;
+pub mod route_table;
 pub mod services;
 pub mod turn_credentials;
 pub mod uploads;
@@ -33,6 +34,6 @@ pub mod view;
 
 pub use auth::AuthUser;
 pub use clock::Clock;
-pub use error::{ApiError, ErrorCode};
+pub use error::{ApiError, ErrorBody, ErrorCode};
 pub use json::JsonBody;
 pub use services::{Services, Settings};

@@ -181,6 +181,7 @@ pub async fn run(
     };
     let app = myvid_api::router(services.clone())
         .merge(myvid_endpoint::router(services.clone(), Some(local), relay.clone()))
+        .merge(crate::openapi::routes())
         .layer(middleware::from_fn(json_errors::layer))
         .layer(middleware::from_fn_with_state(services, metrics::track))
         .layer(TraceLayer::new_for_http());

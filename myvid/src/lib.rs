@@ -15,6 +15,7 @@ pub mod config;
 pub mod dev;
 pub mod endpoint_role;
 pub mod import;
+pub mod openapi;
 pub mod secret;
 pub mod sfu_role;
 pub mod shutdown;

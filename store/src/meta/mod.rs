@@ -47,7 +47,7 @@ pub struct NewUser {
 }
 
 /// Who may see a video.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Visibility {
     /// Only the owner sees it (every upload starts here).
@@ -93,7 +93,7 @@ pub enum VideoSource {
 
 /// Where a live stream is in its life. A stream is public (listed, searchable)
 /// exactly while it is [`LiveState::Live`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum LiveState {
     /// Created; the broadcaster has not started.
