@@ -53,7 +53,8 @@ pub(crate) async fn list_videos(
     State(services): State<Services>,
     body: Bytes,
 ) -> Result<Json<Vec<VideoView>>, ApiError> {
-    let req: ListRequest = parse_lenient(&body, ListRequest::default())?;
+    // `null` is as good as `{}` or no body at all.
+    let req = parse_lenient::<Option<ListRequest>>(&body, None)?.unwrap_or_default();
     let search = match req.search {
         Some(words) => limits::text("search", &words, MAX_SEARCH_CHARS, false, false)?,
         None => String::new(),

@@ -99,7 +99,7 @@ pub(crate) struct ListQuery {
     )]
     q: Option<String>,
     /// Page size, clamped into 1–100 (default 20).
-    #[param(minimum = 0, maximum = 4_294_967_295_u64)]
+    #[param(value_type = Option<i64>, minimum = 0, maximum = 4_294_967_295_u64)]
     limit: Option<u32>,
     /// `next_cursor` of the previous page (opaque).
     cursor: Option<String>,
@@ -110,7 +110,7 @@ pub(crate) struct ListQuery {
 #[into_params(parameter_in = Query)]
 pub(crate) struct PageQuery {
     /// Page size, clamped into 1–100 (default 20).
-    #[param(minimum = 0, maximum = 4_294_967_295_u64)]
+    #[param(value_type = Option<i64>, minimum = 0, maximum = 4_294_967_295_u64)]
     limit: Option<u32>,
     /// `next_cursor` of the previous page (opaque).
     cursor: Option<String>,
@@ -121,7 +121,7 @@ pub(crate) struct PageQuery {
 #[into_params(parameter_in = Query)]
 pub(crate) struct LimitQuery {
     /// How many, clamped into 1–100 (default 20).
-    #[param(minimum = 0, maximum = 4_294_967_295_u64)]
+    #[param(value_type = Option<i64>, minimum = 0, maximum = 4_294_967_295_u64)]
     limit: Option<u32>,
 }
 
@@ -158,7 +158,7 @@ pub(crate) async fn list_videos(
 ) -> Result<Json<VideoPage>, ApiError> {
     let query = parse_query(query)?;
     let limit = limits::page_size(query.limit);
-    let start = query.cursor.as_deref().map(pagination::decode).transpose()?;
+    let start = pagination::decode_optional(query.cursor.as_deref())?;
     let words = limits::text("q", query.q.as_deref().unwrap_or(""), MAX_SEARCH_CHARS, false, false)?;
     let page = if words.is_empty() {
         services.meta.list_public(limit, start).await?
@@ -205,7 +205,7 @@ pub(crate) async fn my_videos(
     query: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<VideoPage>, ApiError> {
     let query = parse_query(query)?;
-    let start = query.cursor.as_deref().map(pagination::decode).transpose()?;
+    let start = pagination::decode_optional(query.cursor.as_deref())?;
     let page = services.meta.list_by_owner(caller.user.id, limits::page_size(query.limit), start).await?;
     to_page(&services, page).await
 }
