@@ -32,10 +32,7 @@ pub fn routes() -> RouteTable<Services> {
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub(crate) struct ListRequest {
     /// Search words (at most 200 characters); without them, a random selection.
-    #[schema(
-        max_length = 200,
-        pattern = r"^[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*(?:[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?)?[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
-    )]
+    #[schema(schema_with = myvid_core::text_schema::search_or_null)]
     search: Option<String>,
 }
 

@@ -93,10 +93,7 @@ pub(crate) async fn me(caller: AuthUser) -> Json<UserView> {
 #[into_params(parameter_in = Query)]
 pub(crate) struct ListQuery {
     /// Search words (at most 200 characters); without them, newest first.
-    #[param(
-        max_length = 200,
-        pattern = r"^[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*(?:[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?)?[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
-    )]
+    #[param(schema_with = myvid_core::text_schema::search)]
     q: Option<String>,
     /// Page size, clamped into 1–100 (default 20).
     #[param(value_type = Option<i64>, minimum = 0, maximum = 4_294_967_295_u64)]

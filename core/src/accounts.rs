@@ -26,10 +26,7 @@ pub struct SignupRequest {
     #[schema(pattern = r"^[A-Za-z0-9_.\-]{3,32}$")]
     pub username: String,
     /// An address with one `@`.
-    #[schema(
-        max_length = 254,
-        pattern = r"^[^@\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+@[^@\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$"
-    )]
+    #[schema(schema_with = crate::text_schema::email)]
     pub email: String,
     /// 8–128 characters.
     #[schema(min_length = 8, max_length = 128)]

@@ -28,6 +28,7 @@ pub mod probe;
 pub mod registry;
 pub mod route_table;
 pub mod services;
+pub mod text_schema;
 pub mod turn_credentials;
 pub mod uploads;
 pub mod view;
