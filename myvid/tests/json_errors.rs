@@ -134,3 +134,19 @@ async fn client_disconnect_mid_upload_is_not_a_server_error() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_range_outside_the_object_is_a_json_416_that_keeps_content_range() {
+    let server = TestServer::start().await;
+    let token = server.signup("dave").await;
+    let grant = server.new_upload(&token, "ten bytes", "").await;
+    assert_eq!(
+        server.put_bytes(grant["video_upload_url"].as_str().unwrap(), b"0123456789".to_vec()).await.status(),
+        200
+    );
+    let video: serde_json::Value =
+        server.get(&format!("/v1/videos/{}", grant["id"].as_str().unwrap()), Some(&token)).await.json().await.unwrap();
+    let res = server.http.get(video["url"].as_str().unwrap()).header("range", "bytes=100-200").send().await.unwrap();
+    assert_eq!(res.headers()["content-range"], "bytes */10");
+    assert_error(res, 416, "range_not_satisfiable").await;
+}
