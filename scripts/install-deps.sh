@@ -3,14 +3,16 @@
 #   run:  ffmpeg (ffprobe checks uploads at publish)
 #   test: the above, plus Debian's chromium, the client's npm packages (playwright-core)
 #         and, in a virtualenv ($MYVID_VENV, default ~/.cache/myvid-venv), aiortc from
-#         PyPI for the WHIP/WHEP interop tests (a virtualenv because Debian's Python
-#         refuses system-wide pip installs)
+#         PyPI for the WHIP/WHEP interop tests and schemathesis for the API fuzzing
+#         (scripts/api-fuzz.sh) (a virtualenv because Debian's Python refuses
+#         system-wide pip installs)
 # Installs only what is missing; uses sudo when not root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-test}
 venv=${MYVID_VENV:-$HOME/.cache/myvid-venv}
 aiortc_version=1.16.0
+schemathesis_version=4.32.5
 
 need=()
 command -v ffprobe >/dev/null 2>&1 || need+=(ffmpeg)
@@ -38,5 +40,11 @@ if [ "$what" = test ]; then
     echo "install-deps: aiortc==$aiortc_version into $venv" >&2
     python3 -m venv "$venv"
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "aiortc==$aiortc_version"
+  fi
+  # schemathesis for scripts/api-fuzz.sh: pinned, into the same virtualenv.
+  if [ "$("$venv/bin/python" -c 'from importlib.metadata import version; print(version("schemathesis"))' 2>/dev/null)" != "$schemathesis_version" ]; then
+    echo "install-deps: schemathesis==$schemathesis_version into $venv" >&2
+    [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "schemathesis==$schemathesis_version"
   fi
 fi

@@ -2,7 +2,8 @@
 # test.sh — install what the tests need, then run every check and test:
 # rustfmt, clippy, the Rust unit and integration tests (real server on port 0, real
 # ffmpeg/ffprobe), and the end-to-end browser tests (headless Debian Chromium), VOD,
-# live and live through TURN, and WHIP/WHEP interoperability with aiortc.
+# live and live through TURN, WHIP/WHEP interoperability with aiortc, and schemathesis
+# over the OpenAPI document against a live server (scripts/api-fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
@@ -30,3 +31,5 @@ echo "== TURN end-to-end test (a relay-only Chromium viewer through the endpoint
 (cd client-js && MYVID_BIN="$bin" npm run test:turn)
 echo "== WHIP/WHEP interoperability tests (aiortc publisher and viewer, Chromium)"
 (cd client-js && MYVID_BIN="$bin" PYTHON="${MYVID_VENV:-$HOME/.cache/myvid-venv}/bin/python" npm run test:interop)
+echo "== API fuzzing (schemathesis over /v1/openapi.json, every operation, every check)"
+MYVID_BIN="$bin" scripts/api-fuzz.sh

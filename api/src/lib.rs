@@ -5,6 +5,7 @@
 //!  /v1/...    the same capabilities, versioned, cursor-paged    (v1.rs)
 //!  NEWSTREAM, ICE, /v1/streams, /v1/ice: live set-up             (live.rs)
 //!  /metrics   Prometheus text;  /healthz  liveness              (ops.rs)
+//!  the OpenAPI document of the calls above, from their handlers  (openapi.rs)
 //!  /*         the browser client from client-js/web, embedded   (web.rs)
 //! ```
 //!
@@ -13,6 +14,7 @@
 
 mod legacy;
 mod live;
+pub mod openapi;
 mod ops;
 mod pagination;
 mod v1;
@@ -20,15 +22,25 @@ mod web;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::Method;
 use myvid_core::limits::MAX_JSON_BODY;
+use myvid_core::route_table::RouteTable;
 use myvid_core::{ApiError, ErrorCode, Services};
+
+/// The calls the OpenAPI document describes: original, `/v1` and live set-up.
+fn documented() -> RouteTable<Services> {
+    legacy::routes().merge(v1::routes()).merge(live::routes())
+}
+
+/// The `(method, path)` of every route [`openapi::document`] must describe.
+pub fn documented_routes() -> Vec<(Method, &'static str)> {
+    documented().registered().to_vec()
+}
 
 /// The API router: original calls, `/v1`, ops endpoints and the web pages.
 pub fn router(services: Services) -> Router {
     Router::new()
-        .merge(legacy::routes())
-        .merge(v1::routes())
-        .merge(live::routes())
+        .merge(documented().into_router())
         .merge(ops::routes())
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         .method_not_allowed_fallback(method_not_allowed)

@@ -30,6 +30,12 @@ pub fn decode(cursor: &str) -> Result<PageToken, ApiError> {
     }
 }
 
+/// Decodes the `cursor` parameter of a listing: absent or empty (`?cursor=`, as an
+/// empty form field sends it) is the first page.
+pub fn decode_optional(cursor: Option<&str>) -> Result<Option<PageToken>, ApiError> {
+    cursor.filter(|c| !c.is_empty()).map(decode).transpose()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -39,6 +45,9 @@ mod tests {
         for token in [PageToken::Offset(0), PageToken::Offset(40), PageToken::Before(-3), PageToken::Before(i64::MAX)] {
             assert_eq!(decode(&encode(token)).unwrap(), token);
         }
+        assert_eq!(decode_optional(None).unwrap(), None);
+        assert_eq!(decode_optional(Some("")).unwrap(), None);
+        assert_eq!(decode_optional(Some(&encode(PageToken::Offset(3)))).unwrap(), Some(PageToken::Offset(3)));
         for bad in ["", "!!", "eDE", &"A".repeat(65), &URL_SAFE_NO_PAD.encode("o-1")] {
             assert!(decode(bad).is_err(), "{bad}");
         }

@@ -20,18 +20,21 @@ pub const MAX_PASSWORD_CHARS: usize = 128;
 pub const MAX_EMAIL_CHARS: usize = 254;
 
 /// `POST /v1/auth/signup` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct SignupRequest {
     /// 3–32 characters of letters, digits, `_`, `.`, `-`.
+    #[schema(pattern = r"^[A-Za-z0-9_.\-]{3,32}$")]
     pub username: String,
     /// An address with one `@`.
+    #[schema(schema_with = crate::text_schema::email)]
     pub email: String,
     /// 8–128 characters.
+    #[schema(min_length = 8, max_length = 128)]
     pub password: String,
 }
 
 /// `POST /v1/auth/login` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct LoginRequest {
     /// Username or e-mail.
     pub credential: String,
@@ -40,7 +43,7 @@ pub struct LoginRequest {
 }
 
 /// The public view of an account.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserView {
     /// Numeric id.
     pub id: i64,
@@ -57,7 +60,7 @@ impl From<&User> for UserView {
 }
 
 /// Answer to sign-up and log-in.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SessionGrant {
     /// Bearer token for `Authorization: Bearer <token>`.
     pub token: String,

@@ -6,7 +6,8 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use myvid_store::StoreError;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
 
 /// Stable error codes. The string form is part of the API: never rename one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +55,12 @@ pub enum ErrorCode {
     ReadOnly,
     /// The media server did not answer in time (WHIP/WHEP); retry.
     MediaServerTimeout,
+    /// An upload's body ended or failed before all of it arrived (the client went away).
+    UploadInterrupted,
+    /// A `Range` outside the object.
+    RangeNotSatisfiable,
+    /// A WebSocket URL asked for without a WebSocket upgrade.
+    UpgradeRequired,
     /// A bug. Details are in the server log.
     Internal,
 }
@@ -84,7 +91,64 @@ impl ErrorCode {
             Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ReadOnly => (StatusCode::SERVICE_UNAVAILABLE, "read_only"),
             MediaServerTimeout => (StatusCode::GATEWAY_TIMEOUT, "media_server_timeout"),
+            UploadInterrupted => (StatusCode::BAD_REQUEST, "upload_interrupted"),
+            RangeNotSatisfiable => (StatusCode::RANGE_NOT_SATISFIABLE, "range_not_satisfiable"),
+            UpgradeRequired => (StatusCode::UPGRADE_REQUIRED, "upgrade_required"),
             Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+
+    /// Every code, in table order (for the OpenAPI schema and tests).
+    pub const ALL: [ErrorCode; 25] = {
+        use ErrorCode::*;
+        [
+            InvalidInput,
+            InvalidJson,
+            Unauthorized,
+            InvalidCredentials,
+            Forbidden,
+            SignatureInvalid,
+            UrlExpired,
+            NotFound,
+            MethodNotAllowed,
+            Conflict,
+            UploadIncomplete,
+            AlreadyLive,
+            StreamEnded,
+            PayloadTooLarge,
+            UnsupportedMediaType,
+            NotAVideo,
+            InvalidPreview,
+            RateLimited,
+            Unavailable,
+            ReadOnly,
+            MediaServerTimeout,
+            UploadInterrupted,
+            RangeNotSatisfiable,
+            UpgradeRequired,
+            Internal,
+        ]
+    };
+
+    /// The generic code for an error status that a lower layer (axum, tower-http)
+    /// answered without one of ours; `invalid_input` for other 4xx statuses and
+    /// `internal` for other 5xx.
+    pub fn for_status(status: StatusCode) -> ErrorCode {
+        use ErrorCode::*;
+        match status {
+            StatusCode::UNAUTHORIZED => Unauthorized,
+            StatusCode::FORBIDDEN => Forbidden,
+            StatusCode::NOT_FOUND => NotFound,
+            StatusCode::METHOD_NOT_ALLOWED => MethodNotAllowed,
+            StatusCode::CONFLICT => Conflict,
+            StatusCode::PAYLOAD_TOO_LARGE => PayloadTooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => UnsupportedMediaType,
+            StatusCode::RANGE_NOT_SATISFIABLE => RangeNotSatisfiable,
+            StatusCode::UPGRADE_REQUIRED => UpgradeRequired,
+            StatusCode::TOO_MANY_REQUESTS => RateLimited,
+            StatusCode::SERVICE_UNAVAILABLE => Unavailable,
+            other if other.is_client_error() => InvalidInput,
+            _ => Internal,
         }
     }
 
@@ -147,11 +211,35 @@ impl std::fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
+/// The body of every error answer, `{"error":{"code","message"}}` (the `Error` schema
+/// of the OpenAPI document: what is sent is what is documented).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub error: ErrorDetail,
+}
+
+/// The inside of an [`ErrorBody`].
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// A stable code from the table in docs/API.md.
+    #[schema(schema_with = code_schema)]
+    pub code: &'static str,
+    /// A sentence for people.
+    pub message: String,
+}
+
+/// The `code` schema: a string that is one of [`ErrorCode::ALL`].
+fn code_schema() -> Object {
+    ObjectBuilder::new().schema_type(Type::String).enum_values(Some(ErrorCode::ALL.map(ErrorCode::as_str))).build()
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.code.describe();
-        let body = json!({ "error": { "code": code, "message": self.message } });
-        let mut response = (status, Json(body)).into_response();
+        let mut response =
+            (status, Json(ErrorBody { error: ErrorDetail { code, message: self.message } })).into_response();
         if let Some(secs) = self.retry_after {
             response.headers_mut().insert(axum::http::header::RETRY_AFTER, secs.into());
         }
@@ -195,6 +283,32 @@ mod tests {
             assert_eq!(api.code.as_str(), code);
             assert_eq!(api.code.status().as_u16(), status);
         }
+    }
+
+    #[test]
+    fn lower_layer_statuses_get_the_generic_code_of_their_status() {
+        let cases = [
+            (StatusCode::BAD_REQUEST, "invalid_input"),
+            (StatusCode::NOT_FOUND, "not_found"),
+            (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+            (StatusCode::RANGE_NOT_SATISFIABLE, "range_not_satisfiable"),
+            (StatusCode::UPGRADE_REQUIRED, "upgrade_required"),
+            (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            (StatusCode::IM_A_TEAPOT, "invalid_input"),
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
+            (StatusCode::BAD_GATEWAY, "internal"),
+        ];
+        for (status, code) in cases {
+            assert_eq!(ErrorCode::for_status(status).as_str(), code, "{status}");
+        }
+    }
+
+    #[test]
+    fn every_code_is_listed_once() {
+        let names: std::collections::BTreeSet<_> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(names.len(), ErrorCode::ALL.len());
     }
 
     #[test]

@@ -20,15 +20,16 @@ pub const DEFAULT_PAGE: u32 = 20;
 /// Bearer tokens we issue are 43 characters; anything much longer is not ours.
 pub const MAX_TOKEN_CHARS: usize = 128;
 
-/// Checks a free-text field: at most `max` characters, no control characters other
-/// than newlines and tabs (when `multiline`), and non-empty after trimming when
-/// `required`. Returns it trimmed.
+/// Checks a free-text field: at most `max` characters as sent (surrounding white
+/// space counts, so that the limit is the one the OpenAPI document states), no control
+/// characters other than newlines and tabs (when `multiline`) once trimmed, and
+/// non-empty after trimming when `required`. Returns it trimmed.
 pub fn text(field: &str, value: &str, max: usize, required: bool, multiline: bool) -> Result<String, ApiError> {
+    let len = value.chars().count();
     let value = value.trim();
     if required && value.is_empty() {
         return Err(ApiError::invalid(format!("`{field}` must not be empty")));
     }
-    let len = value.chars().count();
     if len > max {
         return Err(ApiError::invalid(format!("`{field}` is {len} characters long; the limit is {max}")));
     }
@@ -54,6 +55,7 @@ mod tests {
     #[test]
     fn text_checks_length_emptiness_and_control_chars() {
         assert_eq!(text("title", "  Hi  ", 10, true, false).unwrap(), "Hi");
+        assert!(text("title", "  Hi  ", 5, true, false).is_err(), "white space counts toward the limit");
         assert!(text("title", "   ", 10, true, false).is_err());
         assert_eq!(text("description", "", 10, false, true).unwrap(), "");
         let err = text("title", &"é".repeat(11), 10, true, false).unwrap_err();

@@ -18,7 +18,7 @@ use crate::services::{Services, Settings};
 use crate::turn_credentials::TurnGrant;
 
 /// One STUN or TURN server, in the shape of the browser's `RTCIceServer`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct IceServer {
     /// `stun:host:port` or `turn:host:port?transport=udp` URLs.
     pub urls: Vec<String>,
@@ -31,17 +31,19 @@ pub struct IceServer {
 }
 
 /// `POST /API/NEWSTREAM/` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct StreamRequest {
     /// 1–200 characters.
+    #[schema(schema_with = crate::text_schema::title)]
     pub title: String,
     /// Up to 5,000 characters.
     #[serde(default)]
+    #[schema(schema_with = crate::text_schema::description)]
     pub description: String,
 }
 
 /// Everything a broadcaster needs to go live.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct StreamGrant {
     /// The stream's id (also its video id).
     pub stream_id: String,

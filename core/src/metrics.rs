@@ -5,6 +5,7 @@
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 use prometheus_client::encoding::text::encode;
@@ -147,13 +148,52 @@ impl Metrics {
 }
 
 /// Middleware counting every request by method, matched route and status.
+///
+/// Every label value comes from a closed set, so that no client can grow the number of
+/// series (each one is kept for the life of the process): the method is one of the
+/// standard ones or `other`, the route is a template the routers registered or
+/// `unmatched`, and the status is a three-digit number.
 pub async fn track(State(services): State<Services>, req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = req.method().to_string();
-    let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = method_label(req.method());
+    let route = req.extensions().get::<MatchedPath>().map_or_else(|| UNMATCHED.to_owned(), |p| p.as_str().to_owned());
     let response = next.run(req).await;
-    let labels = vec![("method", method), ("route", route), ("status", response.status().as_u16().to_string())];
+    let labels =
+        vec![("method", method.to_owned()), ("route", route), ("status", response.status().as_u16().to_string())];
     services.metrics.http_requests.get_or_create(&labels).inc();
     services.metrics.http_latency.observe(started.elapsed().as_secs_f64());
     response
+}
+
+/// The `route` label of a request no route matched (an unknown path answered by a
+/// fallback): one series for all of them, whatever the path.
+pub const UNMATCHED: &str = "unmatched";
+
+/// The `method` label: the methods the routers answer keep their name, any other
+/// (a WebDAV verb, a made-up token of any length) is `other`.
+pub fn method_label(method: &Method) -> &'static str {
+    const KNOWN: [(Method, &str); 7] = [
+        (Method::GET, "GET"),
+        (Method::HEAD, "HEAD"),
+        (Method::POST, "POST"),
+        (Method::PUT, "PUT"),
+        (Method::DELETE, "DELETE"),
+        (Method::PATCH, "PATCH"),
+        (Method::OPTIONS, "OPTIONS"),
+    ];
+    KNOWN.iter().find(|(known, _)| known == method).map_or("other", |(_, label)| label)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn standard_methods_keep_their_name_and_the_rest_are_other() {
+        assert_eq!(method_label(&Method::GET), "GET");
+        assert_eq!(method_label(&Method::OPTIONS), "OPTIONS");
+        assert_eq!(method_label(&Method::CONNECT), "other");
+        assert_eq!(method_label(&Method::from_bytes(b"PROPFIND").unwrap()), "other");
+        assert_eq!(method_label(&Method::from_bytes("X".repeat(8000).as_bytes()).unwrap()), "other");
+    }
 }

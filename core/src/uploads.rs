@@ -31,22 +31,26 @@ use crate::services::Services;
 use crate::view::{VideoView, video_view};
 
 /// `POST {endpoint}/NEWVIDEOUPLOAD` and `POST /v1/uploads` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct UploadRequest {
     /// 1–200 characters.
+    #[schema(schema_with = crate::text_schema::title)]
     pub title: String,
     /// Up to 5,000 characters.
     #[serde(default)]
+    #[schema(schema_with = crate::text_schema::description)]
     pub description: String,
     /// The preview image's file name on the uploader's machine (checked, not used:
     /// the server names and types what it stores).
+    #[schema(schema_with = crate::text_schema::filename)]
     pub preview_filename: String,
     /// The video's file name on the uploader's machine (checked, not used).
+    #[schema(schema_with = crate::text_schema::filename)]
     pub video_filename: String,
 }
 
 /// The answer: the new private video's id and where to PUT each file.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UploadGrant {
     /// The new video's id.
     pub id: String,

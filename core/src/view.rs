@@ -9,7 +9,7 @@ use crate::live::{IceServer, ice_servers_at, stream_urls};
 use crate::services::Services;
 
 /// A video as clients see it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct VideoView {
     /// Public id.
     pub id: String,
@@ -20,6 +20,7 @@ pub struct VideoView {
     /// How to play it: `HTTP` (fetch `url`) or `WebRTC` (a live stream: open `ws_url`
     /// and send `join`, or use `whep_url`).
     #[serde(rename = "type")]
+    #[schema(value_type = String, pattern = "^(HTTP|WebRTC)$")]
     pub kind: &'static str,
     /// Where to fetch the media; for stored videos a signed URL that expires; for live
     /// streams the signalling WebSocket.
@@ -31,6 +32,7 @@ pub struct VideoView {
     /// `public` or `private`.
     pub visibility: Visibility,
     /// `MYVID` for videos stored by us, `HTTP` for external ones, `LIVE` for streams.
+    #[schema(value_type = String, pattern = "^(MYVID|HTTP|LIVE)$")]
     pub source: &'static str,
     /// Live streams: `pending`, `live` or `ended`.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -37,6 +37,20 @@ use tower_http::cors::{Any, CorsLayer};
 pub use turn::{TurnConfig, TurnServer};
 pub use whip_whep::WhipConfig;
 
+/// The `(method, path)` of every route [`openapi`] describes.
+pub fn documented_routes() -> Vec<(Method, &'static str)> {
+    upload::routes().registered().to_vec()
+}
+
+/// The OpenAPI description of the endpoint's JSON call (`NEWVIDEOUPLOAD`), to merge
+/// into the API's document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    #[derive(utoipa::OpenApi)]
+    #[openapi(paths(upload::new_video_upload))]
+    struct EndpointDoc;
+    <EndpointDoc as utoipa::OpenApi>::openapi()
+}
+
 /// CORS for uploads and object URLs: any origin, the methods and headers the upload
 /// page and players use, and the headers a ranged download answers with.
 fn cors() -> CorsLayer {
@@ -53,7 +67,8 @@ fn cors() -> CorsLayer {
 /// adds the signalling routes and WHIP/WHEP over them (default [`WhipConfig`]); `None`
 /// serves uploads only.
 pub fn router(services: Services, local: Option<Arc<LocalObjects>>, relay: Option<Arc<Relay>>) -> Router {
-    let mut router = upload::routes().layer(DefaultBodyLimit::max(MAX_JSON_BODY)).with_state(services.clone());
+    let mut router =
+        upload::routes().into_router().layer(DefaultBodyLimit::max(MAX_JSON_BODY)).with_state(services.clone());
     if let Some(local) = local {
         router = router.merge(objects_http::routes(services.clone(), local));
     }

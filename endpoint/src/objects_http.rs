@@ -96,6 +96,10 @@ async fn upload(
     let stream = request.into_body().into_data_stream().map_err(io::Error::other);
     let written = state.local.write(bucket, &key, StreamReader::new(stream), limit).await.map_err(|e| match e {
         WriteError::TooLarge { .. } => too_large(),
+        WriteError::Interrupted(detail) => {
+            tracing::info!(bucket = bucket.as_str(), %key, %detail, "client disconnected mid-upload");
+            ApiError::new(ErrorCode::UploadInterrupted, "the upload ended before all of its bytes arrived")
+        }
         WriteError::Store(store) => store.into(),
     })?;
     state.services.metrics.upload_bytes.inc_by(written);

@@ -182,8 +182,9 @@ pub async fn run(
         tracing::warn!("`sfu.enabled` is false: live streams cannot start");
         None
     };
-    let app =
-        myvid_api::router(services.clone()).merge(myvid_endpoint::router(services.clone(), Some(local), relay.clone()));
+    let app = myvid_api::router(services.clone())
+        .merge(myvid_endpoint::router(services.clone(), Some(local), relay.clone()))
+        .merge(crate::openapi::routes());
     let app = http_server::outer_layers(app, &services);
     tracing::info!(%bound, data_dir = %config.data_dir.display(), "myvid dev ready");
     // The one line on stdout: scripts and tests read the URL from it.

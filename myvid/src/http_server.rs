@@ -33,6 +33,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use myvid_core::Services;
 use myvid_core::abuse::{self, AbuseLimits, Limiters};
+use myvid_core::json_errors;
 use myvid_core::metrics::{self, Metrics};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
@@ -141,10 +142,11 @@ impl AsyncWrite for GuardedIo {
 }
 
 /// The layers every role's router gets, outermost first: request tracing, metrics
-/// (429s and all), the baseline security headers, and the abuse limits (innermost,
-/// so that they see the matched route).
+/// (429s and all), the baseline security headers, every error made JSON, and the
+/// abuse limits (innermost, so that they see the matched route).
 pub fn outer_layers(app: Router, services: &Services) -> Router {
     app.layer(middleware::from_fn_with_state(services.clone(), abuse::middleware::limit))
+        .layer(middleware::from_fn(json_errors::layer))
         .layer(middleware::from_fn(baseline_headers))
         .layer(middleware::from_fn_with_state(services.clone(), metrics::track))
         .layer(TraceLayer::new_for_http())

@@ -16,6 +16,7 @@ pub mod dev;
 pub mod endpoint_role;
 pub mod http_server;
 pub mod import;
+pub mod openapi;
 pub mod secret;
 pub mod sfu_role;
 pub mod shutdown;

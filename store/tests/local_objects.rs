@@ -238,11 +238,11 @@ impl<R: AsyncRead + Unpin> AsyncRead for Stalling<R> {
 }
 
 #[tokio::test]
-async fn a_failing_body_leaves_nothing() {
+async fn a_failing_body_is_an_interrupted_upload_and_leaves_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path()).await;
     let result = store.write(Bucket::Videos, "gone.webm", FailingBody(Some(b"first chunk")), 1_000).await;
-    assert!(matches!(result, Err(WriteError::Store(StoreError::Internal(_)))), "{result:?}");
+    assert!(matches!(result, Err(WriteError::Interrupted(_))), "{result:?}");
     assert_eq!(store.head(Bucket::Videos, "gone.webm").await.unwrap(), None);
     assert_eq!(files_under(dir.path()), Vec::<PathBuf>::new());
 }

@@ -47,7 +47,7 @@ pub struct NewUser {
 }
 
 /// Who may see a video.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Visibility {
     /// Only the owner sees it (every upload starts here).
@@ -107,7 +107,7 @@ pub enum VideoSource {
 /// The life only goes forward: `Pending → Live → Ended` (or `Pending → Ended`, a stream
 /// given up before it went live). An ended stream never goes live again: its publish
 /// token is refused and [`MetaStore::set_live_state`] will not move it back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum LiveState {
     /// Created; the broadcaster has not started.

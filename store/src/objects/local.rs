@@ -49,7 +49,11 @@ pub enum WriteError {
         /// The limit that was exceeded.
         limit: u64,
     },
-    /// The store failed (or the body could not be read); nothing was stored.
+    /// The body ended early or failed while it was read (typically: the client went
+    /// away mid-upload); nothing was stored.
+    #[error("the upload body stopped before it was complete: {0}")]
+    Interrupted(String),
+    /// The store failed; nothing was stored.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -128,8 +132,7 @@ impl LocalObjects {
         let mut buf = vec![0u8; CHUNK];
         let mut written: u64 = 0;
         loop {
-            let n =
-                body.read(&mut buf).await.map_err(|e| StoreError::Internal(format!("reading the upload body: {e}")))?;
+            let n = body.read(&mut buf).await.map_err(|e| WriteError::Interrupted(e.to_string()))?;
             if n == 0 {
                 break;
             }
@@ -229,7 +232,10 @@ impl ObjectStore for LocalObjects {
         match self.write(bucket, key, data.as_slice(), u64::MAX).await {
             Ok(_) => Ok(()),
             Err(WriteError::Store(e)) => Err(e),
-            Err(WriteError::TooLarge { .. }) => Err(StoreError::Internal("no limit was set".into())),
+            // Neither can happen with an in-memory body and no limit.
+            Err(WriteError::TooLarge { .. } | WriteError::Interrupted(_)) => {
+                Err(StoreError::Internal(format!("storing {key} from memory failed")))
+            }
         }
     }
 }
