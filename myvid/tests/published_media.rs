@@ -69,10 +69,7 @@ async fn a_put_to_an_old_upload_url_after_publish_never_changes_what_viewers_get
 async fn upload_urls_live_one_hour_and_write_only_to_staging() {
     let server = TestServer::start().await;
     let token = server.signup("tess").await;
-    let res = server
-        .post_json("/v1/uploads", Some(&token), json!({"title": "t", "preview_filename": "a", "video_filename": "b"}))
-        .await;
-    let grant: Value = res.json().await.unwrap();
+    let grant = server.new_upload(&token, "t", "").await;
     let url = grant["video_upload_url"].as_str().unwrap();
     assert!(url.contains("/objects/staging/"), "{url}");
     let expires: i64 = url.split("expires=").nth(1).unwrap().split('&').next().unwrap().parse().unwrap();
@@ -86,10 +83,7 @@ async fn upload_urls_live_one_hour_and_write_only_to_staging() {
 async fn staged_objects_are_never_served_even_with_a_valid_signature() {
     let server = TestServer::start().await;
     let token = server.signup("sam").await;
-    let res = server
-        .post_json("/v1/uploads", Some(&token), json!({"title": "t", "preview_filename": "a", "video_filename": "b"}))
-        .await;
-    let grant: Value = res.json().await.unwrap();
+    let grant = server.new_upload(&token, "t", "").await;
     let id = grant["id"].as_str().unwrap();
     assert_eq!(
         server.put_bytes(grant["video_upload_url"].as_str().unwrap(), b"<script>x</script>".to_vec()).await.status(),
