@@ -119,7 +119,8 @@ mod tests {
 
     use super::*;
 
-    fn binding_request(username: &str) -> Vec<u8> {
+    /// A STUN binding request naming `username` (also used by the properties).
+    pub(super) fn binding_request(username: &str) -> Vec<u8> {
         let mut m = Message::new();
         m.build(&[
             Box::new(BINDING_REQUEST),

@@ -6,22 +6,9 @@
 use std::net::{IpAddr, SocketAddr};
 
 use proptest::prelude::*;
-use rtc::stun::attributes::ATTR_USERNAME as RTC_ATTR_USERNAME;
-use rtc::stun::message::{BINDING_REQUEST, Message, TransactionId};
-use rtc::stun::textattrs::TextAttribute;
 
+use super::tests::binding_request;
 use super::*;
-
-fn binding_request(username: &str) -> Vec<u8> {
-    let mut m = Message::new();
-    m.build(&[
-        Box::new(BINDING_REQUEST),
-        Box::new(TransactionId::new()),
-        Box::new(TextAttribute::new(RTC_ATTR_USERNAME, username.to_owned())),
-    ])
-    .unwrap();
-    m.raw
-}
 
 /// ICE ufrags: 4–256 characters of `ice-char` (RFC 8839 §5.4); short here.
 fn ufrag() -> impl Strategy<Value = String> {
