@@ -62,6 +62,13 @@ fn cors() -> CorsLayer {
         .max_age(Duration::from_secs(86_400))
 }
 
+/// Only the signed object URLs of the embedded store (download with Range, signed
+/// upload), with the same CORS: for a process that signs object URLs but runs no
+/// endpoint (`myvid api`).
+pub fn objects_router(services: Services, local: Arc<LocalObjects>) -> Router {
+    objects_http::routes(services, local).layer(cors())
+}
+
 /// The endpoint's routes. `local` is the embedded object store when this process
 /// serves object URLs itself (`myvid dev`); `None` when objects live in S3. `relay`
 /// adds the signalling routes and WHIP/WHEP over them (default [`WhipConfig`]); `None`

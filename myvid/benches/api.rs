@@ -75,7 +75,7 @@ async fn main() -> anyhow::Result<()> {
     let url = format!("http://{}", listener.local_addr()?);
     let config = Config { data_dir, ..Config::default() };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(myvid::dev::run(config, listener, Clock::system(), async move {
+    let server = tokio::spawn(myvid::roles::dev::run(config, listener, Clock::system(), async move {
         let _ = stopped.await;
     }));
     let http = reqwest::Client::new();

@@ -4,20 +4,21 @@
 //! start. Roles:
 //!
 //! ```text
-//! myvid dev     API + endpoint + embedded stores on one port   (dev.rs)
-//! myvid import  load a catalogue of external videos            (import.rs)
+//! myvid dev       API + endpoint + SFU + embedded stores on one port  (roles/dev.rs)
+//! myvid api       the API alone                                       (roles/api.rs)
+//! myvid endpoint  the endpoint alone (relay, WHIP/WHEP, uploads, TURN) (roles/endpoint.rs)
+//! myvid sfu       the SFU alone, plus /healthz and /metrics           (roles/sfu.rs)
+//! myvid import    load a catalogue of external videos                 (import.rs)
 //! ```
 //!
-//! The production roles (`api`, `endpoint`, `sfu`, `worker`) are split out as their
-//! backends (MariaDB Galera, S3, the SFU) arrive.
+//! The roles share one data directory (or, later, MariaDB Galera and S3) and find each
+//! other through the server registry in it.
 
 pub mod config;
-pub mod dev;
-pub mod endpoint_role;
 pub mod http_server;
 pub mod import;
 pub mod openapi;
+pub mod roles;
 pub mod secret;
-pub mod sfu_role;
 pub mod shutdown;
 pub mod stream_states;

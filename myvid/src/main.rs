@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use myvid::config::Config;
 use myvid_core::Clock;
 use tracing_subscriber::EnvFilter;
@@ -19,33 +19,34 @@ struct Cli {
     command: Command,
 }
 
+/// The flags every serving command takes.
+#[derive(Args)]
+struct ServeFlags {
+    /// Address to listen on (overrides `listen`); port 0 picks a free port.
+    #[arg(long)]
+    listen: Option<String>,
+    /// Data directory (overrides `data_dir`; default ./myvid-data).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Public base URL (overrides `public_url`).
+    #[arg(long)]
+    public_url: Option<String>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run everything in one process on 127.0.0.1 with embedded storage.
-    Dev {
-        /// Address to listen on (overrides `listen`); port 0 picks a free port.
-        #[arg(long)]
-        listen: Option<String>,
-        /// Data directory (overrides `data_dir`; default ./myvid-data).
-        #[arg(long)]
-        data_dir: Option<PathBuf>,
-        /// Public base URL (overrides `public_url`).
-        #[arg(long)]
-        public_url: Option<String>,
-    },
+    Dev(ServeFlags),
+    /// Run only the API (search, accounts, publish, live set-up); it hands out the
+    /// endpoints in the registry. Needs `live.stream_secret`.
+    Api(ServeFlags),
     /// Run only the endpoint role (signalling relay, WHIP/WHEP, uploads) against the
-    /// same data directory as a `myvid dev` whose `live.relay` is false; several may run.
-    Endpoint {
-        /// Address to listen on (overrides `listen`); port 0 picks a free port.
-        #[arg(long)]
-        listen: Option<String>,
-        /// Data directory (overrides `data_dir`; default ./myvid-data).
-        #[arg(long)]
-        data_dir: Option<PathBuf>,
-        /// Public base URL (overrides `public_url`).
-        #[arg(long)]
-        public_url: Option<String>,
-    },
+    /// same data directory as the API (`myvid api`, or a `myvid dev` whose `live.relay`
+    /// is false); several may run. Needs `live.sfu_secret` and `turn.secret`.
+    Endpoint(ServeFlags),
+    /// Run only an SFU: it registers and links to every live endpoint; `listen` serves
+    /// `/healthz` and `/metrics`. Needs `live.sfu_secret` and `live.stream_secret`.
+    Sfu(ServeFlags),
     /// Import a JSON catalogue of external videos into the metadata store.
     Import {
         /// The catalogue file (see infra/sample-catalogue.json).
@@ -73,15 +74,10 @@ fn absolute(path: PathBuf) -> anyhow::Result<PathBuf> {
 
 /// The config with a serving command's flags applied and checked, logging started, and
 /// the listener bound.
-async fn serving(
-    mut config: Config,
-    listen: Option<String>,
-    data_dir: Option<PathBuf>,
-    public_url: Option<String>,
-) -> anyhow::Result<(Config, tokio::net::TcpListener)> {
-    config.listen = listen.unwrap_or(config.listen);
-    config.data_dir = absolute(data_dir.unwrap_or(config.data_dir))?;
-    config.public_url = public_url.or(config.public_url);
+async fn serving(mut config: Config, flags: ServeFlags) -> anyhow::Result<(Config, tokio::net::TcpListener)> {
+    config.listen = flags.listen.unwrap_or(config.listen);
+    config.data_dir = absolute(flags.data_dir.unwrap_or(config.data_dir))?;
+    config.public_url = flags.public_url.or(config.public_url);
     config.validate()?;
     init_logging(&config);
     let addr = config.listen_addr()?;
@@ -94,19 +90,27 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let mut config = Config::load(cli.config.as_deref(), std::env::vars())?;
     match cli.command {
-        Command::Dev { listen, data_dir, public_url } => {
-            let (config, listener) = serving(config, listen, data_dir, public_url).await?;
-            myvid::dev::run(config, listener, Clock::system(), myvid::shutdown::signal()).await
+        Command::Dev(flags) => {
+            let (config, listener) = serving(config, flags).await?;
+            myvid::roles::dev::run(config, listener, Clock::system(), myvid::shutdown::signal()).await
         }
-        Command::Endpoint { listen, data_dir, public_url } => {
-            let (config, listener) = serving(config, listen, data_dir, public_url).await?;
-            myvid::endpoint_role::run(config, listener, Clock::system(), myvid::shutdown::signal()).await
+        Command::Api(flags) => {
+            let (config, listener) = serving(config, flags).await?;
+            myvid::roles::api::run(config, listener, Clock::system(), myvid::shutdown::signal()).await
+        }
+        Command::Endpoint(flags) => {
+            let (config, listener) = serving(config, flags).await?;
+            myvid::roles::endpoint::run(config, listener, Clock::system(), myvid::shutdown::signal()).await
+        }
+        Command::Sfu(flags) => {
+            let (config, listener) = serving(config, flags).await?;
+            myvid::roles::sfu::run(config, listener, Clock::system(), myvid::shutdown::signal()).await
         }
         Command::Import { file, data_dir } => {
             config.data_dir = absolute(data_dir.unwrap_or(config.data_dir))?;
             init_logging(&config);
             std::fs::create_dir_all(&config.data_dir)?;
-            let paths = myvid::dev::DataPaths::new(&config.data_dir);
+            let paths = myvid::roles::common::DataPaths::new(&config.data_dir);
             let meta = myvid_store::SqliteMeta::open(&paths.meta).await?;
             let (added, total) = myvid::import::import_file(&meta, &file, Clock::system().now()).await?;
             println!("imported {added} new of {total} entries into {}", paths.meta.display());

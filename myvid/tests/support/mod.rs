@@ -39,7 +39,7 @@ impl TestServer {
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (clock, handle) = Clock::manual(Clock::system().now());
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(myvid::dev::run(config, listener, clock, async move {
+        let task = tokio::spawn(myvid::roles::dev::run(config, listener, clock, async move {
             let _ = stopped.await;
         }));
         let server = TestServer { url, clock: handle, http: Client::new(), dir, stop: Some(stop), task: Some(task) };

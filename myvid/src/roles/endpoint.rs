@@ -28,9 +28,8 @@ use myvid_store::ServerKind;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use super::common::{self, open_services, public_url, secret_or_random};
 use crate::config::Config;
-use crate::dev::{self, secret_or_random};
-use crate::http_server;
 
 /// The relay's settings from `[live]` (a random SFU secret if none is configured:
 /// only right when the SFU shares the process).
@@ -114,19 +113,6 @@ pub fn follow_sfus(turn: &TurnServer, services: &Services, stop: CancellationTok
     tokio::spawn(follow);
 }
 
-/// For an API whose process runs no TURN server (`live.relay` false): credentials from
-/// the shared `turn.secret` for the TURN servers the endpoints register (the address is
-/// filled in per request from the registry).
-pub fn remote_turn_grant(config: &Config) -> Option<TurnGrant> {
-    let turn = &config.turn;
-    let secret = turn.secret.as_ref().filter(|_| turn.enabled)?;
-    Some(TurnGrant {
-        address: String::new(),
-        secret: secret.clone().into_bytes(),
-        lifetime_secs: turn.credential_lifetime_secs,
-    })
-}
-
 /// `myvid endpoint`: the endpoint role alone on `listener` until `shutdown`.
 pub async fn run(
     config: Config,
@@ -144,11 +130,11 @@ pub async fn run(
         );
     }
     let bound = listener.local_addr().context("listener has no local address")?;
-    let url = dev::public_url(&config, bound);
+    let url = public_url(&config, bound);
     let metrics = Arc::new(Metrics::default());
     let turn = start_turn(&config, &clock, &metrics).await?;
     let grant = turn.as_ref().map(|(_, grant)| grant.clone());
-    let (services, local) = dev::open_services(&config, &url, clock, metrics, grant).await?;
+    let (services, local) = open_services(&config, &url, clock, metrics, grant).await?;
     let stop = CancellationToken::new();
     let turn_addr = turn.as_ref().map(|(server, _)| server.public_addr().to_string());
     let EndpointRunning { relay, heartbeat } = start(&config, &services, &url, turn_addr, stop.clone()).await;
@@ -157,7 +143,6 @@ pub async fn run(
     }
     let app = myvid_endpoint::router(services.clone(), Some(local), Some(relay.clone()))
         .merge(myvid_api::ops_router(services.clone()));
-    let app = http_server::outer_layers(app, &services);
     tracing::info!(%bound, "myvid endpoint ready");
     println!("myvid endpoint listening on {url}");
     let shutdown = async move {
@@ -168,8 +153,25 @@ pub async fn run(
             turn.shutdown().await;
         }
     };
-    let limits = http_server::ConnectionLimits::from(&config.limits);
-    let served = http_server::serve(listener, app, limits, services.metrics.clone(), shutdown).await;
-    dev::await_deregistration([heartbeat]).await;
-    served
+    common::serve(&config, listener, app, &services, shutdown, vec![heartbeat]).await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn the_relay_takes_the_live_section_and_makes_a_secret_when_none_is_set() {
+        let mut config = Config::default();
+        config.live.park_timeout_ms = 2500;
+        config.live.max_parked = 7;
+        let relay = relay_config(&config);
+        assert_eq!((relay.park_timeout, relay.max_parked), (Duration::from_millis(2500), 7));
+        assert!(relay.sfu_secret.len() >= 32, "a random secret");
+        assert_ne!(relay_config(&config).sfu_secret, relay.sfu_secret, "one per run");
+        config.live.sfu_secret = Some("configured-secret-0123456789".into());
+        assert_eq!(relay_config(&config).sfu_secret, "configured-secret-0123456789");
+    }
 }

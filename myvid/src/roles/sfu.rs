@@ -1,6 +1,7 @@
 //! The SFU role: the media plane (one UDP socket), the signalling sessions, and a link
 //! to every live endpoint in the server registry, which hand it clients. In `myvid dev`
-//! one of them is usually this very process, reached over its public URL like any other.
+//! one of them is usually this very process, reached over its public URL like any other;
+//! `myvid sfu` runs it alone ([`run`]), with only `/healthz` and `/metrics` over HTTP.
 //!
 //! ```text
 //!  registry ──every 2 s: live endpoints──▶ discovery: one link per endpoint (new: connect; gone: cancel)
@@ -16,20 +17,25 @@
 //! through another one.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use anyhow::Context;
-use myvid_core::Clock;
 use myvid_core::live::StreamTokens;
+use myvid_core::metrics::Metrics;
 use myvid_core::registry::{HEARTBEAT_INTERVAL, Heartbeat, LIVE_WINDOW_SECS};
+use myvid_core::{Clock, Services};
 use myvid_sfu::link::{self, ClientLink, HostedStreams, LinkConfig, SessionCount};
 use myvid_sfu::media::{self, MediaConfig};
 use myvid_sfu::session::Signalling;
 use myvid_store::{MetaStore, ServerKind};
+use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::common::{self, open_services, public_url};
+use crate::config::Config;
 use crate::stream_states::StreamStates;
 
 /// What the SFU role needs to start.
@@ -128,6 +134,54 @@ pub async fn start(
     });
     tracing::info!(media = %server.local_addr, "SFU started");
     Ok((SfuRunning { media_addr: server.local_addr, stop }, heartbeat))
+}
+
+/// The SFU's settings from `[sfu]`, checking publish tokens with `services`' stream
+/// tokens and recording live state in its metadata store.
+pub fn setup(config: &Config, services: &Services, sfu_secret: String) -> anyhow::Result<SfuSetup> {
+    Ok(SfuSetup {
+        media_bind: config.sfu.media_bind_addr()?,
+        announce_ip: config.sfu.announce_ip_addr()?,
+        max_sessions: config.sfu.max_sessions,
+        sfu_secret,
+        tokens: services.stream_tokens.clone(),
+        clock: services.clock.clone(),
+        meta: services.meta.clone(),
+    })
+}
+
+/// `myvid sfu`: the SFU alone until `shutdown`, registered in the server registry and
+/// linked to every live endpoint; `listener` serves only `/healthz` and `/metrics`.
+///
+/// It shares `live.sfu_secret` with the endpoints (they admit it with it) and
+/// `live.stream_secret` with the API (it checks the publish tokens the API signs), so
+/// both must be configured.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    clock: Clock,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let Some(sfu_secret) = config.live.sfu_secret.clone() else {
+        anyhow::bail!("`live.sfu_secret` must be set for `myvid sfu`: the endpoints admit SFUs that know it");
+    };
+    if config.live.stream_secret.is_none() {
+        anyhow::bail!("`live.stream_secret` must be set for `myvid sfu`: it checks the publish tokens the API signs");
+    }
+    let bound = listener.local_addr().context("listener has no local address")?;
+    let url = public_url(&config, bound);
+    let (services, _local) = open_services(&config, &url, clock, Arc::new(Metrics::default()), None).await?;
+    let stop = CancellationToken::new();
+    let (sfu, heartbeat) = start(setup(&config, &services, sfu_secret)?, stop.clone()).await?;
+    let app = myvid_api::ops_router(services.clone());
+    tracing::info!(%bound, media = %sfu.media_addr, "myvid sfu ready");
+    println!("myvid sfu listening on {url}");
+    let shutdown = async move {
+        shutdown.await;
+        stop.cancel();
+        sfu.shutdown();
+    };
+    common::serve(&config, listener, app, &services, shutdown, vec![heartbeat]).await
 }
 
 /// Keeps one link per live endpoint in the registry.
