@@ -5,7 +5,7 @@
 //! ```text
 //! data_dir/
 //!   meta.sqlite3     users, sessions, videos, search index, server registry
-//!   objects/         previews/ and videos/ buckets
+//!   objects/         staging/, previews/ and videos/ buckets
 //!   signing.key      HMAC key for object URLs
 //! ```
 //!
