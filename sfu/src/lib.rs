@@ -18,9 +18,12 @@
 //! - [`media`]: WebRTC sessions (webrtc-rs's sans-I/O `rtc`) on one UDP socket, run by
 //!   one task.
 //! - [`session`]: the signalling protocol (`myvid-proto`) on top of the media plane.
+//! - [`drain`]: shutting down on purpose: no new sessions, live streams go on until
+//!   they end or a deadline passes.
 //! - [`link`]: the SFU's control connection to endpoints (registration, attach).
 
 pub mod codec;
+pub mod drain;
 pub mod forward;
 pub mod link;
 pub mod media;

@@ -40,6 +40,10 @@
 //!
 //! Before a `publish` goes to the media task, the [`gate`] is asked whether the stream
 //! may still go live (an ended stream may not).
+//!
+//! While the SFU drains ([`Signalling::with_drain`]), `publish`, `join` and `view` are
+//! refused with `error{code: "draining"}`; sessions already open (and `resume` of them)
+//! go on.
 
 pub mod gate;
 mod holders;
@@ -56,6 +60,7 @@ use tracing::{debug, info};
 
 use self::gate::{PublishGate, PublishRefusal};
 use self::holders::{Claim, Holders};
+use crate::drain::{DRAINING_CODE, DRAINING_MESSAGE, Drain};
 use crate::media::{EventReceiver, MediaError, MediaHandle, SessionEvent, SessionId};
 
 /// Checks a publisher's token for a stream: `Ok` to allow, `Err(reason)` to refuse (the
@@ -101,6 +106,7 @@ pub struct Signalling {
     media: MediaHandle,
     check_token: TokenCheck,
     gate: Option<PublishGate>,
+    drain: Option<Drain>,
     on_live: Option<Arc<LiveHook>>,
     resume_grace: Duration,
     parked: Arc<Mutex<HashMap<String, Parked>>>,
@@ -211,6 +217,7 @@ impl Signalling {
             media,
             check_token,
             gate: None,
+            drain: None,
             on_live: None,
             resume_grace: DEFAULT_RESUME_GRACE,
             parked: Arc::new(Mutex::new(HashMap::new())),
@@ -223,6 +230,18 @@ impl Signalling {
     pub fn with_publish_gate(mut self, gate: PublishGate) -> Self {
         self.gate = Some(gate);
         self
+    }
+
+    /// Refuse new media sessions (`publish`, `join`, `view`) with `draining` once
+    /// `drain` has begun.
+    pub fn with_drain(mut self, drain: Drain) -> Self {
+        self.drain = Some(drain);
+        self
+    }
+
+    /// Whether new media sessions are refused now.
+    fn draining(&self) -> bool {
+        self.drain.as_ref().is_some_and(Drain::is_draining)
     }
 
     /// Also report streams going live and ending to `hook`.
@@ -402,6 +421,12 @@ impl Signalling {
             Ok(message) => message,
             Err(err) => return send(out, &ServerMessage::refused(&err)).await,
         };
+        let opens_media =
+            matches!(message, ClientMessage::Publish { .. } | ClientMessage::Join {} | ClientMessage::View { .. });
+        if opens_media && self.draining() {
+            info!(stream = %stream_id, "new media session refused: draining");
+            return send(out, &error_frame(DRAINING_CODE, DRAINING_MESSAGE)).await;
+        }
         match message {
             ClientMessage::Publish { token, sdp } => {
                 if !matches!(media, Media::None) {

@@ -13,6 +13,7 @@ use myvid_proto::signal::{Candidate, ClientMessage, ServerMessage};
 use myvid_proto::{parse, to_frame};
 use myvid_sfu::codec::Codec;
 use myvid_sfu::codec::keyframe::starts_keyframe;
+use myvid_sfu::drain::Drain;
 use myvid_sfu::media::feedback::{FEEDBACK_SLOT, KeyframeAndEstimate};
 use myvid_sfu::media::{self, MediaConfig, MediaHandle};
 use myvid_sfu::session::{LiveChange, Signalling};
@@ -46,6 +47,8 @@ pub struct Harness {
     pub media: MediaHandle,
     pub signalling: Arc<Signalling>,
     pub live_changes: Arc<Mutex<Vec<LiveChange>>>,
+    /// The SFU's drain: its `run` refuses new sessions and stops the media plane when over.
+    pub drain: Drain,
 }
 
 impl Harness {
@@ -59,7 +62,9 @@ impl Harness {
 
     /// A harness whose lost connections' media sessions wait `grace` for `resume`.
     pub async fn start_with_grace(config: MediaConfig, grace: Duration) -> Harness {
-        let server = media::spawn(config).await.expect("media plane starts");
+        let stop = tokio_util::sync::CancellationToken::new();
+        let server = media::spawn_with_shutdown(config, stop.clone()).await.expect("media plane starts");
+        let drain = Drain::new(stop);
         let live_changes = Arc::new(Mutex::new(Vec::new()));
         let changes = live_changes.clone();
         let signalling = Signalling::new(
@@ -67,8 +72,9 @@ impl Harness {
             Box::new(|_stream, token| if token == GOOD_TOKEN { Ok(()) } else { Err("wrong token".into()) }),
         )
         .with_live_hook(Box::new(move |change| changes.lock().unwrap().push(change)))
-        .with_resume_grace(grace);
-        Harness { media: server.handle, signalling: Arc::new(signalling), live_changes }
+        .with_resume_grace(grace)
+        .with_drain(drain.clone());
+        Harness { media: server.handle, signalling: Arc::new(signalling), live_changes, drain }
     }
 
     /// A client connection to `stream_id`, served by `Signalling::serve` on its own task.
