@@ -124,13 +124,28 @@ pub struct SfuConfig {
     pub announce_ip: Option<String>,
     /// Most concurrent media sessions, publishers plus viewers (default 10,000).
     pub max_sessions: usize,
+    /// Seconds a shutting-down SFU (SIGTERM, ctrl-c) lets its live streams go on: it
+    /// takes no new publishers or viewers, and exits as soon as the last stream ends or
+    /// when this runs out, ending whatever is left (default 60; 0 ..= 86400; 0 ends every
+    /// stream at once).
+    pub drain_timeout_secs: u64,
 }
 
 impl Default for SfuConfig {
     fn default() -> Self {
-        SfuConfig { enabled: true, media_bind: "127.0.0.1:0".into(), announce_ip: None, max_sessions: 10_000 }
+        SfuConfig {
+            enabled: true,
+            media_bind: "127.0.0.1:0".into(),
+            announce_ip: None,
+            max_sessions: 10_000,
+            drain_timeout_secs: 60,
+        }
     }
 }
+
+/// The longest `sfu.drain_timeout_secs`: a day. An orchestrator waits that long for a
+/// stopping process only if told to; beyond it a typo is likelier than a wish.
+const MAX_DRAIN_TIMEOUT_SECS: u64 = 86_400;
 
 impl SfuConfig {
     /// `media_bind` as a socket address.
@@ -138,6 +153,11 @@ impl SfuConfig {
         self.media_bind.parse().map_err(|_| {
             anyhow::anyhow!("`sfu.media_bind` must be host:port such as 127.0.0.1:0, got {:?}", self.media_bind)
         })
+    }
+
+    /// `drain_timeout_secs` as a duration.
+    pub fn drain_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.drain_timeout_secs)
     }
 
     /// `announce_ip` as an address.
@@ -480,6 +500,12 @@ impl Config {
         if !(1..=1_000_000).contains(&self.sfu.max_sessions) {
             bail!("`sfu.max_sessions` must be between 1 and 1000000, got {}", self.sfu.max_sessions);
         }
+        if self.sfu.drain_timeout_secs > MAX_DRAIN_TIMEOUT_SECS {
+            bail!(
+                "`sfu.drain_timeout_secs` must be at most {MAX_DRAIN_TIMEOUT_SECS} (a day), got {}",
+                self.sfu.drain_timeout_secs
+            );
+        }
         self.turn.validate()?;
         self.limits.validate().map_err(anyhow::Error::msg)?;
         if !matches!(self.log.format.as_str(), "text" | "json") {
@@ -645,6 +671,7 @@ mod tests {
             (vec![("MYVID_SFU__MEDIA_BIND", "nowhere")], "`sfu.media_bind`"),
             (vec![("MYVID_SFU__MEDIA_BIND", "0.0.0.0:40000")], "`sfu.announce_ip`"),
             (vec![("MYVID_SFU__ANNOUNCE_IP", "example.org")], "`sfu.announce_ip`"),
+            (vec![("MYVID_SFU__DRAIN_TIMEOUT_SECS", "86401")], "`sfu.drain_timeout_secs`"),
             (vec![("MYVID_LIVE__STREAM_TOKEN_TTL_SECS", "1")], "`live.stream_token_ttl_secs`"),
             (vec![("MYVID_LIVE__ICE_SERVERS", "[\"http://x\"]")], "`live.ice_servers`"),
             (vec![("MYVID_TURN__LISTEN", "nowhere")], "`turn.listen`"),

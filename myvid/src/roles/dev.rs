@@ -21,8 +21,8 @@ use super::common::{self, open_services, public_url};
 use super::{api, endpoint, sfu};
 use crate::config::Config;
 
-/// Runs the dev server on `listener` until `shutdown` completes, then drains
-/// requests in flight. `clock` is normally [`Clock::system`]; tests pass a manual one.
+/// Runs the dev server on `listener` until `shutdown` completes, then drains the SFU
+/// (at most `sfu.drain_timeout_secs`) and requests in flight. `clock` is normally [`Clock::system`]; tests pass a manual one.
 pub async fn run(
     config: Config,
     listener: TcpListener,
@@ -83,14 +83,16 @@ pub async fn run(
     tracing::info!(%bound, data_dir = %config.data_dir.display(), "myvid dev ready");
     // The one line on stdout: scripts and tests read the URL from it.
     println!("myvid listening on {url}");
-    // Signalling sockets outlive their HTTP requests: close them when shutdown begins
-    // so that clients and SFUs hear "going away" instead of a dropped connection.
+    // The SFU drains first (bounded by `sfu.drain_timeout_secs`): its live streams need
+    // the relay and TURN until they end. Then signalling sockets, which outlive their
+    // HTTP requests, are closed so that clients and SFUs hear "going away" instead of a
+    // dropped connection.
     let shutdown = async move {
         shutdown.await;
-        stop.cancel();
         if let Some(sfu) = &sfu {
-            sfu.shutdown();
+            sfu.shutdown().await;
         }
+        stop.cancel();
         if let Some(relay) = &relay {
             relay.shutdown();
         }

@@ -12,6 +12,11 @@
 //!  Heartbeat{kind: sfu, load = open client links} ──▶ registry
 //! ```
 //!
+//! Shutdown drains ([`SfuRunning::shutdown`]): the SFU leaves the registry and refuses
+//! new `publish`/`join`/`view` (`draining`), while live streams keep flowing over the
+//! links until they end or `[sfu] drain_timeout_secs` passes; then the media plane ends
+//! what is left, and the links close.
+//!
 //! Every SFU links to every endpoint, so any endpoint can place any client on any SFU
 //! (the least loaded for a new stream) and a client that lost its endpoint can resume
 //! through another one.
@@ -20,14 +25,16 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use myvid_core::live::StreamTokens;
 use myvid_core::metrics::Metrics;
 use myvid_core::registry::{HEARTBEAT_INTERVAL, Heartbeat, LIVE_WINDOW_SECS};
 use myvid_core::{Clock, Services};
+use myvid_sfu::drain::{Drain, DrainEnd};
 use myvid_sfu::link::{self, ClientLink, HostedStreams, LinkConfig, SessionCount};
-use myvid_sfu::media::{self, MediaConfig};
+use myvid_sfu::media::{self, MediaConfig, MediaHandle};
 use myvid_sfu::session::Signalling;
 use myvid_store::{MetaStore, ServerKind};
 use tokio::net::TcpListener;
@@ -54,19 +61,39 @@ pub struct SfuSetup {
     pub clock: Clock,
     /// Where streams' live state is recorded.
     pub meta: Arc<dyn MetaStore>,
+    /// How long a shutdown lets live streams go on.
+    pub drain_timeout: Duration,
 }
+
+/// How long the links stay open after a drain ended streams at its deadline: time for
+/// the last `ended` frames to reach their viewers through the endpoints.
+const FAREWELL: Duration = Duration::from_millis(500);
 
 /// A running SFU role.
 pub struct SfuRunning {
     /// The media socket's address.
     pub media_addr: SocketAddr,
+    media: MediaHandle,
+    drain: Drain,
+    drain_timeout: Duration,
+    /// Cancelled when the drain begins: the heartbeat removes the registry entry.
+    registered: CancellationToken,
     stop: CancellationToken,
 }
 
 impl SfuRunning {
-    /// Closes the link (and every client's signalling) and ends every stream.
-    pub fn shutdown(&self) {
+    /// Drains, then stops: leaves the server registry and refuses new sessions at once,
+    /// lets live streams go on until none is left or the drain timeout passes, ends what
+    /// is left, then closes the links (and every client's signalling).
+    pub async fn shutdown(&self) -> DrainEnd {
+        self.registered.cancel();
+        let end = self.drain.run(&self.media, self.drain_timeout).await;
+        if let DrainEnd::DeadlineReached { sessions } = end {
+            tracing::warn!(sessions, "SFU drain timed out: the remaining sessions were ended");
+            tokio::time::sleep(FAREWELL).await;
+        }
         self.stop.cancel();
+        end
     }
 }
 
@@ -83,10 +110,13 @@ pub async fn start(
         max_sessions: setup.max_sessions,
         ..MediaConfig::default()
     };
-    // One token stops everything: the link (and with it every client's signalling) and
-    // the media plane, which ends each stream cleanly.
+    // `stop` ends everything: the links (and with them every client's signalling) and the
+    // media plane, which ends each stream cleanly. A drain ends the media plane first
+    // (`media_stop`), and the registry entry (`registered`) as it begins.
     let stop = outer.child_token();
-    let server = media::spawn_with_shutdown(media_config.clone(), stop.clone())
+    let media_stop = stop.child_token();
+    let registered = stop.child_token();
+    let server = media::spawn_with_shutdown(media_config.clone(), media_stop.clone())
         .await
         .with_context(|| format!("cannot start the SFU media socket on {}", setup.media_bind))?;
     let tokens = setup.tokens;
@@ -95,8 +125,12 @@ pub async fn start(
         Box::new(move |stream: &str, token: &str| tokens.verify(stream, token, clock.now()).map_err(|e| e.to_string()));
     let hosted = HostedStreams::default();
     let states = StreamStates::start(setup.meta.clone(), setup.clock.clone(), hosted.clone());
+    let drain = Drain::new(media_stop);
     let signalling = Arc::new(
-        Signalling::new(server.handle.clone(), check).with_live_hook(states.hook()).with_publish_gate(states.gate()),
+        Signalling::new(server.handle.clone(), check)
+            .with_live_hook(states.hook())
+            .with_publish_gate(states.gate())
+            .with_drain(drain.clone()),
     );
 
     let (clients_tx, mut clients) = mpsc::channel::<ClientLink>(256);
@@ -114,7 +148,7 @@ pub async fn start(
         media: Some(media_addr.to_string()),
         load: Arc::new(move || i64::from(load.get())),
     };
-    let heartbeat = tokio::spawn(heartbeat.run(stop.clone()));
+    let heartbeat = tokio::spawn(heartbeat.run(registered.clone()));
     let discovery = Discovery {
         meta: setup.meta.clone(),
         clock: setup.clock.clone(),
@@ -133,7 +167,15 @@ pub async fn start(
         }
     });
     tracing::info!(media = %server.local_addr, "SFU started");
-    Ok((SfuRunning { media_addr: server.local_addr, stop }, heartbeat))
+    let running = SfuRunning {
+        media_addr: server.local_addr,
+        media: server.handle,
+        drain,
+        drain_timeout: setup.drain_timeout,
+        registered,
+        stop,
+    };
+    Ok((running, heartbeat))
 }
 
 /// The SFU's settings from `[sfu]`, checking publish tokens with `services`' stream
@@ -147,10 +189,12 @@ pub fn setup(config: &Config, services: &Services, sfu_secret: String) -> anyhow
         tokens: services.stream_tokens.clone(),
         clock: services.clock.clone(),
         meta: services.meta.clone(),
+        drain_timeout: config.sfu.drain_timeout(),
     })
 }
 
-/// `myvid sfu`: the SFU alone until `shutdown`, registered in the server registry and
+/// `myvid sfu`: the SFU alone until `shutdown`, then drained (see
+/// [`SfuRunning::shutdown`]; `/healthz` answers meanwhile), registered in the server registry and
 /// linked to every live endpoint; `listener` serves only `/healthz` and `/metrics`.
 ///
 /// It shares `live.sfu_secret` with the endpoints (they admit it with it) and
@@ -178,8 +222,8 @@ pub async fn run(
     println!("myvid sfu listening on {url}");
     let shutdown = async move {
         shutdown.await;
+        sfu.shutdown().await;
         stop.cancel();
-        sfu.shutdown();
     };
     common::serve(&config, listener, app, &services, shutdown, vec![heartbeat]).await
 }
