@@ -13,7 +13,8 @@
 //! ```
 //!
 //! Shutdown drains ([`SfuRunning::shutdown`]): the SFU leaves the registry and refuses
-//! new `publish`/`join`/`view` (`draining`), while live streams keep flowing over the
+//! new `publish`/`join`/`view` (`draining`; its links report it full, so endpoints
+//! place new streams elsewhere), while live streams keep flowing over the
 //! links until they end or `[sfu] drain_timeout_secs` passes; then the media plane ends
 //! what is left, and the links close.
 //!
@@ -155,6 +156,7 @@ pub async fn start(
         secret: setup.sfu_secret,
         sessions,
         hosted,
+        drain: drain.clone(),
         clients: clients_tx,
     };
     tokio::spawn(discovery.run(stop.clone()));
@@ -235,6 +237,8 @@ struct Discovery {
     secret: String,
     sessions: SessionCount,
     hosted: HostedStreams,
+    /// Handed to every link: a draining SFU reports itself full.
+    drain: Drain,
     clients: mpsc::Sender<ClientLink>,
 }
 
@@ -280,6 +284,7 @@ impl Discovery {
                 let config = LinkConfig {
                     sessions: self.sessions.clone(),
                     hosted: self.hosted.clone(),
+                    drain: Some(self.drain.clone()),
                     ..LinkConfig::new(url.clone(), &self.secret)
                 };
                 match link::connect(config, self.clients.clone(), token.clone()) {

@@ -174,7 +174,7 @@ async fn serve(
                 }
             }
             _ = load.tick() => {
-                let report = SfuMessage::Load { sessions: config.sessions.get() };
+                let report = SfuMessage::Load { sessions: config.load() };
                 if ws.send(Message::text(to_frame(&report))).await.is_err() {
                     return lost;
                 }

@@ -14,7 +14,7 @@
 //!                              spawn: WS /SFU/attach/{client_id}
 //!                                         │ incoming ──▶ ClientLink ──▶ session code
 //!                                         │ outgoing ◀──            ◀──
-//!   every load_interval: {"type":"load","sessions":<open client links>} ─▶ endpoint
+//!   every load_interval: {"type":"load","sessions":<open client links, or u32::MAX draining>} ─▶ endpoint
 //!   on registration and as streams start and end: {"type":"hosting"|"released","stream_id"} ─▶ endpoint
 //!   shutdown token cancelled ─▶ every socket closed (1001), Stopped
 //! ```
@@ -40,6 +40,8 @@ use tokio_util::sync::CancellationToken;
 
 pub use backoff::Backoff;
 
+use crate::drain::Drain;
+
 /// Settings of one endpoint link.
 #[derive(Clone)]
 pub struct LinkConfig {
@@ -64,6 +66,18 @@ pub struct LinkConfig {
     /// The streams live on this SFU, announced to the endpoint; share one set between
     /// the links of an SFU.
     pub hosted: HostedStreams,
+    /// The SFU's drain, if any: once it has begun the load is reported as
+    /// [`DRAINING_LOAD`], so that endpoints place new streams on other SFUs.
+    pub drain: Option<Drain>,
+}
+
+/// The load a draining SFU reports: the most there is, so that an endpoint's placement
+/// (least loaded first) picks any other SFU for a new stream.
+pub const DRAINING_LOAD: u32 = u32::MAX;
+
+/// The load to report: open client links, or [`DRAINING_LOAD`] while draining.
+fn reported_load(sessions: u32, draining: bool) -> u32 {
+    if draining { DRAINING_LOAD } else { sessions }
 }
 
 impl LinkConfig {
@@ -79,7 +93,13 @@ impl LinkConfig {
             backoff: Backoff::default(),
             sessions: SessionCount::default(),
             hosted: HostedStreams::default(),
+            drain: None,
         }
+    }
+
+    /// The load to report now.
+    fn load(&self) -> u32 {
+        reported_load(self.sessions.get(), self.drain.as_ref().is_some_and(Drain::is_draining))
     }
 
     fn base_url(&self) -> &str {
@@ -99,6 +119,7 @@ impl std::fmt::Debug for LinkConfig {
             .field("backoff", &self.backoff)
             .field("sessions", &self.sessions.get())
             .field("hosted", &self.hosted.get().len())
+            .field("draining", &self.drain.as_ref().is_some_and(Drain::is_draining))
             .finish()
     }
 }
@@ -254,6 +275,19 @@ pub fn connect(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_draining_sfu_reports_the_most_load_there_is() {
+        assert_eq!(reported_load(7, false), 7);
+        assert_eq!(reported_load(7, true), DRAINING_LOAD);
+        let config = LinkConfig {
+            drain: Some(Drain::new(CancellationToken::new())),
+            ..LinkConfig::new("ws://127.0.0.1:1", "secret")
+        };
+        assert_eq!(config.load(), 0);
+        config.drain.as_ref().unwrap().begin();
+        assert_eq!(config.load(), DRAINING_LOAD, "every link of the SFU sees the drain");
+    }
 
     #[tokio::test]
     async fn bad_urls_and_secrets_fail_at_start() {
