@@ -210,7 +210,7 @@ fn refusal(code: &str, message: &str) -> ApiError {
         "media_server_timeout" => {
             ApiError::new(ErrorCode::MediaServerTimeout, "the media server did not answer in time; retry")
         }
-        "no_media_server" | "media_server_gone" | "busy" | "server_full" | "unavailable" => unavailable(),
+        "no_media_server" | "media_server_gone" | "busy" | "server_full" | "unavailable" | "draining" => unavailable(),
         other => ApiError::internal(format!("the media server refused with `{other}`: {message}")),
     }
 }
@@ -290,6 +290,7 @@ mod tests {
             ("no_media_server", 503),
             ("media_server_timeout", 504),
             ("server_full", 503),
+            ("draining", 503),
             ("something_new", 500),
         ];
         for (code, status) in cases {

@@ -54,6 +54,18 @@ impl TestServer {
         assert!(res.status().is_success(), "health check failed: {}", res.status());
     }
 
+    /// Tells the server to shut down without waiting for it (see [`TestServer::stop`]).
+    pub fn begin_stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
+    /// Whether the server task has ended.
+    pub fn has_stopped(&self) -> bool {
+        self.task.as_ref().is_none_or(|task| task.is_finished())
+    }
+
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
