@@ -1,5 +1,5 @@
-//! Stopping `myvid dev` drains its SFU: the SFU leaves the server registry and new
-//! viewers are refused at once, while a live broadcast keeps reaching its viewer; the
+//! Stopping `myvid dev` drains its SFU: the SFU marks itself full in the server registry
+//! and new viewers are refused at once, while a live broadcast keeps reaching its viewer; the
 //! process stops as soon as the broadcast ends.
 
 mod support;
@@ -7,6 +7,7 @@ mod whip_whep_clients;
 
 use std::time::Duration;
 
+use myvid_sfu::link::DRAINING_LOAD;
 use myvid_store::{MetaStore, ServerKind, SqliteMeta};
 use reqwest::StatusCode;
 use reqwest::header::LOCATION;
@@ -42,14 +43,18 @@ async fn a_live_stream_keeps_playing_while_myvid_dev_stops_and_the_stop_waits_fo
     watcher.pc.connected().await;
     watcher.wait_video(HALF_SECOND).await;
 
-    // SIGTERM, as far as `run` can tell. The SFU leaves the registry as its drain begins.
+    // SIGTERM, as far as `run` can tell. The SFU's next heartbeat says it is full; it
+    // stays registered, so that TURN keeps relaying to it.
     server.begin_stop();
-    let left = async {
-        while !registry.live_servers(ServerKind::Sfu, 0).await.unwrap().is_empty() {
+    let sfu_loads = || async {
+        registry.live_servers(ServerKind::Sfu, 0).await.unwrap().iter().map(|e| e.load).collect::<Vec<i64>>()
+    };
+    let marked = async {
+        while sfu_loads().await != [i64::from(DRAINING_LOAD)] {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     };
-    timeout(WAIT, left).await.expect("the SFU leaves the registry");
+    timeout(WAIT, marked).await.expect("the SFU marks itself draining in the registry");
 
     // New viewers are refused; the one watching keeps receiving; the server waits.
     let (_late, offer) = Watcher::new().await;
@@ -64,4 +69,5 @@ async fn a_live_stream_keeps_playing_while_myvid_dev_stops_and_the_stop_waits_fo
     assert_eq!(res.status(), StatusCode::OK);
     watcher.pc.ended().await;
     timeout(WAIT, server.stop()).await.expect("the server stops once nothing is live");
+    assert!(sfu_loads().await.is_empty(), "the SFU left the registry as it exited");
 }

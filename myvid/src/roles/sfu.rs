@@ -9,14 +9,16 @@
 //!                                                 │ LiveChange        ▲ publish gate
 //!                                                 ▼                   │ (ended stays ended)
 //!                                  stream_states: MetaStore::set_live_state (live / ended)
-//!  Heartbeat{kind: sfu, load = open client links} ──▶ registry
+//!  Heartbeat{kind: sfu, load = open client links, or DRAINING_LOAD} ──▶ registry
 //! ```
 //!
-//! Shutdown drains ([`SfuRunning::shutdown`]): the SFU leaves the registry and refuses
-//! new `publish`/`join`/`view` (`draining`; its links report it full, so endpoints
-//! place new streams elsewhere), while live streams keep flowing over the
-//! links until they end or `[sfu] drain_timeout_secs` passes; then the media plane ends
-//! what is left, and the links close.
+//! Shutdown drains ([`SfuRunning::shutdown`]): the SFU refuses new `publish`/`join`/
+//! `view` (`draining`) and reports itself full ([`DRAINING_LOAD`]) to endpoints, which
+//! place new streams elsewhere, and in its registry entry; live streams keep flowing
+//! over the links until they end or `[sfu] drain_timeout_secs` passes; then the media
+//! plane ends what is left, the links close and the entry is removed. The entry stays
+//! while draining because TURN servers relay only to registered SFUs' media sockets:
+//! removing it would cut relayed viewers off.
 //!
 //! Every SFU links to every endpoint, so any endpoint can place any client on any SFU
 //! (the least loaded for a new stream) and a client that lost its endpoint can resume
@@ -34,7 +36,7 @@ use myvid_core::metrics::Metrics;
 use myvid_core::registry::{HEARTBEAT_INTERVAL, Heartbeat, LIVE_WINDOW_SECS};
 use myvid_core::{Clock, Services};
 use myvid_sfu::drain::{Drain, DrainEnd};
-use myvid_sfu::link::{self, ClientLink, HostedStreams, LinkConfig, SessionCount};
+use myvid_sfu::link::{self, ClientLink, DRAINING_LOAD, HostedStreams, LinkConfig, SessionCount};
 use myvid_sfu::media::{self, MediaConfig, MediaHandle};
 use myvid_sfu::session::Signalling;
 use myvid_store::{MetaStore, ServerKind};
@@ -77,17 +79,15 @@ pub struct SfuRunning {
     media: MediaHandle,
     drain: Drain,
     drain_timeout: Duration,
-    /// Cancelled when the drain begins: the heartbeat removes the registry entry.
-    registered: CancellationToken,
     stop: CancellationToken,
 }
 
 impl SfuRunning {
-    /// Drains, then stops: leaves the server registry and refuses new sessions at once,
-    /// lets live streams go on until none is left or the drain timeout passes, ends what
-    /// is left, then closes the links (and every client's signalling).
+    /// Drains, then stops: refuses new sessions and reports itself full at once, lets
+    /// live streams go on until none is left or the drain timeout passes, ends what is
+    /// left, then closes the links (and every client's signalling) and leaves the
+    /// server registry.
     pub async fn shutdown(&self) -> DrainEnd {
-        self.registered.cancel();
         let end = self.drain.run(&self.media, self.drain_timeout).await;
         if let DrainEnd::DeadlineReached { sessions } = end {
             tracing::warn!(sessions, "SFU drain timed out: the remaining sessions were ended");
@@ -111,12 +111,11 @@ pub async fn start(
         max_sessions: setup.max_sessions,
         ..MediaConfig::default()
     };
-    // `stop` ends everything: the links (and with them every client's signalling) and the
-    // media plane, which ends each stream cleanly. A drain ends the media plane first
-    // (`media_stop`), and the registry entry (`registered`) as it begins.
+    // `stop` ends everything: the links (and with them every client's signalling), the
+    // registry entry and the media plane, which ends each stream cleanly. A drain ends
+    // the media plane first (`media_stop`).
     let stop = outer.child_token();
     let media_stop = stop.child_token();
-    let registered = stop.child_token();
     let server = media::spawn_with_shutdown(media_config.clone(), media_stop.clone())
         .await
         .with_context(|| format!("cannot start the SFU media socket on {}", setup.media_bind))?;
@@ -147,9 +146,12 @@ pub async fn start(
         url: format!("udp://{}", server.local_addr),
         turn: None,
         media: Some(media_addr.to_string()),
-        load: Arc::new(move || i64::from(load.get())),
+        load: {
+            let drain = drain.clone();
+            Arc::new(move || i64::from(if drain.is_draining() { DRAINING_LOAD } else { load.get() }))
+        },
     };
-    let heartbeat = tokio::spawn(heartbeat.run(registered.clone()));
+    let heartbeat = tokio::spawn(heartbeat.run(stop.clone()));
     let discovery = Discovery {
         meta: setup.meta.clone(),
         clock: setup.clock.clone(),
@@ -174,7 +176,6 @@ pub async fn start(
         media: server.handle,
         drain,
         drain_timeout: setup.drain_timeout,
-        registered,
         stop,
     };
     Ok((running, heartbeat))
