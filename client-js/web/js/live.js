@@ -274,6 +274,7 @@ const ERROR_TEXTS = {
   no_media_server: 'No media server is available right now. Try again in a moment.',
   media_server_timeout: 'The media server did not answer in time. Try again.',
   media_server_gone: 'The media server went away. Try again.',
+  draining: 'The media server is shutting down. Try again.',
   busy: 'The live service is busy right now. Try again shortly.',
   unauthorized: 'The server refused the stream token. Start a new broadcast.',
   stream_ended: 'This broadcast has ended and cannot go live again. Start a new broadcast.',

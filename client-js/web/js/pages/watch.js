@@ -103,10 +103,10 @@ function mutedIcon() {
 const PENDING_POLL_MS = 3000;
 /**
  * Failures worth joining again by ourselves (the media path or the live server went
- * away — say, the TURN server of an endpoint that died), after 1 s, 2 s, 4 s…, at most
+ * away — say, the TURN server of an endpoint that died — or is shutting down), after 1 s, 2 s, 4 s…, at most
  * this many times in a row; then the Retry button.
  */
-const AUTO_REJOIN_CODES = new Set(['ice_failed', 'closed_by_server', 'connection_lost', 'media_server_gone', 'no_media_server', 'media_server_timeout']);
+const AUTO_REJOIN_CODES = new Set(['ice_failed', 'closed_by_server', 'connection_lost', 'media_server_gone', 'no_media_server', 'media_server_timeout', 'draining']);
 const MAX_AUTO_REJOINS = 4;
 
 /**
