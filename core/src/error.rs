@@ -9,127 +9,85 @@ use myvid_store::StoreError;
 use serde::Serialize;
 use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
 
-/// Stable error codes. The string form is part of the API: never rename one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorCode {
+/// Declares [`ErrorCode`] from one table: each code's doc, HTTP status and wire string,
+/// so that the enum, [`ErrorCode::describe`] and [`ErrorCode::ALL`] cannot disagree.
+macro_rules! error_codes {
+    ($($(#[doc = $doc:literal])+ $name:ident => $status:ident, $wire:literal;)+) => {
+        /// Stable error codes. The string form is part of the API: never rename one.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum ErrorCode {
+            $($(#[doc = $doc])+ $name,)+
+        }
+
+        impl ErrorCode {
+            /// The one table from code to HTTP status and wire string.
+            pub fn describe(self) -> (StatusCode, &'static str) {
+                match self {
+                    $(ErrorCode::$name => (StatusCode::$status, $wire),)+
+                }
+            }
+
+            /// Every code, in table order (for the OpenAPI schema and tests).
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$name,)+];
+        }
+    };
+}
+
+error_codes! {
     /// A field is missing, malformed, too long or out of range.
-    InvalidInput,
+    InvalidInput => BAD_REQUEST, "invalid_input";
     /// The body is not valid JSON.
-    InvalidJson,
+    InvalidJson => BAD_REQUEST, "invalid_json";
     /// No valid bearer token.
-    Unauthorized,
+    Unauthorized => UNAUTHORIZED, "unauthorized";
     /// Wrong username/e-mail or password.
-    InvalidCredentials,
+    InvalidCredentials => UNAUTHORIZED, "invalid_credentials";
     /// Logged in, but not allowed (e.g. not the owner).
-    Forbidden,
+    Forbidden => FORBIDDEN, "forbidden";
     /// A signed URL whose signature does not match.
-    SignatureInvalid,
+    SignatureInvalid => FORBIDDEN, "signature_invalid";
     /// A signed URL past its expiry.
-    UrlExpired,
+    UrlExpired => FORBIDDEN, "url_expired";
     /// No such resource.
-    NotFound,
+    NotFound => NOT_FOUND, "not_found";
     /// Known path, wrong method.
-    MethodNotAllowed,
+    MethodNotAllowed => METHOD_NOT_ALLOWED, "method_not_allowed";
     /// Already exists (username, e-mail, id).
-    Conflict,
+    Conflict => CONFLICT, "conflict";
     /// Publish before both files were uploaded (or one is empty).
-    UploadIncomplete,
+    UploadIncomplete => CONFLICT, "upload_incomplete";
     /// WHIP: the stream already has a broadcaster.
-    AlreadyLive,
+    AlreadyLive => CONFLICT, "already_live";
     /// WHIP: the stream has ended; it never goes live again (create a new one).
-    StreamEnded,
+    StreamEnded => CONFLICT, "stream_ended";
     /// Body or upload over its size limit.
-    PayloadTooLarge,
+    PayloadTooLarge => PAYLOAD_TOO_LARGE, "payload_too_large";
     /// Body is not `application/json` where JSON is required.
-    UnsupportedMediaType,
+    UnsupportedMediaType => UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type";
     /// The uploaded video file is not a playable video.
-    NotAVideo,
+    NotAVideo => UNPROCESSABLE_ENTITY, "not_a_video";
     /// The uploaded preview is not an image.
-    InvalidPreview,
+    InvalidPreview => UNPROCESSABLE_ENTITY, "invalid_preview";
     /// Too many requests of this kind from this client or for this account lately;
     /// `Retry-After` says when to try again.
-    RateLimited,
+    RateLimited => TOO_MANY_REQUESTS, "rate_limited";
     /// A backend is down or timed out; retry later.
-    Unavailable,
+    Unavailable => SERVICE_UNAVAILABLE, "unavailable";
     /// The store accepts reads only right now.
-    ReadOnly,
+    ReadOnly => SERVICE_UNAVAILABLE, "read_only";
     /// The media server did not answer in time (WHIP/WHEP); retry.
-    MediaServerTimeout,
+    MediaServerTimeout => GATEWAY_TIMEOUT, "media_server_timeout";
     /// An upload's body ended or failed before all of it arrived (the client went away).
-    UploadInterrupted,
+    UploadInterrupted => BAD_REQUEST, "upload_interrupted";
     /// A `Range` outside the object.
-    RangeNotSatisfiable,
+    RangeNotSatisfiable => RANGE_NOT_SATISFIABLE, "range_not_satisfiable";
     /// A WebSocket URL asked for without a WebSocket upgrade.
-    UpgradeRequired,
+    UpgradeRequired => UPGRADE_REQUIRED, "upgrade_required";
     /// A bug. Details are in the server log.
-    Internal,
+    Internal => INTERNAL_SERVER_ERROR, "internal";
 }
 
 impl ErrorCode {
-    /// The one table from code to HTTP status and wire string.
-    pub fn describe(self) -> (StatusCode, &'static str) {
-        use ErrorCode::*;
-        match self {
-            InvalidInput => (StatusCode::BAD_REQUEST, "invalid_input"),
-            InvalidJson => (StatusCode::BAD_REQUEST, "invalid_json"),
-            Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
-            InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
-            Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
-            SignatureInvalid => (StatusCode::FORBIDDEN, "signature_invalid"),
-            UrlExpired => (StatusCode::FORBIDDEN, "url_expired"),
-            NotFound => (StatusCode::NOT_FOUND, "not_found"),
-            MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
-            Conflict => (StatusCode::CONFLICT, "conflict"),
-            UploadIncomplete => (StatusCode::CONFLICT, "upload_incomplete"),
-            AlreadyLive => (StatusCode::CONFLICT, "already_live"),
-            StreamEnded => (StatusCode::CONFLICT, "stream_ended"),
-            PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
-            UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
-            NotAVideo => (StatusCode::UNPROCESSABLE_ENTITY, "not_a_video"),
-            InvalidPreview => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_preview"),
-            RateLimited => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
-            Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
-            ReadOnly => (StatusCode::SERVICE_UNAVAILABLE, "read_only"),
-            MediaServerTimeout => (StatusCode::GATEWAY_TIMEOUT, "media_server_timeout"),
-            UploadInterrupted => (StatusCode::BAD_REQUEST, "upload_interrupted"),
-            RangeNotSatisfiable => (StatusCode::RANGE_NOT_SATISFIABLE, "range_not_satisfiable"),
-            UpgradeRequired => (StatusCode::UPGRADE_REQUIRED, "upgrade_required"),
-            Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
-        }
-    }
-
-    /// Every code, in table order (for the OpenAPI schema and tests).
-    pub const ALL: [ErrorCode; 25] = {
-        use ErrorCode::*;
-        [
-            InvalidInput,
-            InvalidJson,
-            Unauthorized,
-            InvalidCredentials,
-            Forbidden,
-            SignatureInvalid,
-            UrlExpired,
-            NotFound,
-            MethodNotAllowed,
-            Conflict,
-            UploadIncomplete,
-            AlreadyLive,
-            StreamEnded,
-            PayloadTooLarge,
-            UnsupportedMediaType,
-            NotAVideo,
-            InvalidPreview,
-            RateLimited,
-            Unavailable,
-            ReadOnly,
-            MediaServerTimeout,
-            UploadInterrupted,
-            RangeNotSatisfiable,
-            UpgradeRequired,
-            Internal,
-        ]
-    };
-
     /// The generic code for an error status that a lower layer (axum, tower-http)
     /// answered without one of ours; `invalid_input` for other 4xx statuses and
     /// `internal` for other 5xx.
@@ -232,7 +190,7 @@ pub struct ErrorDetail {
 
 /// The `code` schema: a string that is one of [`ErrorCode::ALL`].
 fn code_schema() -> Object {
-    ObjectBuilder::new().schema_type(Type::String).enum_values(Some(ErrorCode::ALL.map(ErrorCode::as_str))).build()
+    ObjectBuilder::new().schema_type(Type::String).enum_values(Some(ErrorCode::ALL.iter().map(|c| c.as_str()))).build()
 }
 
 impl IntoResponse for ApiError {
