@@ -29,6 +29,12 @@ async fn a_viewer_follows_its_bandwidth_estimate_across_layers() {
     let started = std::time::Instant::now();
     let harness = Harness::start().await;
     let publisher = TestPublisher::start_layers(&harness, "sim", &layers()).await;
+    // A viewer gets the best layer live when it joins: let all three arrive first (the
+    // publisher sends q, h, f in turn, so a viewer joining after its very first packet
+    // would rightly start on q).
+    while publisher.frames.load(std::sync::atomic::Ordering::SeqCst) < 10 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     let mut viewer = TestViewer::join(&harness, "sim").await;
 
     // No estimate yet: the highest layer.
