@@ -10,9 +10,13 @@ pub enum StoreError {
     /// `username`, or `live_state` for a live stream asked to go back in its life).
     #[error("conflict: {0}")]
     Conflict(String),
-    /// The backend cannot answer now (down, timed out, lost quorum); retrying later may work.
+    /// The backend cannot answer now (down, timed out); retrying later may work.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
+    /// The metadata store cannot answer now (no database node reachable and ready, a
+    /// cluster without quorum, timed out); nothing was written. Retrying later may work.
+    #[error("metadata store unavailable: {0}")]
+    MetadataUnavailable(String),
     /// The backend accepts reads but refuses writes (e.g. a degraded cluster or a full disk).
     #[error("storage is read-only: {0}")]
     ReadOnly(String),

@@ -21,5 +21,9 @@ pub mod meta;
 pub mod objects;
 
 pub use error::StoreError;
-pub use meta::{MetaStore, ServerEntry, ServerKind, sqlite::SqliteMeta};
+pub use meta::{
+    MetaStore, ServerEntry, ServerKind,
+    mariadb::{MariaMeta, MariaOptions},
+    sqlite::SqliteMeta,
+};
 pub use objects::{Bucket, ObjectStore, local::LocalObjects};

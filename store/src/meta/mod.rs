@@ -4,6 +4,8 @@
 //! backend arrives with the scale-out work and must pass the same conformance tests
 //! (`tests/meta_conformance.rs`).
 
+mod columns;
+pub mod mariadb;
 pub mod sqlite;
 
 use async_trait::async_trait;

@@ -64,7 +64,7 @@ impl SqliteMeta {
         let mut attempt = 0;
         loop {
             match Self::open_once(path.to_owned()).await {
-                Err(StoreError::Unavailable(why)) if attempt < OPEN_RETRIES => {
+                Err(StoreError::MetadataUnavailable(why)) if attempt < OPEN_RETRIES => {
                     attempt += 1;
                     tracing::debug!(path = %path.display(), %why, attempt, "database busy at open; retrying");
                     tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt))).await;

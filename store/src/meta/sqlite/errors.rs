@@ -6,7 +6,7 @@ use rusqlite::ffi;
 use crate::error::StoreError;
 
 /// Translates a rusqlite error into the store's terms: uniqueness violations become
-/// `Conflict(column)`, busy/locked `Unavailable`, read-only/full `ReadOnly`, anything
+/// `Conflict(column)`, busy/locked `MetadataUnavailable`, read-only/full `ReadOnly`, anything
 /// else `Internal`.
 pub(super) fn map_sqlite(e: rusqlite::Error) -> StoreError {
     if let rusqlite::Error::SqliteFailure(failure, message) = &e {
@@ -20,7 +20,7 @@ pub(super) fn map_sqlite(e: rusqlite::Error) -> StoreError {
                 return StoreError::Conflict(conflicting_column(message.as_deref()));
             }
             ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => {
-                return StoreError::Unavailable(e.to_string());
+                return StoreError::MetadataUnavailable(e.to_string());
             }
             ErrorCode::ReadOnly | ErrorCode::DiskFull => return StoreError::ReadOnly(e.to_string()),
             _ => {}

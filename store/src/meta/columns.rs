@@ -1,0 +1,145 @@
+//! How a [`Video`] maps to the columns of a `videos` row, the same for every SQL
+//! backend: the source is spread over `source`, the key/URL columns, `live_state` and
+//! `media_staged`; visibility and live states are stored by their names.
+
+use super::{LiveState, NewVideo, Video, VideoSource, Visibility};
+
+/// The columns a video row reads, for `videos v LEFT JOIN users u ON u.id = v.owner_id`.
+pub(crate) const VIDEO_COLUMNS: &str = "v.seq, v.id, v.owner_id, u.username, v.title, v.description, \
+     v.source, v.video_key, v.preview_key, v.external_url, v.external_preview_url, \
+     v.visibility, v.duration_ms, v.created_at, v.published_at, v.live_state, v.media_staged";
+
+/// The `FROM` clause that goes with [`VIDEO_COLUMNS`].
+pub(crate) const VIDEO_FROM: &str = "videos v LEFT JOIN users u ON u.id = v.owner_id";
+
+/// The columns a user row reads, from `users u`.
+pub(crate) const USER_COLUMNS: &str = "u.id, u.username, u.email, u.created_at";
+
+/// A `videos` row (joined with its owner's name) as read from any backend.
+#[derive(Debug, Clone)]
+pub(crate) struct VideoColumns {
+    pub seq: i64,
+    pub id: String,
+    pub owner_id: Option<i64>,
+    pub owner_name: Option<String>,
+    pub title: String,
+    pub description: String,
+    pub source: String,
+    pub video_key: Option<String>,
+    pub preview_key: Option<String>,
+    pub external_url: Option<String>,
+    pub external_preview_url: Option<String>,
+    pub visibility: String,
+    pub duration_ms: Option<i64>,
+    pub created_at: i64,
+    pub published_at: Option<i64>,
+    pub live_state: Option<String>,
+    pub media_staged: bool,
+}
+
+impl VideoColumns {
+    /// The video, or a description of the value the schema does not allow.
+    pub fn into_video(self) -> Result<Video, String> {
+        let required = |value: Option<String>, column: &str| value.ok_or_else(|| format!("{column} is NULL"));
+        let source = match self.source.as_str() {
+            "MYVID" => {
+                let video_key = required(self.video_key, "video_key")?;
+                let preview_key = required(self.preview_key, "preview_key")?;
+                if self.media_staged {
+                    VideoSource::Staged { video_key, preview_key }
+                } else {
+                    VideoSource::Stored { video_key, preview_key }
+                }
+            }
+            "HTTP" => VideoSource::External {
+                url: required(self.external_url, "external_url")?,
+                preview_url: self.external_preview_url,
+            },
+            "LIVE" => {
+                let state = required(self.live_state, "live_state")?;
+                VideoSource::Live { state: live_state(&state).ok_or_else(|| format!("unknown live state {state:?}"))? }
+            }
+            other => return Err(format!("unknown video source {other:?}")),
+        };
+        let visibility = match self.visibility.as_str() {
+            "private" => Visibility::Private,
+            "public" => Visibility::Public,
+            other => return Err(format!("unknown visibility {other:?}")),
+        };
+        Ok(Video {
+            seq: self.seq,
+            id: self.id,
+            owner_id: self.owner_id,
+            owner_name: self.owner_name,
+            title: self.title,
+            description: self.description,
+            source,
+            visibility,
+            duration_ms: self.duration_ms,
+            created_at: self.created_at,
+            published_at: self.published_at,
+        })
+    }
+}
+
+/// A `live_state` column's value.
+pub(crate) fn live_state(text: &str) -> Option<LiveState> {
+    match text {
+        "pending" => Some(LiveState::Pending),
+        "live" => Some(LiveState::Live),
+        "ended" => Some(LiveState::Ended),
+        _ => None,
+    }
+}
+
+/// The column values of a new video, borrowed from it, in the order of
+/// [`NEW_VIDEO_COLUMNS`].
+pub(crate) struct NewVideoColumns<'a> {
+    /// The record.
+    pub video: &'a NewVideo,
+    /// `MYVID`, `HTTP` or `LIVE`.
+    pub source: &'static str,
+    /// `private` or `public`.
+    pub visibility: &'static str,
+    /// Keys of stored media.
+    pub keys: (Option<&'a str>, Option<&'a str>),
+    /// URLs of external media.
+    pub urls: (Option<&'a str>, Option<&'a str>),
+    /// Set to the creation time for videos created public.
+    pub published_at: Option<i64>,
+    /// `pending`, `live` or `ended` for live streams.
+    pub live_state: Option<&'static str>,
+    /// Whether stored media still sits under staging keys.
+    pub staged: bool,
+}
+
+/// The columns a new video is inserted with (after `seq`, which backends assign).
+pub(crate) const NEW_VIDEO_COLUMNS: &str = "id, owner_id, title, description, source, video_key, preview_key, \
+     external_url, external_preview_url, visibility, duration_ms, created_at, published_at, live_state, media_staged";
+
+impl<'a> NewVideoColumns<'a> {
+    /// The values to insert for `video`.
+    pub fn of(video: &'a NewVideo) -> Self {
+        let staged = matches!(video.source, VideoSource::Staged { .. });
+        let (source, keys, urls, live_state) = match &video.source {
+            VideoSource::Stored { video_key, preview_key } | VideoSource::Staged { video_key, preview_key } => {
+                ("MYVID", (Some(video_key.as_str()), Some(preview_key.as_str())), (None, None), None)
+            }
+            VideoSource::External { url, preview_url } => {
+                ("HTTP", (None, None), (Some(url.as_str()), preview_url.as_deref()), None)
+            }
+            VideoSource::Live { state } => ("LIVE", (None, None), (None, None), Some(state.as_str())),
+        };
+        let published_at = (video.visibility == Visibility::Public).then_some(video.created_at);
+        NewVideoColumns {
+            video,
+            source,
+            visibility: video.visibility.as_str(),
+            keys,
+            urls,
+            published_at,
+            live_state,
+            staged,
+        }
+    }
+}
