@@ -73,6 +73,9 @@ error_codes! {
     RateLimited => TOO_MANY_REQUESTS, "rate_limited";
     /// A backend is down or timed out; retry later.
     Unavailable => SERVICE_UNAVAILABLE, "unavailable";
+    /// The metadata database cannot answer now (no node reachable, a cluster without
+    /// quorum, timed out); nothing was changed. Retry shortly.
+    MetadataUnavailable => SERVICE_UNAVAILABLE, "metadata_unavailable";
     /// The store accepts reads only right now.
     ReadOnly => SERVICE_UNAVAILABLE, "read_only";
     /// The media server did not answer in time (WHIP/WHEP); retry.
@@ -214,6 +217,13 @@ impl From<StoreError> for ApiError {
                 tracing::warn!(%detail, "storage unavailable");
                 ApiError::new(ErrorCode::Unavailable, "storage is unavailable right now; try again shortly")
             }
+            StoreError::MetadataUnavailable(detail) => {
+                tracing::warn!(%detail, "metadata store unavailable");
+                ApiError::new(
+                    ErrorCode::MetadataUnavailable,
+                    "the metadata database is unavailable right now and nothing was changed; try again shortly",
+                )
+            }
             StoreError::ReadOnly(detail) => {
                 tracing::warn!(%detail, "storage read-only");
                 ApiError::new(ErrorCode::ReadOnly, "storage is read-only right now; reading still works")
@@ -233,6 +243,7 @@ mod tests {
             (StoreError::NotFound, "not_found", 404),
             (StoreError::Conflict("email".into()), "conflict", 409),
             (StoreError::Unavailable("x".into()), "unavailable", 503),
+            (StoreError::MetadataUnavailable("x".into()), "metadata_unavailable", 503),
             (StoreError::ReadOnly("x".into()), "read_only", 503),
             (StoreError::Internal("x".into()), "internal", 500),
         ];

@@ -13,6 +13,9 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
+mod metadata;
+pub use metadata::{MetadataBackend, MetadataConfig};
+
 /// The whole configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -25,6 +28,8 @@ pub struct Config {
     /// Where the embedded stores keep their data (relative paths are resolved against
     /// the working directory at start-up).
     pub data_dir: PathBuf,
+    /// The metadata store: embedded SQLite or MariaDB / Galera.
+    pub metadata: MetadataConfig,
     /// Upload limits and signed-URL lifetime.
     pub uploads: UploadsConfig,
     /// Sessions.
@@ -326,6 +331,7 @@ impl Default for Config {
             listen: "127.0.0.1:8080".into(),
             public_url: None,
             data_dir: PathBuf::from("myvid-data"),
+            metadata: MetadataConfig::default(),
             uploads: UploadsConfig::default(),
             auth: AuthConfig::default(),
             media: MediaConfig::default(),
@@ -420,6 +426,7 @@ impl Config {
         if self.data_dir.as_os_str().is_empty() {
             bail!("`data_dir` must not be empty");
         }
+        self.metadata.validate()?;
         if self.uploads.max_video_bytes == 0 || self.uploads.max_preview_bytes == 0 {
             bail!("`uploads.max_video_bytes` and `uploads.max_preview_bytes` must be above 0");
         }
@@ -538,8 +545,16 @@ impl Config {
 
 /// Optional fields (absent from the serialised defaults) that environment variables
 /// may still set, as `section.field` or `field`.
-const OPTIONAL_FIELDS: &[&str] =
-    &["public_url", "live.sfu_secret", "live.stream_secret", "sfu.announce_ip", "turn.announce_ip", "turn.secret"];
+const OPTIONAL_FIELDS: &[&str] = &[
+    "public_url",
+    "live.sfu_secret",
+    "live.stream_secret",
+    "sfu.announce_ip",
+    "turn.announce_ip",
+    "turn.secret",
+    "metadata.password",
+    "metadata.password_file",
+];
 
 /// Applies `MYVID_…` overrides to the raw table.
 fn apply_env(table: &mut toml::Table, env: impl IntoIterator<Item = (String, String)>) -> anyhow::Result<()> {
@@ -629,6 +644,29 @@ mod tests {
         assert_eq!(config.live.sfu_secret.as_deref(), Some("0123456789abcdef-secret"));
         assert!(!format!("{config:?}").contains("0123456789abcdef"), "the secret must not be logged");
         assert_eq!(Config::default().live.sfu_secret, None);
+    }
+
+    #[test]
+    fn metadata_section_from_env() {
+        let config = Config::load(
+            None,
+            env(&[
+                ("MYVID_METADATA__BACKEND", "mariadb"),
+                ("MYVID_METADATA__NODES", r#"["127.0.0.1:3307", "127.0.0.1:3308", "127.0.0.1:3309"]"#),
+                ("MYVID_METADATA__USER", "app"),
+                ("MYVID_METADATA__PASSWORD", "db-password-123"),
+                ("MYVID_METADATA__DATABASE", "videos"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.metadata.backend, MetadataBackend::Mariadb);
+        let options = config.metadata.maria_options().unwrap();
+        assert_eq!(options.nodes, ["127.0.0.1:3307", "127.0.0.1:3308", "127.0.0.1:3309"]);
+        assert_eq!((options.user.as_str(), options.database.as_str()), ("app", "videos"));
+        assert_eq!(options.password, "db-password-123");
+        assert!(!format!("{config:?}").contains("db-password"), "the password must not be logged");
+        let bad = Config::load(None, env(&[("MYVID_METADATA__BACKEND", "postgres")]));
+        assert!(bad.unwrap_err().to_string().contains("metadata.backend"));
     }
 
     #[test]

@@ -110,10 +110,9 @@ async fn main() -> anyhow::Result<()> {
             config.data_dir = absolute(data_dir.unwrap_or(config.data_dir))?;
             init_logging(&config);
             std::fs::create_dir_all(&config.data_dir)?;
-            let paths = myvid::roles::common::DataPaths::new(&config.data_dir);
-            let meta = myvid_store::SqliteMeta::open(&paths.meta).await?;
-            let (added, total) = myvid::import::import_file(&meta, &file, Clock::system().now()).await?;
-            println!("imported {added} new of {total} entries into {}", paths.meta.display());
+            let meta = myvid::roles::common::open_meta(&config).await?;
+            let (added, total) = myvid::import::import_file(meta.as_ref(), &file, Clock::system().now()).await?;
+            println!("imported {added} new of {total} entries");
             Ok(())
         }
     }

@@ -5,6 +5,7 @@
 //! ```text
 //! data_dir/
 //!   meta.sqlite3     users, sessions, videos, search index, server registry
+//!                    (unless `[metadata] backend = "mariadb"`: then on MariaDB / Galera)
 //!   objects/         staging/, previews/ and videos/ buckets
 //!   signing.key      HMAC key for object URLs
 //! ```
@@ -24,11 +25,11 @@ use myvid_core::live::{IceServer, StreamTokens};
 use myvid_core::metrics::Metrics;
 use myvid_core::turn_credentials::TurnGrant;
 use myvid_core::{Clock, Services, Settings};
-use myvid_store::{LocalObjects, SqliteMeta};
+use myvid_store::{LocalObjects, MariaMeta, MetaStore, SqliteMeta};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use crate::config::Config;
+use crate::config::{Config, MetadataBackend};
 use crate::http_server::{self, ConnectionLimits};
 use crate::secret;
 
@@ -79,9 +80,7 @@ pub async fn open_services(
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
     let paths = DataPaths::new(&config.data_dir);
-    let meta = SqliteMeta::open(&paths.meta)
-        .await
-        .with_context(|| format!("cannot open metadata database {}", paths.meta.display()))?;
+    let meta = open_meta(config).await?;
     let key = secret::load_or_create(&paths.signing_key)?;
     let local = Arc::new(
         LocalObjects::open(paths.objects.clone(), url.to_owned(), &key)
@@ -89,7 +88,7 @@ pub async fn open_services(
             .with_context(|| format!("cannot open object directory {}", paths.objects.display()))?,
     );
     let services = Services {
-        meta: Arc::new(meta),
+        meta,
         objects: local.clone(),
         clock,
         settings: Arc::new(Settings {
@@ -110,6 +109,27 @@ pub async fn open_services(
         limits: crate::http_server::limiters(&config.limits),
     };
     Ok((services, local))
+}
+
+/// Opens the metadata store the configuration names: the SQLite file in the data
+/// directory, or MariaDB / Galera (migrating its schema once per cluster).
+pub async fn open_meta(config: &Config) -> anyhow::Result<Arc<dyn MetaStore>> {
+    match config.metadata.backend {
+        MetadataBackend::Sqlite => {
+            let path = DataPaths::new(&config.data_dir).meta;
+            let meta = SqliteMeta::open(&path)
+                .await
+                .with_context(|| format!("cannot open metadata database {}", path.display()))?;
+            Ok(Arc::new(meta))
+        }
+        MetadataBackend::Mariadb => {
+            let options = config.metadata.maria_options()?;
+            let meta = MariaMeta::open(&options)
+                .await
+                .with_context(|| format!("cannot open the MariaDB metadata store on {:?}", options.nodes))?;
+            Ok(Arc::new(meta))
+        }
+    }
 }
 
 /// Serves `app` (with [`http_server::outer_layers`]) on `listener` until `shutdown`
