@@ -134,6 +134,9 @@ datadir=$d/data
 socket=$d/mysqld.sock
 pid-file=$d/mysqld.pid
 log-error=$d/error.log
+# A server deletes every "#sql*" file in its tmpdir when it starts: with the default /tmp,
+# servers starting at the same time (parallel tests) would remove each other's temporary tables.
+tmpdir=$d/tmp
 port=${CLIENT_PORTS[n - 1]}
 bind-address=127.0.0.1
 skip-name-resolve
@@ -186,7 +189,7 @@ CNF
 make_node() { # N: an empty node directory with my.cnf, node.env and start.sh
   local n=$1 d
   d=$(node_dir "$n")
-  mkdir -p "$d"
+  mkdir -p "$d/tmp"
   write_my_cnf "$n"
   printf 'NODE_WSREP=%s\nNODE_RUN_AS=%s\nNODE_TIMEOUT=%s\n' "$WSREP" "$RUN_AS" "$TIMEOUT" >"$d/node.env"
   printf '#!/usr/bin/env bash\n# start.sh [--wait]: start node %s again (see %s)\nexec %q %q "$@"\n' \
@@ -197,7 +200,8 @@ make_node() { # N: an empty node directory with my.cnf, node.env and start.sh
 install_datadir() { # N
   local d
   d=$(node_dir "$1")
-  mariadb-install-db --no-defaults ${RUN_AS:+--user="$RUN_AS"} --datadir="$d/data" \
+  give_to_run_as "$d"
+  mariadb-install-db --no-defaults ${RUN_AS:+--user="$RUN_AS"} --datadir="$d/data" --tmpdir="$d/tmp" \
     --auth-root-authentication-method=normal --skip-test-db --skip-name-resolve \
     --innodb-log-file-size=8M --innodb-buffer-pool-size=32M >"$d/install.log" 2>&1 ||
     { tail -n 20 "$d/install.log" >&2; die "mariadb-install-db failed"; }
