@@ -31,7 +31,7 @@
 #   fast  no state transfer at all. One mariadb-install-db, its datadir copied to every node,
 #         every node given the same grastate.dat (cluster UUID, seqno 0) and a gvwstate.dat that
 #         describes a primary component of all the nodes; started together, Galera's pc.recovery
-#         restores that component. About a second.
+#         restores that component. One to two seconds on an idle machine.
 #   sst   the classic way: the first node bootstraps a new cluster, the others join one by one
 #         and receive a full copy by rsync. Slower (≈ 10 s) but makes no assumptions.
 # As root, mariadbd runs as MYVID_DB_RUN_AS: it refuses root without --user, and the rsync SST
