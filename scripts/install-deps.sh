@@ -5,7 +5,8 @@
 #         and, in a virtualenv ($MYVID_VENV, default ~/.cache/myvid-venv), aiortc from
 #         PyPI for the WHIP/WHEP interop tests and schemathesis for the API fuzzing
 #         (scripts/api-fuzz.sh) (a virtualenv because Debian's Python refuses
-#         system-wide pip installs)
+#         system-wide pip installs), and MariaDB + Galera + rsync for the database tests
+#         (tools/galera-harness starts its own servers on free ports, see scripts/galera)
 # Installs only what is missing; uses sudo when not root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,13 +22,30 @@ if [ "$what" = test ]; then
   command -v python3 >/dev/null 2>&1 || need+=(python3)
   # Debian splits venv's pip bootstrap into python3-venv.
   python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
+  # mariadbd is in /usr/sbin, which is not on every user's PATH.
+  [ -x /usr/sbin/mariadbd ] || command -v mariadbd >/dev/null 2>&1 || need+=(mariadb-server)
+  [ -f /usr/lib/galera/libgalera_smm.so ] || need+=(galera-4)
+  command -v rsync >/dev/null 2>&1 || need+=(rsync)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" = 0 ] || sudo="sudo"
   echo "install-deps: apt-get install ${need[*]}" >&2
   $sudo apt-get update -qq
+  # mariadb-server's package scripts start the distro's own server (port 3306, the default
+  # socket). The tests never use it, and starting it fails in containers without an init
+  # system, which would fail the whole install: so while installing, a policy-rc.d (the
+  # Debian switch for "do not start services now") keeps it from starting, unless the
+  # machine already has a policy of its own. A server that does run is harmless: the test
+  # servers use their own ports, sockets and --no-defaults.
+  policy=/usr/sbin/policy-rc.d
+  if [[ " ${need[*]} " == *" mariadb-server "* ]] && [ ! -e "$policy" ]; then
+    trap '$sudo rm -f "$policy"' EXIT
+    printf '#!/bin/sh\n# temporary, from MyVid scripts/install-deps.sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+    $sudo chmod 755 "$policy"
+  fi
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  if [ -n "${policy:-}" ] && grep -qs 'from MyVid' "$policy"; then $sudo rm -f "$policy"; trap - EXIT; fi
 fi
 
 if [ "$what" = test ]; then
