@@ -3,6 +3,8 @@
 //! shuts the server down and deletes the directory, pass or fail.
 #![allow(dead_code, missing_docs)]
 
+pub mod role;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
