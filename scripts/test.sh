@@ -27,6 +27,8 @@ echo "== live streaming end-to-end tests (Chromium broadcaster and viewers throu
 (cd client-js && MYVID_BIN="$bin" npm run test:live)
 echo "== endpoint failover test (two endpoints, one killed while live)"
 (cd client-js && MYVID_BIN="$bin" npm run test:failover)
+echo "== roles on a Galera cluster (two APIs on different database nodes, endpoint, SFU; Chromium live)"
+(cd client-js && MYVID_BIN="$bin" npm run test:galera)
 echo "== TURN end-to-end test (a relay-only Chromium viewer through the endpoint's TURN server)"
 (cd client-js && MYVID_BIN="$bin" npm run test:turn)
 echo "== WHIP/WHEP interoperability tests (aiortc publisher and viewer, Chromium)"
