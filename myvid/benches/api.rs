@@ -8,49 +8,17 @@
 //! Run: `cargo bench -p myvid --bench api`. Prints one line per figure.
 #![allow(missing_docs)]
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use myvid::config::Config;
 use myvid_core::Clock;
 use myvid_store::SqliteMeta;
 use serde_json::{Value, json};
+use support::{WORDS, median, percentile};
+
+mod support;
 
 const VIDEOS: usize = 10_000;
-const WORDS: &[&str] = &[
-    "rust",
-    "video",
-    "galera",
-    "webrtc",
-    "keynote",
-    "storage",
-    "codec",
-    "latency",
-    "stream",
-    "browser",
-    "network",
-    "cluster",
-    "anycast",
-    "erasure",
-    "forwarding",
-    "simulcast",
-    "congestion",
-    "replication",
-    "search",
-    "upload",
-];
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    // Nearest-rank percentile on a sorted sample.
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    xs[xs.len() / 2]
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;

@@ -23,49 +23,12 @@ use myvid_galera_harness::Cluster;
 use myvid_store::meta::{MetaStore, NewVideo, PublishedMedia, ServerEntry, ServerKind, VideoSource, Visibility};
 use myvid_store::{MariaMeta, MariaOptions};
 use serde_json::Value;
+use support::{WORDS, percentile};
+
+mod support;
 
 const VIDEOS: usize = 100_000;
 const QUERIES: usize = 1_000;
-const WORDS: &[&str] = &[
-    "rust",
-    "video",
-    "galera",
-    "webrtc",
-    "keynote",
-    "storage",
-    "codec",
-    "latency",
-    "stream",
-    "browser",
-    "network",
-    "cluster",
-    "anycast",
-    "erasure",
-    "forwarding",
-    "simulcast",
-    "congestion",
-    "replication",
-    "search",
-    "upload",
-    "kernel",
-    "opus",
-    "vp8",
-    "h264",
-    "quorum",
-    "failover",
-    "camera",
-    "studio",
-    "podcast",
-    "lecture",
-];
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    // Nearest-rank percentile on a sorted sample.
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
@@ -132,8 +95,7 @@ async fn main() -> anyhow::Result<()> {
     let mut api = Vec::new();
     for i in 0..QUERIES {
         let started = Instant::now();
-        let res =
-            http.get(format!("{url}/v1/videos")).query(&[("q", query_words(i)), ("limit", "24".into())]).send().await?;
+        let res = http.get(format!("{url}/v1/videos?q={}&limit=24", query_words(i).replace(' ', "+"))).send().await?;
         anyhow::ensure!(res.status() == 200, "search answered {}", res.status());
         let page: Value = res.json().await?;
         anyhow::ensure!(page["items"].as_array().is_some_and(|v| v.len() == 24), "a full page: {page}");
@@ -238,15 +200,15 @@ async fn main() -> anyhow::Result<()> {
     // The registry: each server upserts its row every HEARTBEAT_INTERVAL.
     let interval = myvid_core::registry::HEARTBEAT_INTERVAL;
     let mut beats = Vec::new();
-    for i in 0..500 {
+    for i in 0..500i64 {
         let entry = ServerEntry {
             id: format!("server{}", i % 50),
             kind: ServerKind::Sfu,
             url: "http://10.0.0.1:8080".into(),
-            load: i64::try_from(i).unwrap_or(0),
+            load: i,
             turn: None,
             media: Some("10.0.0.1:50000".into()),
-            heartbeat_at: 1_700_000_000 + i64::try_from(i).unwrap_or(0),
+            heartbeat_at: 1_700_000_000 + i,
         };
         let started = Instant::now();
         meta.heartbeat(entry).await?;

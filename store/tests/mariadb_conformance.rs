@@ -40,36 +40,10 @@ macro_rules! run_checks {
     }};
 }
 
-macro_rules! every_check {
-    ($db:expr) => {
-        run_checks!(
-            $db,
-            users_are_unique_case_insensitively,
-            credentials_by_username_or_email,
-            sessions_live_expire_and_end,
-            videos_are_unique_by_id,
-            private_videos_are_hidden_until_published,
-            publishing_an_unknown_video_is_not_found,
-            publishing_again_never_changes_published_media,
-            search_ranks_title_above_description,
-            search_ranks_more_matching_words_higher,
-            search_matches_prefixes_case_insensitively,
-            hostile_queries_never_fail,
-            search_pages_visit_every_match_once,
-            list_pages_visit_every_item_once,
-            import_skips_existing_ids,
-            owner_listing_includes_private_videos,
-            live_streams_are_listed_only_while_live,
-            an_ended_stream_cannot_go_live_again,
-            server_registry_tracks_heartbeats,
-        )
-    };
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_on_a_single_mariadb() {
     let db = Cluster::single();
-    every_check!(db);
+    suite::every_check!(run_checks, db);
     let database = db.create_database("all");
     suite::run_all(&store_on(&db, &database, 0).await).await;
 }
@@ -77,7 +51,7 @@ async fn conformance_on_a_single_mariadb() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_on_a_galera_cluster() {
     let db = Cluster::galera();
-    every_check!(db);
+    suite::every_check!(run_checks, db);
     let database = db.create_database("all");
     suite::run_all(&store_on(&db, &database, 1).await).await;
 

@@ -34,26 +34,7 @@ macro_rules! conformance {
     };
 }
 
-conformance!(
-    users_are_unique_case_insensitively,
-    credentials_by_username_or_email,
-    sessions_live_expire_and_end,
-    videos_are_unique_by_id,
-    private_videos_are_hidden_until_published,
-    publishing_an_unknown_video_is_not_found,
-    publishing_again_never_changes_published_media,
-    search_ranks_title_above_description,
-    search_ranks_more_matching_words_higher,
-    search_matches_prefixes_case_insensitively,
-    hostile_queries_never_fail,
-    search_pages_visit_every_match_once,
-    list_pages_visit_every_item_once,
-    import_skips_existing_ids,
-    owner_listing_includes_private_videos,
-    live_streams_are_listed_only_while_live,
-    an_ended_stream_cannot_go_live_again,
-    server_registry_tracks_heartbeats,
-);
+suite::every_check!(conformance);
 
 #[tokio::test]
 async fn all_checks_share_one_store() {

@@ -6,6 +6,7 @@
 
 mod columns;
 pub mod mariadb;
+mod search_words;
 pub mod sqlite;
 
 use async_trait::async_trait;

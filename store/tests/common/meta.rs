@@ -14,26 +14,42 @@ use myvid_store::meta::{
 /// The fixed "current time" of the suite.
 pub const NOW: i64 = 1_700_000_000;
 
+/// Calls `$then!(args…, check, check, …)` with the name of every check of the suite, so
+/// that every backend's test file runs them all and a new check cannot be left out.
+macro_rules! every_check {
+    ($then:ident $(, $arg:expr)*) => {
+        $then! {
+            $($arg,)*
+            users_are_unique_case_insensitively,
+            credentials_by_username_or_email,
+            sessions_live_expire_and_end,
+            videos_are_unique_by_id,
+            private_videos_are_hidden_until_published,
+            publishing_an_unknown_video_is_not_found,
+            publishing_again_never_changes_published_media,
+            search_ranks_title_above_description,
+            search_ranks_more_matching_words_higher,
+            search_matches_prefixes_case_insensitively,
+            hostile_queries_never_fail,
+            search_pages_visit_every_match_once,
+            list_pages_visit_every_item_once,
+            import_skips_existing_ids,
+            owner_listing_includes_private_videos,
+            live_streams_are_listed_only_while_live,
+            an_ended_stream_cannot_go_live_again,
+            server_registry_tracks_heartbeats,
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use every_check;
+
 /// Runs every check on one store.
 pub async fn run_all(store: &dyn MetaStore) {
-    users_are_unique_case_insensitively(store).await;
-    credentials_by_username_or_email(store).await;
-    sessions_live_expire_and_end(store).await;
-    videos_are_unique_by_id(store).await;
-    private_videos_are_hidden_until_published(store).await;
-    publishing_an_unknown_video_is_not_found(store).await;
-    publishing_again_never_changes_published_media(store).await;
-    search_ranks_title_above_description(store).await;
-    search_ranks_more_matching_words_higher(store).await;
-    search_matches_prefixes_case_insensitively(store).await;
-    hostile_queries_never_fail(store).await;
-    search_pages_visit_every_match_once(store).await;
-    list_pages_visit_every_item_once(store).await;
-    import_skips_existing_ids(store).await;
-    owner_listing_includes_private_videos(store).await;
-    live_streams_are_listed_only_while_live(store).await;
-    an_ended_stream_cannot_go_live_again(store).await;
-    server_registry_tracks_heartbeats(store).await;
+    macro_rules! in_turn {
+        ($($check:ident),* $(,)?) => { $( $check(store).await; )* };
+    }
+    every_check!(in_turn);
 }
 
 /// Creates an account named `name` with e-mail `name@example.com`.

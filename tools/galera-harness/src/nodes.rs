@@ -42,6 +42,35 @@ impl Cluster {
         eprintln!("galera-harness: node {node} {state} in {:.1} s", started.elapsed().as_secs_f64());
     }
 
+    /// Freezes `node` (0-based) with SIGSTOP: it keeps its connections open but answers
+    /// nothing, like a hung server. [`Cluster::resume`] thaws it; dropping the cluster
+    /// kills it either way.
+    ///
+    /// Panics when the node's `mariadbd` is not running.
+    pub fn pause(&self, node: usize) {
+        self.signal_server(node, "STOP");
+    }
+
+    /// Thaws a node frozen by [`Cluster::pause`].
+    pub fn resume(&self, node: usize) {
+        self.signal_server(node, "CONT");
+    }
+
+    /// Sends `signal` to `node`'s `mariadbd`, found by its pid file and checked against
+    /// `/proc/PID/cmdline` (so a stale pid file never hits another process).
+    fn signal_server(&self, node: usize, signal: &str) {
+        let dir = self.node_dir(node);
+        let pid = std::fs::read_to_string(dir.join("mysqld.pid")).unwrap_or_default().trim().to_owned();
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let expected = format!("--defaults-file={}", dir.join("my.cnf").display());
+        let ours = !pid.is_empty()
+            && pid.bytes().all(|b| b.is_ascii_digit())
+            && String::from_utf8_lossy(&cmdline).split('\0').any(|arg| arg == expected);
+        assert!(ours, "galera-harness: node {node} has no running mariadbd to send SIG{signal}");
+        let status = std::process::Command::new("kill").args([&format!("-{signal}"), &pid]).status();
+        assert!(status.is_ok_and(|s| s.success()), "galera-harness: kill -{signal} {pid} failed");
+    }
+
     fn down(&self, node: usize, signal: &str) {
         self.node_dir(node);
         if let Err(failure) = scripts::down(&self.base_dir, &[node], signal) {

@@ -9,7 +9,8 @@ mod code {
     /// `ER_LOCK_DEADLOCK`: a deadlock, or (Galera) a certification conflict with a
     /// transaction committed on another node. The whole transaction may be retried.
     pub const DEADLOCK: u16 = 1213;
-    /// `ER_LOCK_WAIT_TIMEOUT`.
+    /// `ER_LOCK_WAIT_TIMEOUT`: a row lock held too long, or (Galera) a read's causality
+    /// wait (`wsrep_sync_wait`) on a node that has lost the primary component.
     pub const LOCK_WAIT_TIMEOUT: u16 = 1205;
     /// `ER_UNKNOWN_COM_ERROR`: Galera's "WSREP has not yet prepared node for
     /// application use" (the node is not in the primary component).
@@ -56,7 +57,9 @@ pub(super) fn classify(e: mysql_async::Error) -> Failure {
             let text = format!("{server}");
             match server.code {
                 code::DUPLICATE => Failure::Final(StoreError::Conflict(duplicate_key(&server.message))),
-                code::DEADLOCK | code::LOCK_WAIT_TIMEOUT => Failure::Conflict(text),
+                code::DEADLOCK => Failure::Conflict(text),
+                // Another node may well answer (a minority node answers every read so).
+                code::LOCK_WAIT_TIMEOUT => Failure::Node(text),
                 _ if server.state == "40001" => Failure::Conflict(text),
                 code::NOT_READY | code::ERROR_DURING_COMMIT | code::TOO_MANY_CONNECTIONS => Failure::Node(text),
                 c if code::INTERRUPTED.contains(&c) || code::GOING_AWAY.contains(&c) => Failure::Node(text),
@@ -113,6 +116,7 @@ mod tests {
         assert!(matches!(classify(server(1047, "08S01", "WSREP has not yet prepared node")), Failure::Node(_)));
         assert!(matches!(classify(server(1180, "HY000", "Got error 6 during COMMIT")), Failure::Node(_)));
         assert!(matches!(classify(server(1213, "40001", "Deadlock found")), Failure::Conflict(_)));
+        assert!(matches!(classify(server(1205, "HY000", "Lock wait timeout exceeded")), Failure::Node(_)));
         assert!(matches!(classify(server(9999, "40001", "serialization")), Failure::Conflict(_)));
         assert!(matches!(classify(server(1064, "42000", "syntax")), Failure::Final(StoreError::Internal(_))));
         assert!(matches!(classify(mysql_async::DriverError::ConnectionClosed.into()), Failure::Node(_)));

@@ -5,23 +5,12 @@
 //! `word*`. With no operator in front, boolean mode matches rows with any of the
 //! words and ranks rows with more of them higher, as the SQLite backend does.
 
-/// At most this many words of a query are used.
-const MAX_TOKENS: usize = 16;
-/// Words are cut to this many characters (InnoDB's longest token is 84).
-const MAX_TOKEN_CHARS: usize = 64;
+use crate::meta::search_words::search_words;
 
 /// The boolean-mode expression for `query`, e.g. `cats* dogs*`; `None` when the
 /// query has no words.
 pub(super) fn against_expression(query: &str) -> Option<String> {
-    let terms: Vec<String> = query
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|word| !word.is_empty())
-        .take(MAX_TOKENS)
-        .map(|word| {
-            let word: String = word.chars().take(MAX_TOKEN_CHARS).collect();
-            format!("{}*", word.to_lowercase())
-        })
-        .collect();
+    let terms: Vec<String> = search_words(query).iter().map(|word| format!("{word}*")).collect();
     (!terms.is_empty()).then(|| terms.join(" "))
 }
 

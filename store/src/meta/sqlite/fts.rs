@@ -3,24 +3,12 @@
 //! User text never reaches `MATCH` as is: it is cut into alphanumeric words, and each
 //! word becomes a quoted prefix term, so no FTS5 operator or syntax error can result.
 
-/// At most this many words of a query are used.
-const MAX_TOKENS: usize = 16;
-/// Words are cut to this many characters.
-const MAX_TOKEN_CHARS: usize = 64;
+use crate::meta::search_words::search_words;
 
-/// The FTS5 expression for `query`: its words (split on anything not alphanumeric,
-/// lowercased, at most 16 of at most 64 characters) as quoted prefix terms joined with
-/// `OR`, e.g. `"cat"* OR "video"*`. `None` when the query has no words.
+/// The FTS5 expression for `query`: its words ([`search_words`]) as quoted prefix terms
+/// joined with `OR`, e.g. `"cat"* OR "video"*`. `None` when the query has no words.
 pub(super) fn match_expression(query: &str) -> Option<String> {
-    let terms: Vec<String> = query
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|word| !word.is_empty())
-        .take(MAX_TOKENS)
-        .map(|word| {
-            let word: String = word.chars().take(MAX_TOKEN_CHARS).collect();
-            format!("\"{}\"*", word.to_lowercase())
-        })
-        .collect();
+    let terms: Vec<String> = search_words(query).iter().map(|word| format!("\"{word}\"*")).collect();
     (!terms.is_empty()).then(|| terms.join(" OR "))
 }
 

@@ -23,7 +23,7 @@ proptest! {
             Some(expression) => {
                 prop_assert!(has_word);
                 let terms: Vec<&str> = expression.split(" OR ").collect();
-                prop_assert!(terms.len() <= MAX_TOKENS);
+                prop_assert!(terms.len() <= crate::meta::search_words::MAX_WORDS);
                 for term in terms {
                     let inner = term.strip_prefix('"').and_then(|t| t.strip_suffix("\"*"));
                     let inner = inner.ok_or_else(|| TestCaseError::fail(format!("{term:?} is not \"…\"*")))?;
