@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # test.sh — install what the tests need, then run every check and test:
 # rustfmt, clippy, the Rust unit and integration tests (real server on port 0, real
-# ffmpeg/ffprobe), and the end-to-end browser tests (headless Debian Chromium), VOD,
-# live and live through TURN, WHIP/WHEP interoperability with aiortc, and schemathesis
-# over the OpenAPI document against a live server (scripts/api-fuzz.sh).
+# ffmpeg/ffprobe, real MariaDB and 3-node Galera clusters on free loopback ports started
+# by tools/galera-harness), and the end-to-end browser tests (headless Debian Chromium),
+# VOD, live, live with every role its own process on Galera, live through TURN,
+# WHIP/WHEP interoperability with aiortc, and schemathesis over the OpenAPI document
+# against a live server (scripts/api-fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}

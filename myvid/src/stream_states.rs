@@ -14,7 +14,9 @@
 //! SFU and backend agrees even without this gate.
 
 use std::collections::HashSet;
+use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use myvid_core::Clock;
 use myvid_sfu::link::HostedStreams;
@@ -23,6 +25,48 @@ use myvid_sfu::session::{LiveChange, LiveHook};
 use myvid_store::meta::{LiveState, VideoSource};
 use myvid_store::{MetaStore, StoreError};
 use tokio::sync::mpsc;
+
+/// How the recorder tries a write again while the metadata store is unavailable (a
+/// cluster without quorum, a restart): a stream's end must not be lost, or it would stay
+/// listed as live.
+#[derive(Debug, Clone, Copy)]
+struct Retry {
+    /// Give up after this long.
+    for_at_most: Duration,
+    /// The first pause; each next one doubles…
+    first_delay: Duration,
+    /// …up to this.
+    max_delay: Duration,
+}
+
+/// Ten minutes, pausing 0.5 s, 1 s, 2 s … 15 s.
+const RECORD_RETRY: Retry = Retry {
+    for_at_most: Duration::from_secs(600),
+    first_delay: Duration::from_millis(500),
+    max_delay: Duration::from_secs(15),
+};
+
+/// Runs `write` until it answers anything but "unavailable", or `retry` gives up.
+async fn until_available<T, F, Fut>(retry: Retry, mut write: F) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, StoreError>>,
+{
+    let give_up = tokio::time::Instant::now() + retry.for_at_most;
+    let mut delay = retry.first_delay;
+    loop {
+        match write().await {
+            Err(StoreError::MetadataUnavailable(why) | StoreError::Unavailable(why))
+                if tokio::time::Instant::now() + delay < give_up =>
+            {
+                tracing::warn!(%why, ?delay, "the metadata store is unavailable; trying again");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(retry.max_delay);
+            }
+            other => return other,
+        }
+    }
+}
 
 /// Streams whose end this SFU reported but the recorder has not written yet.
 type Ending = Arc<Mutex<HashSet<String>>>;
@@ -103,7 +147,7 @@ async fn record(
                 (stream_id, LiveState::Ended)
             }
         };
-        let written = meta.set_live_state(id, state, clock.now()).await;
+        let written = until_available(RECORD_RETRY, || meta.set_live_state(id, state, clock.now())).await;
         match &written {
             Ok(_) => {}
             Err(StoreError::Conflict(_)) => {
@@ -119,5 +163,48 @@ async fn record(
         if state == LiveState::Ended && matches!(written, Ok(_) | Err(StoreError::NotFound)) {
             ending.lock().unwrap_or_else(PoisonError::into_inner).remove(id);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const QUICK: Retry = Retry {
+        for_at_most: Duration::from_secs(5),
+        first_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(20),
+    };
+
+    #[tokio::test]
+    async fn a_write_is_tried_again_while_the_store_is_unavailable() {
+        let tries = std::sync::atomic::AtomicU32::new(0);
+        let started = std::time::Instant::now();
+        let written = until_available(QUICK, || async {
+            match tries.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
+                0..=3 => Err(StoreError::MetadataUnavailable("no quorum".into())),
+                _ => Ok(7),
+            }
+        })
+        .await;
+        assert_eq!(written.unwrap(), 7);
+        assert_eq!(tries.into_inner(), 5);
+        assert!(started.elapsed() >= Duration::from_millis(5 + 10 + 20 + 20), "paused between tries, doubling");
+    }
+
+    #[tokio::test]
+    async fn other_answers_are_final_and_unavailability_ends_in_time() {
+        let conflict =
+            until_available(QUICK, || async { Err::<(), _>(StoreError::Conflict("live_state".into())) }).await;
+        assert!(matches!(conflict, Err(StoreError::Conflict(_))));
+        let retry = Retry { for_at_most: Duration::from_millis(200), ..QUICK };
+        let started = std::time::Instant::now();
+        let down = until_available(retry, || async { Err::<(), _>(StoreError::Unavailable("down".into())) }).await;
+        assert!(matches!(down, Err(StoreError::Unavailable(_))));
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_millis(150) && took <= Duration::from_millis(400),
+            "gave up at its limit: {took:?}"
+        );
     }
 }
