@@ -3,7 +3,9 @@
 //! Measures:
 //! - search over 100,000 public titles through `myvid api` (`GET /v1/videos?q=`), one
 //!   client: p50 / p99, against the very same FULLTEXT query sent straight to the same
-//!   node (`mysql_async` text protocol, no MyVid code, same session settings);
+//!   node (`mysql_async` text protocol, no MyVid code, same session settings); broad
+//!   queries (two vocabulary words, a third of the catalogue matches and is ranked) and
+//!   selective ones (a title's number, a handful of rows);
 //! - sign-up throughput through the API (8 clients; argon2 hashing included);
 //! - create + publish throughput of video records on the cluster (16 tasks, store level);
 //! - the registry's heartbeat: writes per server and the latency of one on the cluster.
@@ -28,9 +30,25 @@ use support::{WORDS, percentile};
 mod support;
 
 const VIDEOS: usize = 100_000;
-const QUERIES: usize = 1_000;
+const BROAD_QUERIES: usize = 300;
+const SELECTIVE_QUERIES: usize = 1_000;
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
+}
+
+/// The SQL `MariaMeta::search_public` runs for `words` (its text, with the expression
+/// inlined), for the first page of 24 (+1 to know whether there is more).
+fn raw_search_sql(words: &str) -> String {
+    let e: String = words.split(' ').map(|w| format!("{w}*")).collect::<Vec<_>>().join(" ");
+    format!(
+        "SELECT v.seq, v.id, v.owner_id, u.username, v.title, v.description, v.source, v.video_key, \
+         v.preview_key, v.external_url, v.external_preview_url, v.visibility, v.duration_ms, v.created_at, \
+         v.published_at, v.live_state, v.media_staged \
+         FROM videos v LEFT JOIN users u ON u.id = v.owner_id \
+         WHERE MATCH (v.title, v.description) AGAINST ('{e}' IN BOOLEAN MODE) AND v.visibility = 'public' \
+         ORDER BY MATCH (v.title) AGAINST ('{e}' IN BOOLEAN MODE) DESC, \
+                  MATCH (v.title, v.description) AGAINST ('{e}' IN BOOLEAN MODE) DESC, v.seq DESC LIMIT 25"
+    )
 }
 
 fn query_words(i: usize) -> String {
@@ -91,18 +109,9 @@ async fn main() -> anyhow::Result<()> {
     let http = reqwest::Client::new();
     tokio::time::sleep(Duration::from_millis(500)).await;
 
-    // Search through the API.
-    let mut api = Vec::new();
-    for i in 0..QUERIES {
-        let started = Instant::now();
-        let res = http.get(format!("{url}/v1/videos?q={}&limit=24", query_words(i).replace(' ', "+"))).send().await?;
-        anyhow::ensure!(res.status() == 200, "search answered {}", res.status());
-        let page: Value = res.json().await?;
-        anyhow::ensure!(page["items"].as_array().is_some_and(|v| v.len() == 24), "a full page: {page}");
-        api.push(started.elapsed());
-    }
-
-    // The same query straight to node 0, with the session settings MyVid uses.
+    // Search through the API and straight to node 0, for two kinds of query: broad (two
+    // vocabulary words: about a third of the catalogue matches, all of it ranked) and
+    // selective (a title's number: a handful of rows).
     let opts = mysql_async::OptsBuilder::default()
         .ip_or_hostname("127.0.0.1")
         .tcp_port(db.addr(0).rsplit_once(':').map_or(3306, |(_, p)| p.parse().unwrap_or(3306)))
@@ -111,39 +120,43 @@ async fn main() -> anyhow::Result<()> {
         .db_name(Some(database.clone()))
         .init(vec!["SET SESSION wsrep_sync_wait = 1"]);
     let mut conn = mysql_async::Conn::new(opts).await?;
-    let mut raw = Vec::new();
-    for i in 0..QUERIES {
-        let e: String = query_words(i).split(' ').map(|w| format!("{w}*")).collect::<Vec<_>>().join(" ");
-        let sql = format!(
-            "SELECT v.seq, v.id, v.owner_id, u.username, v.title, v.description, v.source, v.video_key, \
-             v.preview_key, v.external_url, v.external_preview_url, v.visibility, v.duration_ms, v.created_at, \
-             v.published_at, v.live_state, v.media_staged \
-             FROM videos v LEFT JOIN users u ON u.id = v.owner_id \
-             WHERE MATCH (v.title, v.description) AGAINST ('{e}' IN BOOLEAN MODE) AND v.visibility = 'public' \
-             ORDER BY MATCH (v.title) AGAINST ('{e}' IN BOOLEAN MODE) DESC, \
-                      MATCH (v.title, v.description) AGAINST ('{e}' IN BOOLEAN MODE) DESC, v.seq DESC LIMIT 25"
+    let broad: Vec<String> = (0..BROAD_QUERIES).map(query_words).collect();
+    let selective: Vec<String> = (0..SELECTIVE_QUERIES).map(|i| ((i * 7_919) % VIDEOS).to_string()).collect();
+    for (kind, queries) in [("broad", &broad), ("selective", &selective)] {
+        let mut api = Vec::new();
+        for words in queries {
+            let started = Instant::now();
+            let res = http.get(format!("{url}/v1/videos?q={}&limit=24", words.replace(' ', "+"))).send().await?;
+            anyhow::ensure!(res.status() == 200, "search answered {}", res.status());
+            let page: Value = res.json().await?;
+            anyhow::ensure!(page["items"].as_array().is_some_and(|v| !v.is_empty()), "results: {page}");
+            api.push(started.elapsed());
+        }
+        let mut raw = Vec::new();
+        for words in queries {
+            let sql = raw_search_sql(words);
+            let started = Instant::now();
+            let rows: Vec<mysql_async::Row> = conn.query(sql).await?;
+            anyhow::ensure!(!rows.is_empty());
+            raw.push(started.elapsed());
+        }
+        api.sort();
+        raw.sort();
+        let (a50, a99) = (percentile(&api, 50.0), percentile(&api, 99.0));
+        let (r50, r99) = (percentile(&raw, 50.0), percentile(&raw, 99.0));
+        println!(
+            "search, {kind} ({} queries over {VIDEOS} titles, 1 client): API p50 {:.2} ms, p99 {:.2} ms; \
+             the same query straight to the node p50 {:.2} ms, p99 {:.2} ms; API/raw p50 {:.2}x, p99 {:.2}x",
+            queries.len(),
+            ms(a50),
+            ms(a99),
+            ms(r50),
+            ms(r99),
+            a50.as_secs_f64() / r50.as_secs_f64(),
+            a99.as_secs_f64() / r99.as_secs_f64()
         );
-        let started = Instant::now();
-        let rows: Vec<mysql_async::Row> = conn.query(sql).await?;
-        anyhow::ensure!(rows.len() == 25);
-        raw.push(started.elapsed());
     }
     conn.disconnect().await?;
-    api.sort();
-    raw.sort();
-    let (a50, a99, r50, r99) =
-        (percentile(&api, 50.0), percentile(&api, 99.0), percentile(&raw, 50.0), percentile(&raw, 99.0));
-    println!(
-        "search over {VIDEOS} titles, {QUERIES} queries, 1 client, through the API: p50 {:.2} ms, p99 {:.2} ms",
-        ms(a50),
-        ms(a99)
-    );
-    println!("the same FULLTEXT query straight to the node:            p50 {:.2} ms, p99 {:.2} ms", ms(r50), ms(r99));
-    println!(
-        "API / raw: p50 {:.2}x, p99 {:.2}x",
-        a50.as_secs_f64() / r50.as_secs_f64(),
-        a99.as_secs_f64() / r99.as_secs_f64()
-    );
 
     // Sign-ups through the API: 8 clients, 25 each.
     let started = Instant::now();
