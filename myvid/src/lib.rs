@@ -18,6 +18,7 @@ pub mod config;
 pub mod http_server;
 pub mod import;
 pub mod openapi;
+pub mod orphans;
 pub mod roles;
 pub mod secret;
 pub mod shutdown;

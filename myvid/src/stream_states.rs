@@ -80,12 +80,13 @@ pub struct StreamStates {
 }
 
 impl StreamStates {
-    /// Starts the recorder task, which writes to `meta` at `clock`'s time and keeps
-    /// `hosted` (the streams this SFU announces to endpoints) up to date.
-    pub fn start(meta: Arc<dyn MetaStore>, clock: Clock, hosted: HostedStreams) -> Self {
+    /// Starts the recorder task, which writes to `meta` at `clock`'s time (naming this
+    /// SFU, registry id `host`, as the host of streams going live) and keeps `hosted`
+    /// (the streams this SFU announces to endpoints) up to date.
+    pub fn start(meta: Arc<dyn MetaStore>, clock: Clock, hosted: HostedStreams, host: String) -> Self {
         let ending = Ending::default();
         let (changes, rx) = mpsc::unbounded_channel();
-        tokio::spawn(record(rx, meta.clone(), clock, hosted, ending.clone()));
+        tokio::spawn(record(rx, meta.clone(), clock, hosted, ending.clone(), host));
         StreamStates { meta, ending, changes }
     }
 
@@ -135,6 +136,7 @@ async fn record(
     clock: Clock,
     hosted: HostedStreams,
     ending: Ending,
+    host: String,
 ) {
     while let Some(change) = changes.recv().await {
         let (id, state) = match &change {
@@ -147,7 +149,8 @@ async fn record(
                 (stream_id, LiveState::Ended)
             }
         };
-        let written = until_available(RECORD_RETRY, || meta.set_live_state(id, state, clock.now())).await;
+        let written =
+            until_available(RECORD_RETRY, || meta.set_live_state(id, state, Some(host.as_str()), clock.now())).await;
         match &written {
             Ok(_) => {}
             Err(StoreError::Conflict(_)) => {

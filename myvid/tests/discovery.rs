@@ -67,7 +67,7 @@ async fn the_least_loaded_live_endpoint_is_handed_out_and_silent_ones_drop_out()
 
     // A live stream's view lists every live endpoint, least loaded first, for failover.
     let id = grant["stream_id"].as_str().unwrap();
-    meta.set_live_state(id, myvid_store::meta::LiveState::Live, now).await.unwrap();
+    meta.set_live_state(id, myvid_store::meta::LiveState::Live, None, now).await.unwrap();
     let view: Value = server.get(&format!("/API/VIDEO/{id}"), None).await.json().await.unwrap();
     assert_eq!(
         view["ws_urls"],

@@ -67,7 +67,7 @@ async fn streams_are_listed_as_webrtc_only_while_live() {
     assert_error(server.get(&format!("/API/VIDEO/{id}"), Some(&other)).await, 404, "not_found").await;
 
     let meta = SqliteMeta::open(&server.dir.path().join("data/meta.sqlite3")).await.unwrap();
-    meta.set_live_state(id, LiveState::Live, 1).await.unwrap();
+    meta.set_live_state(id, LiveState::Live, None, 1).await.unwrap();
     let found = listed(&server, "platypus").await;
     assert_eq!(found.len(), 1);
     assert_eq!(found[0]["type"], "WebRTC");
@@ -82,7 +82,7 @@ async fn streams_are_listed_as_webrtc_only_while_live() {
     // A live stream cannot be "published" like an upload.
     assert_error(server.post_json(&format!("/API/PUBLISH/{id}"), Some(&owner), json!({})).await, 409, "conflict").await;
 
-    meta.set_live_state(id, LiveState::Ended, 2).await.unwrap();
+    meta.set_live_state(id, LiveState::Ended, None, 2).await.unwrap();
     assert!(listed(&server, "platypus").await.is_empty(), "ended streams are not listed");
 }
 
@@ -112,7 +112,7 @@ async fn streams_left_live_by_a_previous_run_are_ended_at_start() {
         first.post_json("/API/NEWSTREAM/", Some(&token), json!({"title": "Crashed cast"})).await.json().await.unwrap();
     let id = grant["stream_id"].as_str().unwrap().to_owned();
     let meta = SqliteMeta::open(&data.join("meta.sqlite3")).await.unwrap();
-    meta.set_live_state(&id, LiveState::Live, 1).await.unwrap();
+    meta.set_live_state(&id, LiveState::Live, None, 1).await.unwrap();
     assert_eq!(listed(&first, "crashed").await.len(), 1);
     first.stop().await;
 

@@ -8,8 +8,9 @@
 //!  endpoint ──attach──▶ link ──ClientLink──▶ Signalling::serve ──Command──▶ media task
 //!                                                 │ LiveChange        ▲ publish gate
 //!                                                 ▼                   │ (ended stays ended)
-//!                                  stream_states: MetaStore::set_live_state (live / ended)
+//!                                  stream_states: MetaStore::set_live_state (live / ended, host = this SFU)
 //!  Heartbeat{kind: sfu, load = open client links, or DRAINING_LOAD} ──▶ registry
+//!  orphans::Reaper ──every 10 s──▶ end the live streams of SFUs gone from the registry
 //! ```
 //!
 //! Shutdown drains ([`SfuRunning::shutdown`]): the SFU refuses new `publish`/`join`/
@@ -46,6 +47,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::common::{self, open_services, public_url};
 use crate::config::Config;
+use crate::orphans::Reaper;
 use crate::stream_states::StreamStates;
 
 /// What the SFU role needs to start.
@@ -124,7 +126,8 @@ pub async fn start(
     let check =
         Box::new(move |stream: &str, token: &str| tokens.verify(stream, token, clock.now()).map_err(|e| e.to_string()));
     let hosted = HostedStreams::default();
-    let states = StreamStates::start(setup.meta.clone(), setup.clock.clone(), hosted.clone());
+    let server_id = format!("sfu-{}", myvid_core::ids::new_token());
+    let states = StreamStates::start(setup.meta.clone(), setup.clock.clone(), hosted.clone(), server_id.clone());
     let drain = Drain::new(media_stop);
     let signalling = Arc::new(
         Signalling::new(server.handle.clone(), check)
@@ -141,7 +144,7 @@ pub async fn start(
     let heartbeat = Heartbeat {
         meta: setup.meta.clone(),
         clock: setup.clock.clone(),
-        id: format!("sfu-{}", myvid_core::ids::new_token()),
+        id: server_id.clone(),
         kind: ServerKind::Sfu,
         url: format!("udp://{}", server.local_addr),
         turn: None,
@@ -162,6 +165,7 @@ pub async fn start(
         clients: clients_tx,
     };
     tokio::spawn(discovery.run(stop.clone()));
+    tokio::spawn(Reaper::new(setup.meta.clone(), setup.clock.clone(), server_id).run(stop.clone()));
     tokio::spawn(async move {
         while let Some(client) = clients.recv().await {
             let signalling = signalling.clone();

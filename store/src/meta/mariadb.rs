@@ -366,11 +366,12 @@ impl MetaStore for MariaMeta {
             .await
     }
 
-    async fn set_live_state(&self, id: &str, state: LiveState, now: i64) -> Result<Video> {
+    async fn set_live_state(&self, id: &str, state: LiveState, host: Option<&str>, now: i64) -> Result<Video> {
         let id = id.to_owned();
+        let host = host.map(str::to_owned);
         self.cluster
             .run("set live state", move |conn| {
-                let id = id.clone();
+                let (id, host) = (id.clone(), host.clone());
                 Box::pin(async move {
                     let mut tx = conn.start_transaction(TxOpts::default()).await?;
                     let current: Option<String> = tx
@@ -386,9 +387,18 @@ impl MetaStore for MariaMeta {
                     tx.exec_drop(
                         "UPDATE videos SET live_state = ?, \
                          visibility = CASE WHEN ? = 'live' THEN 'public' ELSE 'private' END, \
-                         published_at = CASE WHEN ? = 'live' THEN COALESCE(published_at, ?) ELSE published_at END \
+                         published_at = CASE WHEN ? = 'live' THEN COALESCE(published_at, ?) ELSE published_at END, \
+                         live_host = CASE WHEN ? = 'live' THEN COALESCE(?, live_host) END \
                          WHERE id = ?",
-                        (state.as_str(), state.as_str(), state.as_str(), now, id.as_str()),
+                        (
+                            state.as_str(),
+                            state.as_str(),
+                            state.as_str(),
+                            now,
+                            state.as_str(),
+                            host.as_deref(),
+                            id.as_str(),
+                        ),
                     )
                     .await?;
                     let video = video_by_id(&mut tx, &id).await?;
@@ -404,10 +414,33 @@ impl MetaStore for MariaMeta {
             .run("end live streams", |conn| {
                 Box::pin(async move {
                     conn.query_drop(
-                        "UPDATE videos SET live_state = 'ended', visibility = 'private' \
+                        "UPDATE videos SET live_state = 'ended', visibility = 'private', live_host = NULL \
                          WHERE source = 'LIVE' AND live_state = 'live'",
                     )
                     .await?;
+                    Ok(usize::try_from(conn.affected_rows()).unwrap_or(usize::MAX))
+                })
+            })
+            .await
+    }
+
+    async fn end_orphaned_live(&self, alive: &[String], _now: i64) -> Result<usize> {
+        if alive.is_empty() {
+            return Ok(0);
+        }
+        let alive = alive.to_vec();
+        self.cluster
+            .run("end orphaned streams", move |conn| {
+                let alive = alive.clone();
+                Box::pin(async move {
+                    let marks = vec!["?"; alive.len()].join(", ");
+                    let sql = format!(
+                        "UPDATE videos SET live_state = 'ended', visibility = 'private', live_host = NULL \
+                         WHERE source = 'LIVE' AND live_state = 'live' AND live_host IS NOT NULL \
+                         AND live_host NOT IN ({marks})"
+                    );
+                    let values: Vec<Value> = alive.iter().map(|h| h.as_str().into()).collect();
+                    conn.exec_drop(sql, values).await?;
                     Ok(usize::try_from(conn.affected_rows()).unwrap_or(usize::MAX))
                 })
             })

@@ -306,7 +306,17 @@ pub trait MetaStore: Send + Sync + 'static {
     /// `NotFound` if there is no live stream with this id; `Conflict("live_state")`,
     /// with the stream unchanged, if `state` would take it back in its life (see
     /// [`LiveState::may_become`]: an ended stream never goes live again).
-    async fn set_live_state(&self, id: &str, state: LiveState, now: i64) -> Result<Video>;
+    ///
+    /// `host` names the media server (its registry id) broadcasting a stream that goes
+    /// `Live`; it is kept while the stream is live (see [`MetaStore::end_orphaned_live`])
+    /// and forgotten when it ends.
+    async fn set_live_state(&self, id: &str, state: LiveState, host: Option<&str>, now: i64) -> Result<Video>;
+
+    /// Ends every live stream whose recorded host is not in `alive` (media servers the
+    /// registry still holds: the others are gone, and their streams with them) and
+    /// returns how many. Streams without a recorded host are left alone, and an empty
+    /// `alive` ends nothing (an empty registry read is not proof that every server died).
+    async fn end_orphaned_live(&self, alive: &[String], now: i64) -> Result<usize>;
 
     /// Ends every stream still marked live (their SFU is gone, e.g. after a crash of a
     /// single-process deployment) and returns how many there were.

@@ -343,8 +343,9 @@ impl MetaStore for SqliteMeta {
         .ok_or(StoreError::NotFound)
     }
 
-    async fn set_live_state(&self, id: &str, state: LiveState, now: i64) -> Result<Video> {
+    async fn set_live_state(&self, id: &str, state: LiveState, host: Option<&str>, now: i64) -> Result<Video> {
         let id = id.to_owned();
+        let host = host.map(str::to_owned);
         self.call(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let current: Option<String> = tx
@@ -358,10 +359,11 @@ impl MetaStore for SqliteMeta {
             tx.prepare_cached(
                 "UPDATE videos SET live_state = ?2, \
                  visibility = CASE WHEN ?2 = 'live' THEN 'public' ELSE 'private' END, \
-                 published_at = CASE WHEN ?2 = 'live' THEN COALESCE(published_at, ?3) ELSE published_at END \
+                 published_at = CASE WHEN ?2 = 'live' THEN COALESCE(published_at, ?3) ELSE published_at END, \
+                 live_host = CASE WHEN ?2 = 'live' THEN COALESCE(?4, live_host) END \
                  WHERE id = ?1",
             )?
-            .execute(params![id, state.as_str(), now])?;
+            .execute(params![id, state.as_str(), now, host])?;
             let video = video_where(&tx, "v.id = ?1", &id)?;
             tx.commit()?;
             Ok(video.map_or(LiveUpdate::NotFound, |video| LiveUpdate::Done(Box::new(video))))
@@ -373,10 +375,26 @@ impl MetaStore for SqliteMeta {
     async fn end_all_live(&self, _now: i64) -> Result<usize> {
         self.call(|conn| {
             conn.prepare_cached(
-                "UPDATE videos SET live_state = 'ended', visibility = 'private' \
+                "UPDATE videos SET live_state = 'ended', visibility = 'private', live_host = NULL \
                  WHERE source = 'LIVE' AND live_state = 'live'",
             )?
             .execute([])
+        })
+        .await
+    }
+
+    async fn end_orphaned_live(&self, alive: &[String], _now: i64) -> Result<usize> {
+        if alive.is_empty() {
+            return Ok(0);
+        }
+        let alive = alive.to_vec();
+        self.call(move |conn| {
+            let marks = vec!["?"; alive.len()].join(", ");
+            let sql = format!(
+                "UPDATE videos SET live_state = 'ended', visibility = 'private', live_host = NULL \
+                 WHERE source = 'LIVE' AND live_state = 'live' AND live_host IS NOT NULL AND live_host NOT IN ({marks})"
+            );
+            conn.prepare(&sql)?.execute(rusqlite::params_from_iter(alive.iter()))
         })
         .await
     }

@@ -38,6 +38,7 @@ macro_rules! every_check {
             live_streams_are_listed_only_while_live,
             an_ended_stream_cannot_go_live_again,
             server_registry_tracks_heartbeats,
+            streams_of_a_vanished_media_server_are_ended,
         }
     };
 }
@@ -496,25 +497,25 @@ fn stream_record(owner: &User, id: &str, title: &str) -> NewVideo {
 pub async fn an_ended_stream_cannot_go_live_again(store: &dyn MetaStore) {
     let owner = user(store, "finished").await;
     store.create_video(stream_record(&owner, "ended-1", "Platypus farewell")).await.expect("create stream");
-    store.set_live_state("ended-1", LiveState::Live, NOW + 1).await.expect("pending → live");
-    store.set_live_state("ended-1", LiveState::Ended, NOW + 2).await.expect("live → ended");
-    let ended = store.set_live_state("ended-1", LiveState::Ended, NOW + 3).await.expect("ended twice is fine");
+    store.set_live_state("ended-1", LiveState::Live, None, NOW + 1).await.expect("pending → live");
+    store.set_live_state("ended-1", LiveState::Ended, None, NOW + 2).await.expect("live → ended");
+    let ended = store.set_live_state("ended-1", LiveState::Ended, None, NOW + 3).await.expect("ended twice is fine");
 
     for backwards in [LiveState::Live, LiveState::Pending] {
-        assert_conflict(store.set_live_state("ended-1", backwards, NOW + 4).await, "live_state");
+        assert_conflict(store.set_live_state("ended-1", backwards, None, NOW + 4).await, "live_state");
     }
     assert_eq!(store.video("ended-1").await.unwrap(), Some(ended), "unchanged by the refusals");
     assert!(search_all(store, "platypus", 10).await.is_empty(), "still unlisted");
 
     // Given up before it went live: ended too, for good.
     store.create_video(stream_record(&owner, "ended-2", "Platypus rehearsal")).await.expect("create stream");
-    store.set_live_state("ended-2", LiveState::Ended, NOW + 5).await.expect("pending → ended");
-    assert_conflict(store.set_live_state("ended-2", LiveState::Live, NOW + 6).await, "live_state");
+    store.set_live_state("ended-2", LiveState::Ended, None, NOW + 5).await.expect("pending → ended");
+    assert_conflict(store.set_live_state("ended-2", LiveState::Live, None, NOW + 6).await, "live_state");
     // And a live stream does not go back to pending.
     store.create_video(stream_record(&owner, "ended-3", "Platypus live")).await.expect("create stream");
-    store.set_live_state("ended-3", LiveState::Live, NOW + 7).await.expect("pending → live");
-    assert_conflict(store.set_live_state("ended-3", LiveState::Pending, NOW + 8).await, "live_state");
-    store.set_live_state("ended-3", LiveState::Ended, NOW + 9).await.expect("live → ended");
+    store.set_live_state("ended-3", LiveState::Live, None, NOW + 7).await.expect("pending → live");
+    assert_conflict(store.set_live_state("ended-3", LiveState::Pending, None, NOW + 8).await, "live_state");
+    store.set_live_state("ended-3", LiveState::Ended, None, NOW + 9).await.expect("live → ended");
 }
 
 /// A live stream is private while pending, public (listed, searchable) while live, and
@@ -525,12 +526,12 @@ pub async fn live_streams_are_listed_only_while_live(store: &dyn MetaStore) {
     assert_eq!(created.source, VideoSource::Live { state: LiveState::Pending });
     assert!(search_all(store, "quokkacam", 10).await.is_empty(), "pending streams are not listed");
 
-    let live = store.set_live_state("live-1", LiveState::Live, NOW + 5).await.expect("go live");
+    let live = store.set_live_state("live-1", LiveState::Live, None, NOW + 5).await.expect("go live");
     assert_eq!(live.visibility, Visibility::Public);
     assert_eq!(live.published_at, Some(NOW + 5));
     assert_eq!(search_all(store, "quokkacam", 10).await, vec!["live-1".to_owned()]);
 
-    let ended = store.set_live_state("live-1", LiveState::Ended, NOW + 60).await.expect("end");
+    let ended = store.set_live_state("live-1", LiveState::Ended, None, NOW + 60).await.expect("end");
     assert_eq!(ended.visibility, Visibility::Private);
     assert_eq!(ended.source, VideoSource::Live { state: LiveState::Ended });
     assert!(search_all(store, "quokkacam", 10).await.is_empty(), "ended streams are not listed");
@@ -538,8 +539,8 @@ pub async fn live_streams_are_listed_only_while_live(store: &dyn MetaStore) {
     let mut second = stream_record(&owner, "live-2", "Quokkacam second");
     second.created_at = NOW + 90;
     store.create_video(second).await.expect("create a second stream");
-    let live = store.set_live_state("live-2", LiveState::Live, NOW + 100).await.expect("live");
-    let again = store.set_live_state("live-2", LiveState::Live, NOW + 110).await.expect("live, reported twice");
+    let live = store.set_live_state("live-2", LiveState::Live, None, NOW + 100).await.expect("live");
+    let again = store.set_live_state("live-2", LiveState::Live, None, NOW + 110).await.expect("live, reported twice");
     assert_eq!(again.published_at, live.published_at, "the first time it went live is kept");
     let ended = store.end_all_live(NOW + 101).await.expect("end all");
     assert!(ended >= 1);
@@ -549,9 +550,37 @@ pub async fn live_streams_are_listed_only_while_live(store: &dyn MetaStore) {
     assert_eq!(store.end_all_live(NOW + 102).await.expect("again"), 0, "nothing left live");
 
     assert!(matches!(store.publish_video("live-1", &media("live-1", 1), NOW).await, Err(StoreError::NotFound)));
-    assert!(matches!(store.set_live_state("nope", LiveState::Live, NOW).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.set_live_state("nope", LiveState::Live, None, NOW).await, Err(StoreError::NotFound)));
     store.create_video(stored("not-live", None, "upload", "", Visibility::Private)).await.expect("create");
-    assert!(matches!(store.set_live_state("not-live", LiveState::Live, NOW).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.set_live_state("not-live", LiveState::Live, None, NOW).await, Err(StoreError::NotFound)));
+}
+
+/// The streams of a media server that is gone (not among the alive ones) are ended;
+/// those of live servers, and those with no recorded server, are not.
+pub async fn streams_of_a_vanished_media_server_are_ended(store: &dyn MetaStore) {
+    let owner = user(store, "orphan-owner").await;
+    for (id, host) in [("orph-1", Some("sfu-dead")), ("orph-2", Some("sfu-alive")), ("orph-3", None)] {
+        store.create_video(stream_record(&owner, id, "Wombatcam")).await.expect("create stream");
+        store.set_live_state(id, LiveState::Live, host, NOW + 1).await.expect("go live");
+    }
+    // Reported live again without a host: the recorded one stays.
+    store.set_live_state("orph-1", LiveState::Live, None, NOW + 2).await.expect("live again");
+    assert_eq!(
+        store.end_orphaned_live(&[], NOW + 3).await.expect("nothing alive?"),
+        0,
+        "an empty registry ends nothing"
+    );
+    let alive = vec!["sfu-alive".to_owned(), "sfu-other".to_owned()];
+    assert_eq!(store.end_orphaned_live(&alive, NOW + 3).await.expect("reap"), 1);
+    let state = |v: Option<Video>| v.map(|v| v.source);
+    assert_eq!(state(store.video("orph-1").await.unwrap()), Some(VideoSource::Live { state: LiveState::Ended }));
+    assert_eq!(state(store.video("orph-2").await.unwrap()), Some(VideoSource::Live { state: LiveState::Live }));
+    assert_eq!(state(store.video("orph-3").await.unwrap()), Some(VideoSource::Live { state: LiveState::Live }));
+    assert_eq!(search_all(store, "wombatcam", 10).await.len(), 2, "the ended one is no longer listed");
+    assert_eq!(store.end_orphaned_live(&alive, NOW + 4).await.expect("again"), 0);
+    // Ended streams forget their server: it may be gone later without effect.
+    store.set_live_state("orph-2", LiveState::Ended, None, NOW + 5).await.expect("end");
+    assert_eq!(store.end_orphaned_live(&["sfu-other".to_owned()], NOW + 6).await.expect("reap"), 0);
 }
 
 fn server(id: &str, kind: ServerKind, load: i64, heartbeat_at: i64) -> ServerEntry {

@@ -17,8 +17,10 @@ use super::errors::Failure;
 use crate::error::StoreError;
 
 /// All migrations, oldest first: (version, what it does, SQL statements).
-const MIGRATIONS: &[(u32, &str, &str)] =
-    &[(1, "users, sessions, videos, server registry", include_str!("0001_init.sql"))];
+const MIGRATIONS: &[(u32, &str, &str)] = &[
+    (1, "users, sessions, videos, server registry", include_str!("0001_init.sql")),
+    (2, "live streams' media servers", include_str!("0002_live_host.sql")),
+];
 
 /// How long a lock holder may take before others treat it as crashed.
 const LOCK_LEASE: Duration = Duration::from_secs(120);
@@ -158,6 +160,6 @@ mod tests {
             }
         }
         assert_eq!(statements("-- c\nA;\nB\n  x;\n"), vec!["A", "B\n  x"]);
-        assert_eq!(latest(), 1);
+        assert_eq!(latest(), 2);
     }
 }
