@@ -26,4 +26,8 @@ pub use meta::{
     mariadb::{MariaMeta, MariaOptions},
     sqlite::SqliteMeta,
 };
-pub use objects::{Bucket, ObjectStore, local::LocalObjects};
+pub use objects::{
+    Bucket, ObjectStore,
+    local::LocalObjects,
+    s3::{S3Objects, S3Options},
+};

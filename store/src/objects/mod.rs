@@ -13,6 +13,7 @@
 
 pub mod local;
 pub mod media_type;
+pub mod s3;
 pub mod signing;
 
 use async_trait::async_trait;
