@@ -6,7 +6,9 @@
 #         PyPI for the WHIP/WHEP interop tests and schemathesis for the API fuzzing
 #         (scripts/api-fuzz.sh) (a virtualenv because Debian's Python refuses
 #         system-wide pip installs), and MariaDB + Galera + rsync for the database tests
-#         (tools/galera-harness starts its own servers on free ports, see scripts/galera)
+#         (tools/galera-harness starts its own servers on free ports, see scripts/galera),
+#         and Ceph (monitor, manager, OSD, radosgw, CLI) + curl for the S3 tests
+#         (tools/ceph-harness starts its own cluster on free ports, see scripts/ceph)
 # Installs only what is missing; uses sudo when not root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +28,13 @@ if [ "$what" = test ]; then
   [ -x /usr/sbin/mariadbd ] || command -v mariadbd >/dev/null 2>&1 || need+=(mariadb-server)
   [ -f /usr/lib/galera/libgalera_smm.so ] || need+=(galera-4)
   command -v rsync >/dev/null 2>&1 || need+=(rsync)
+  # the test object store (scripts/ceph); the daemons live in /usr/bin
+  command -v ceph-mon >/dev/null 2>&1 || need+=(ceph-mon)
+  command -v ceph-osd >/dev/null 2>&1 || need+=(ceph-osd)
+  command -v ceph-mgr >/dev/null 2>&1 || need+=(ceph-mgr)
+  command -v radosgw >/dev/null 2>&1 || need+=(radosgw)
+  { command -v ceph && command -v radosgw-admin; } >/dev/null 2>&1 || need+=(ceph-common)
+  command -v curl >/dev/null 2>&1 || need+=(curl)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
@@ -33,13 +42,14 @@ if [ ${#need[@]} -gt 0 ]; then
   echo "install-deps: apt-get install ${need[*]}" >&2
   $sudo apt-get update -qq
   # mariadb-server's package scripts start the distro's own server (port 3306, the default
-  # socket). The tests never use it, and starting it fails in containers without an init
-  # system, which would fail the whole install: so while installing, a policy-rc.d (the
-  # Debian switch for "do not start services now") keeps it from starting, unless the
-  # machine already has a policy of its own. A server that does run is harmless: the test
-  # servers use their own ports, sockets and --no-defaults.
+  # socket), and the Ceph packages start their targets and ceph-crash. The tests never use
+  # them, and starting them fails in containers without an init system, which would fail
+  # the whole install: so while installing, a policy-rc.d (the Debian switch for "do not
+  # start services now") keeps them from starting, unless the machine already has a policy
+  # of its own. A server that does run is harmless: the test servers use their own ports,
+  # sockets and configuration files.
   policy=/usr/sbin/policy-rc.d
-  if [[ " ${need[*]} " == *" mariadb-server "* ]] && [ ! -e "$policy" ]; then
+  if [[ " ${need[*]} " =~ \ (mariadb-server|ceph-mon|ceph-osd|ceph-mgr|radosgw|ceph-common)\  ]] && [ ! -e "$policy" ]; then
     trap '$sudo rm -f "$policy"' EXIT
     printf '#!/bin/sh\n# temporary, from MyVid scripts/install-deps.sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
     $sudo chmod 755 "$policy"
