@@ -73,7 +73,10 @@ async fn the_s3_backend_on_an_erasure_coded_store() {
     // Server-made objects, missing ones, deletes.
     store.put(Bucket::Previews, "abc/n1.jpg", vec![0xff, 0xd8, 0xff]).await.unwrap();
     assert_eq!(store.head(Bucket::Previews, "abc/n1.jpg").await.unwrap().map(|i| i.size), Some(3));
-    assert!(matches!(store.copy((Bucket::Staging, "nope/x"), (Bucket::Videos, "nope/y.mp4")).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        store.copy((Bucket::Staging, "nope/x"), (Bucket::Videos, "nope/y.mp4")).await,
+        Err(StoreError::NotFound)
+    ));
     assert_eq!(store.head(Bucket::Videos, "nope/y.mp4").await.unwrap(), None);
     store.delete(Bucket::Staging, "abc/video").await.unwrap();
     store.delete(Bucket::Staging, "abc/video").await.unwrap();
