@@ -104,11 +104,22 @@ fn checker_unavailable(err: &ToolError) -> ApiError {
 }
 
 /// Checks that a staged object exists and is non-empty.
-async fn require_object(services: &Services, key: &str, what: &str) -> Result<(), ApiError> {
+/// The staged `key` must be there, not empty, and at most `max_bytes`. The embedded
+/// store enforces the size while receiving; a presigned PUT to S3 cannot, so an
+/// oversized upload is caught (and deleted) here.
+async fn require_object(services: &Services, key: &str, what: &str, max_bytes: u64) -> Result<(), ApiError> {
     match services.objects.head(Bucket::Staging, key).await? {
         None => Err(refused(services, ErrorCode::UploadIncomplete, format!("the {what} has not been uploaded yet"))),
         Some(info) if info.size == 0 => {
             Err(refused(services, ErrorCode::UploadIncomplete, format!("the uploaded {what} is empty")))
+        }
+        Some(info) if info.size > max_bytes => {
+            discard(services, &[(Bucket::Staging, Some(key.to_owned()))]).await;
+            Err(refused(
+                services,
+                ErrorCode::PayloadTooLarge,
+                format!("the uploaded {what} is {} bytes; the limit is {max_bytes}", info.size),
+            ))
         }
         Some(_) => Ok(()),
     }
@@ -206,8 +217,9 @@ pub async fn publish(services: &Services, user: &User, id: &str) -> Result<Video
         VideoSource::Stored { .. } => return video_view(services, &video).await,
         _ => return Err(ApiError::new(ErrorCode::Conflict, "only uploaded videos can be published")),
     };
-    require_object(services, &staged_preview, "preview image").await?;
-    require_object(services, &staged_video, "video file").await?;
+    let settings = &services.settings;
+    require_object(services, &staged_preview, "preview image", settings.max_preview_bytes).await?;
+    require_object(services, &staged_video, "video file", settings.max_video_bytes).await?;
     let nonce = nonce();
     let mut video_copy = None;
     let mut preview_copy = None;

@@ -14,7 +14,9 @@ use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
 mod metadata;
+mod objects;
 pub use metadata::{MetadataBackend, MetadataConfig};
+pub use objects::{ObjectsBackend, ObjectsConfig};
 
 /// The whole configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -30,6 +32,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// The metadata store: embedded SQLite or MariaDB / Galera.
     pub metadata: MetadataConfig,
+    /// The object store: the embedded directory or S3.
+    pub objects: ObjectsConfig,
     /// Upload limits and signed-URL lifetime.
     pub uploads: UploadsConfig,
     /// Sessions.
@@ -332,6 +336,7 @@ impl Default for Config {
             public_url: None,
             data_dir: PathBuf::from("myvid-data"),
             metadata: MetadataConfig::default(),
+            objects: ObjectsConfig::default(),
             uploads: UploadsConfig::default(),
             auth: AuthConfig::default(),
             media: MediaConfig::default(),
@@ -427,6 +432,7 @@ impl Config {
             bail!("`data_dir` must not be empty");
         }
         self.metadata.validate()?;
+        self.objects.validate()?;
         if self.uploads.max_video_bytes == 0 || self.uploads.max_preview_bytes == 0 {
             bail!("`uploads.max_video_bytes` and `uploads.max_preview_bytes` must be above 0");
         }
@@ -554,6 +560,7 @@ const OPTIONAL_FIELDS: &[&str] = &[
     "turn.secret",
     "metadata.password",
     "metadata.password_file",
+    "objects.secret_key",
 ];
 
 /// Applies `MYVID_…` overrides to the raw table.

@@ -55,9 +55,11 @@ pub async fn run(
     let url = public_url(&config, bound);
     let grant = remote_turn_grant(&config);
     let (services, local) = open_services(&config, &url, clock, Arc::new(Metrics::default()), grant).await?;
-    let app = myvid_api::router(services.clone())
-        .merge(myvid_endpoint::objects_router(services.clone(), local))
-        .merge(crate::openapi::routes());
+    let mut app = myvid_api::router(services.clone()).merge(crate::openapi::routes());
+    // The embedded store's signed URLs name this process; S3's name the store.
+    if let Some(local) = local {
+        app = app.merge(myvid_endpoint::objects_router(services.clone(), local));
+    }
     tracing::info!(%bound, data_dir = %config.data_dir.display(), "myvid api ready");
     println!("myvid api listening on {url}");
     common::serve(&config, listener, app, &services, shutdown, Vec::new()).await

@@ -25,11 +25,11 @@ use myvid_core::live::{IceServer, StreamTokens};
 use myvid_core::metrics::Metrics;
 use myvid_core::turn_credentials::TurnGrant;
 use myvid_core::{Clock, Services, Settings};
-use myvid_store::{LocalObjects, MariaMeta, MetaStore, SqliteMeta};
+use myvid_store::{LocalObjects, MariaMeta, MetaStore, ObjectStore, S3Objects, SqliteMeta};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use crate::config::{Config, MetadataBackend};
+use crate::config::{Config, MetadataBackend, ObjectsBackend};
 use crate::http_server::{self, ConnectionLimits};
 use crate::secret;
 
@@ -76,20 +76,32 @@ pub async fn open_services(
     clock: Clock,
     metrics: Arc<Metrics>,
     turn: Option<TurnGrant>,
-) -> anyhow::Result<(Services, Arc<LocalObjects>)> {
+) -> anyhow::Result<(Services, Option<Arc<LocalObjects>>)> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
     let paths = DataPaths::new(&config.data_dir);
     let meta = open_meta(config).await?;
-    let key = secret::load_or_create(&paths.signing_key)?;
-    let local = Arc::new(
-        LocalObjects::open(paths.objects.clone(), url.to_owned(), &key)
-            .await
-            .with_context(|| format!("cannot open object directory {}", paths.objects.display()))?,
-    );
+    let (objects, local): (Arc<dyn ObjectStore>, Option<Arc<LocalObjects>>) = match config.objects.backend {
+        ObjectsBackend::Local => {
+            let key = secret::load_or_create(&paths.signing_key)?;
+            let local = Arc::new(
+                LocalObjects::open(paths.objects.clone(), url.to_owned(), &key)
+                    .await
+                    .with_context(|| format!("cannot open object directory {}", paths.objects.display()))?,
+            );
+            (local.clone(), Some(local))
+        }
+        ObjectsBackend::S3 => {
+            let options = config.objects.s3_options(|name| std::env::var(name).ok())?;
+            let s3 = S3Objects::open(&options)
+                .await
+                .with_context(|| format!("cannot open the S3 object store at {:?}", options.endpoint))?;
+            (Arc::new(s3), None)
+        }
+    };
     let services = Services {
         meta,
-        objects: local.clone(),
+        objects,
         clock,
         settings: Arc::new(Settings {
             endpoint_url: url.to_owned(),

@@ -78,7 +78,7 @@ pub async fn run(
         None
     };
     let app = myvid_api::router(services.clone())
-        .merge(myvid_endpoint::router(services.clone(), Some(local), relay.clone()))
+        .merge(myvid_endpoint::router(services.clone(), local, relay.clone()))
         .merge(crate::openapi::routes());
     tracing::info!(%bound, data_dir = %config.data_dir.display(), "myvid dev ready");
     // The one line on stdout: scripts and tests read the URL from it.

@@ -141,7 +141,7 @@ pub async fn run(
     if let Some((server, _)) = &turn {
         follow_sfus(server, &services, stop.clone());
     }
-    let app = myvid_endpoint::router(services.clone(), Some(local), Some(relay.clone()))
+    let app = myvid_endpoint::router(services.clone(), local, Some(relay.clone()))
         .merge(myvid_api::ops_router(services.clone()));
     tracing::info!(%bound, "myvid endpoint ready");
     println!("myvid endpoint listening on {url}");
