@@ -92,7 +92,7 @@ impl ObjectsConfig {
             return Ok(());
         }
         for (field, url) in [("endpoint", &self.endpoint), ("public_endpoint", &self.public_endpoint)] {
-            if !url.is_empty() && !(url.starts_with("http://") || url.starts_with("https://")) {
+            if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {
                 bail!("`objects.{field}` must be an http:// or https:// URL, got {url:?}");
             }
         }
