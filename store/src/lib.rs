@@ -5,14 +5,15 @@
 //! ```text
 //!             ┌──────────────── MetaStore ────────────────┐
 //!  api/  ───▶ │ users, sessions, videos, full-text search │ ──▶ SqliteMeta (embedded default)
-//!  endpoint/  └───────────────────────────────────────────┘     MariaDB Galera (production, later)
+//!  endpoint/  └───────────────────────────────────────────┘     MariaMeta (MariaDB / Galera, production)
 //!             ┌─────────────── ObjectStore ───────────────┐
 //!        ───▶ │ previews + videos buckets, signed URLs    │ ──▶ LocalObjects (embedded default)
 //!             └───────────────────────────────────────────┘     S3 (production, later)
 //! ```
 //!
 //! Both traits return [`StoreError`], which tells apart the cases a caller reacts to
-//! differently: not found, conflict, unavailable (retry later) and read-only.
+//! differently: not found, conflict, unavailable (retry later; the metadata store says
+//! so with its own variant) and read-only.
 //! Neither trait reads the clock: every call that depends on time takes `now` (Unix
 //! seconds) as an argument, so behaviour is reproducible in tests.
 

@@ -10,7 +10,7 @@
 //! and `innodb_ft_enable_stopword = OFF` on the server to find short and common words
 //! as SQLite does (a warning is logged at start otherwise).
 //!
-//! Node choice, failover, retries and timeouts are in [`cluster`]. Every write can be
+//! Node choice, failover, retries and timeouts are in `cluster.rs`. Every write can be
 //! retried after an unknown outcome without duplicating anything: inserts are keyed
 //! (a clash with the row this very operation wrote is recognised as success), updates
 //! are conditional and idempotent.

@@ -1,8 +1,9 @@
 //! The metadata seam: accounts, sessions and videos, with full-text search.
 //!
-//! Implementations: [`sqlite::SqliteMeta`] (embedded default). The MariaDB Galera
-//! backend arrives with the scale-out work and must pass the same conformance tests
-//! (`tests/meta_conformance.rs`).
+//! Implementations: [`sqlite::SqliteMeta`] (embedded default) and
+//! [`mariadb::MariaMeta`] (a MariaDB server or Galera cluster). Both pass the same
+//! conformance suite (`tests/common/meta.rs`, run by `tests/meta_conformance.rs` and
+//! `tests/mariadb_conformance.rs`).
 
 mod columns;
 pub mod mariadb;

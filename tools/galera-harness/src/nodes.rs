@@ -30,7 +30,15 @@ impl Cluster {
     pub fn restart(&self, node: usize) {
         let dir = self.node_dir(node);
         let started = Instant::now();
-        if let Err(failure) = scripts::run(&dir.join("start.sh"), ["--wait"], &[]) {
+        let mut outcome = scripts::run(&dir.join("start.sh"), ["--wait"], &[]);
+        if let Err(failure) = &outcome {
+            // A start can crash (seen once: exit 139 while two nodes rejoined at once,
+            // each waiting for the other): a second start recovers from where it stopped.
+            eprintln!("galera-harness: starting node {node} failed (exit {:?}); trying once more", failure.code);
+            std::thread::sleep(std::time::Duration::from_secs(1));
+            outcome = scripts::run(&dir.join("start.sh"), ["--wait"], &[]);
+        }
+        if let Err(failure) = outcome {
             panic!(
                 "galera-harness: restarting node {node} failed (exit {:?}):\n{}\n{}",
                 failure.code,
