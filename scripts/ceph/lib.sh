@@ -63,8 +63,16 @@ start_daemon() {
   program=$(daemon_program "$name") || die "unknown daemon $name"
   setsid "$program" --conf "$base/ceph.conf" --name "$name" -f "$@" \
     </dev/null >>"$base/log/$name.out" 2>&1 &
-  echo $! >"$base/run/$name.pid"
-  disown $!   # not the caller's job: no "Killed" notice from bash when it is stopped
+  local pid=$!
+  echo "$pid" >"$base/run/$name.pid"
+  disown "$pid"   # not the caller's job: no "Killed" notice from bash when it is stopped
+  # Until the forked shell has exec'd the daemon, /proc/PID/cmdline is still bash's and
+  # daemon_pid would call it dead: return only once it is the daemon (or has exited).
+  local tries=0
+  while [ -z "$(daemon_pid "$base" "$name")" ] && proc_running "$pid" && [ $tries -lt 250 ]; do
+    sleep 0.02
+    tries=$((tries + 1))
+  done
 }
 
 # Waits until none of the given PIDs is running; returns 1 after SECS seconds.

@@ -109,11 +109,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# wait_for SECS WHAT CMD...: until CMD succeeds; dies after SECS seconds.
+# wait_for SECS WHAT CMD...: until CMD succeeds; dies after SECS seconds. CMD's output is
+# dropped; a CMD that finds waiting pointless sets `fatal` to why (or `port_taken=1`) and fails.
+fatal='' port_taken=0
 wait_for() {
   local deadline=$(( $(date +%s) + $1 )) what=$2
   shift 2
   until "$@" >/dev/null 2>&1; do
+    [ $port_taken = 0 ] || { log "$what: a port it needs is taken"; exit "$EXIT_PORT_TAKEN"; }
+    [ -z "$fatal" ] || die "$fatal"
     [ "$(date +%s)" -lt $deadline ] || die "timed out waiting for $what (logs in $BASE_DIR/log)"
     sleep 0.2
   done
@@ -243,8 +247,9 @@ ceph-mon --conf "$CONF" --name mon.a --mkfs --monmap "$BASE_DIR/monmap" --keyrin
 start_daemon "$BASE_DIR" mon.a
 mon_up() {
   [ -n "$(daemon_pid "$BASE_DIR" mon.a)" ] || {
-    grep -qs 'Address already in use' "$BASE_DIR/log/mon.a.log" && { log "a monitor port is taken"; exit "$EXIT_PORT_TAKEN"; }
-    die "the monitor died (see $BASE_DIR/log/mon.a.log)"
+    grep -qs 'Address already in use' "$BASE_DIR/log/mon.a.log" && port_taken=1
+    fatal="the monitor died (see $BASE_DIR/log/mon.a.log)"
+    return 1
   }
   ceph_t "$BASE_DIR" 5 mon stat
 }
@@ -289,8 +294,9 @@ log "$OSDS OSDs up"
 
 rgw_answers() {
   [ -n "$(daemon_pid "$BASE_DIR" client.rgw)" ] || {
-    grep -qs 'Address already in use' "$BASE_DIR/log/client.rgw.log" && { log "the S3 port is taken"; exit "$EXIT_PORT_TAKEN"; }
-    die "radosgw died (see $BASE_DIR/log/client.rgw.log)"
+    grep -qs 'Address already in use' "$BASE_DIR/log/client.rgw.log" && port_taken=1
+    fatal="radosgw died (see $BASE_DIR/log/client.rgw.log)"
+    return 1
   }
   curl -sf -m 2 -o /dev/null "http://127.0.0.1:$RGW_PORT/"
 }
