@@ -70,6 +70,45 @@ pub struct ObjectInfo {
     pub size: u64,
 }
 
+/// A byte stream into or out of the store (object bodies are never held in memory whole).
+pub type ObjectBody = std::pin::Pin<Box<dyn tokio::io::AsyncRead + Send>>;
+
+/// A byte range of an object: `start..=end` (`end` `None`: to the object's end).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteRange {
+    /// First byte.
+    pub start: u64,
+    /// Last byte, inclusive (`None`: the last byte of the object).
+    pub end: Option<u64>,
+}
+
+/// A part the store holds for a multipart upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadedPart {
+    /// Part number, 1–10,000.
+    pub number: u32,
+    /// Size in bytes.
+    pub size: u64,
+    /// The store's entity tag of the part (quoted, as the store sends it).
+    pub etag: String,
+}
+
+/// A multipart upload that was created and is neither completed nor aborted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingMultipart {
+    /// The key the object will have.
+    pub key: String,
+    /// The store's id of the upload.
+    pub upload_id: String,
+    /// When it was created (Unix seconds).
+    pub initiated_at: i64,
+}
+
+/// Highest part number of a multipart upload (S3's limit).
+pub const MAX_PARTS: u32 = 10_000;
+/// Smallest size of every part but the last (S3's limit; the embedded store applies it too).
+pub const MIN_PART_BYTES: u64 = 5 * 1024 * 1024;
+
 /// An object store with presigned URLs.
 #[async_trait]
 pub trait ObjectStore: Send + Sync + 'static {
@@ -86,6 +125,52 @@ pub trait ObjectStore: Send + Sync + 'static {
     /// Something `ffprobe` can open to inspect the object: a local path, or a
     /// presigned URL valid until `expires_at`.
     async fn probe_input(&self, bucket: Bucket, key: &str, expires_at: i64) -> Result<String>;
+
+    /// Streams `body` into `bucket/key` (any length; large bodies go up in parts), replacing
+    /// anything there; readers see the whole object or none. Returns the bytes stored.
+    async fn put_stream(&self, bucket: Bucket, key: &str, body: ObjectBody) -> Result<u64>;
+
+    /// Streams `bucket/key` (or `range` of it) out of the store. `NotFound` if absent.
+    async fn get_stream(&self, bucket: Bucket, key: &str, range: Option<ByteRange>) -> Result<ObjectBody>;
+
+    /// Starts a multipart upload to `bucket/key`; returns its upload id.
+    async fn create_multipart(&self, bucket: Bucket, key: &str) -> Result<String>;
+
+    /// A URL that accepts one `PUT` of part `part` (1–[`MAX_PARTS`]) of upload `upload_id`
+    /// until `expires_at`, at most `max_bytes` long where the store can enforce it. The
+    /// answer carries the part's `ETag` header.
+    async fn presign_part(
+        &self,
+        bucket: Bucket,
+        key: &str,
+        upload_id: &str,
+        part: u32,
+        max_bytes: u64,
+        expires_at: i64,
+    ) -> Result<String>;
+
+    /// The parts stored so far, by number. `NotFound` if the upload is unknown (completed,
+    /// aborted or never created).
+    async fn list_parts(&self, bucket: Bucket, key: &str, upload_id: &str) -> Result<Vec<UploadedPart>>;
+
+    /// Joins `parts` (numbers ascending, etags as listed) into the object `bucket/key`,
+    /// replacing anything there; returns its size. `NotFound` if the upload is unknown;
+    /// `Conflict("parts")` if a part is missing, differs from its etag or (but the last)
+    /// is smaller than [`MIN_PART_BYTES`].
+    async fn complete_multipart(
+        &self,
+        bucket: Bucket,
+        key: &str,
+        upload_id: &str,
+        parts: &[UploadedPart],
+    ) -> Result<ObjectInfo>;
+
+    /// Drops an upload and its parts (idempotent: an unknown upload is fine).
+    async fn abort_multipart(&self, bucket: Bucket, key: &str, upload_id: &str) -> Result<()>;
+
+    /// The multipart uploads of `bucket` not yet completed or aborted (for reaping the
+    /// abandoned ones).
+    async fn pending_multiparts(&self, bucket: Bucket) -> Result<Vec<PendingMultipart>>;
 
     /// Removes an object (idempotent).
     async fn delete(&self, bucket: Bucket, key: &str) -> Result<()>;
