@@ -76,8 +76,11 @@ error_codes! {
     /// The metadata database cannot answer now (no node reachable, a cluster without
     /// quorum, timed out); nothing was changed. Retry shortly.
     MetadataUnavailable => SERVICE_UNAVAILABLE, "metadata_unavailable";
-    /// The store accepts reads only right now.
-    ReadOnly => SERVICE_UNAVAILABLE, "read_only";
+    /// The storage accepts reads only right now (a degraded object store, a full disk):
+    /// nothing was written; watching still works. Retry later.
+    StorageReadOnly => SERVICE_UNAVAILABLE, "storage_read_only";
+    /// The object store does not answer in time; nothing was written. Retry later.
+    StorageUnavailable => SERVICE_UNAVAILABLE, "storage_unavailable";
     /// The media server did not answer in time (WHIP/WHEP); retry.
     MediaServerTimeout => GATEWAY_TIMEOUT, "media_server_timeout";
     /// An upload's body ended or failed before all of it arrived (the client went away).
@@ -215,7 +218,7 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(what) => ApiError::new(ErrorCode::Conflict, format!("{what} is already taken")),
             StoreError::Unavailable(detail) => {
                 tracing::warn!(%detail, "storage unavailable");
-                ApiError::new(ErrorCode::Unavailable, "storage is unavailable right now; try again shortly")
+                crate::object_health::unavailable_error()
             }
             StoreError::MetadataUnavailable(detail) => {
                 tracing::warn!(%detail, "metadata store unavailable");
@@ -226,7 +229,7 @@ impl From<StoreError> for ApiError {
             }
             StoreError::ReadOnly(detail) => {
                 tracing::warn!(%detail, "storage read-only");
-                ApiError::new(ErrorCode::ReadOnly, "storage is read-only right now; reading still works")
+                crate::object_health::read_only_error()
             }
             StoreError::Internal(detail) => ApiError::internal(detail),
         }
@@ -242,9 +245,9 @@ mod tests {
         let cases = [
             (StoreError::NotFound, "not_found", 404),
             (StoreError::Conflict("email".into()), "conflict", 409),
-            (StoreError::Unavailable("x".into()), "unavailable", 503),
+            (StoreError::Unavailable("x".into()), "storage_unavailable", 503),
             (StoreError::MetadataUnavailable("x".into()), "metadata_unavailable", 503),
-            (StoreError::ReadOnly("x".into()), "read_only", 503),
+            (StoreError::ReadOnly("x".into()), "storage_read_only", 503),
             (StoreError::Internal("x".into()), "internal", 500),
         ];
         for (store_err, code, status) in cases {

@@ -26,6 +26,7 @@ pub mod live;
 pub mod media;
 pub mod metrics;
 pub mod new_video;
+pub mod object_health;
 pub mod password_work;
 pub mod passwords;
 pub mod registry;

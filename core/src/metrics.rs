@@ -58,6 +58,10 @@ pub struct Metrics {
     pub turn_blocked_packets: Counter,
     /// Datagrams over an allocation's bandwidth cap, dropped.
     pub turn_rate_limited_packets: Counter,
+    /// The object store's state as last probed: 0 writable, 1 read-only, 2 unavailable.
+    pub object_store_state: Gauge,
+    /// Writing calls refused because the object store was degraded.
+    pub object_store_refusals: Counter,
 }
 
 impl Default for Metrics {
@@ -85,9 +89,21 @@ impl Default for Metrics {
             turn_relayed_bytes: Counter::default(),
             turn_blocked_packets: Counter::default(),
             turn_rate_limited_packets: Counter::default(),
+            object_store_state: Gauge::default(),
+            object_store_refusals: Counter::default(),
             registry: Registry::default(),
         };
         registry.register("http_requests", "HTTP requests answered", metrics.http_requests.clone());
+        registry.register(
+            "object_store_state",
+            "Object store state as last probed: 0 writable, 1 read-only, 2 unavailable",
+            metrics.object_store_state.clone(),
+        );
+        registry.register(
+            "object_store_refusals",
+            "Uploads and publishes refused because the object store was degraded",
+            metrics.object_store_refusals.clone(),
+        );
         registry.register("http_request_duration_seconds", "HTTP request latency", metrics.http_latency.clone());
         registry.register("signups", "Accounts created", metrics.signups.clone());
         registry.register("login_failures", "Failed log-in attempts", metrics.login_failures.clone());

@@ -10,6 +10,7 @@ use crate::clock::Clock;
 use crate::live::{IceServer, StreamTokens};
 use crate::media::MediaTools;
 use crate::metrics::Metrics;
+use crate::object_health::ObjectHealth;
 use crate::turn_credentials::TurnGrant;
 
 /// Runtime settings the operations need (a slice of the binary's config).
@@ -67,6 +68,9 @@ pub struct Services {
     pub meta: Arc<dyn MetaStore>,
     /// Previews and video files.
     pub objects: Arc<dyn ObjectStore>,
+    /// Whether `objects` takes writes right now (probed in the background by the roles
+    /// that write: see [`ObjectHealth::spawn_prober`]).
+    pub objects_health: Arc<ObjectHealth>,
     /// Source of "now".
     pub clock: Clock,
     /// Runtime settings.

@@ -70,6 +70,7 @@ pub async fn create_upload(services: &Services, user: &User, req: UploadRequest)
     let details = Details::check(&req.title, &req.description)?;
     limits::text("preview_filename", &req.preview_filename, MAX_FILENAME_CHARS, true, false)?;
     limits::text("video_filename", &req.video_filename, MAX_FILENAME_CHARS, true, false)?;
+    require_writable(services)?;
     let now = services.clock.now();
     let video = create_private(services, user, &details, staging_keys).await?;
     let VideoSource::Staged { video_key, preview_key } = &video.source else {
@@ -82,15 +83,33 @@ pub async fn create_upload(services: &Services, user: &User, req: UploadRequest)
         preview_upload_url: services
             .objects
             .presign_put(Bucket::Staging, preview_key, settings.max_preview_bytes, expires_at)
-            .await?,
+            .await
+            .map_err(|e| storage_failed(services, e))?,
         video_upload_url: services
             .objects
             .presign_put(Bucket::Staging, video_key, settings.max_video_bytes, expires_at)
-            .await?,
+            .await
+            .map_err(|e| storage_failed(services, e))?,
     };
     services.metrics.uploads_created.inc();
     tracing::info!(video = %video.id, user = %user.username, "upload created");
     Ok(grant)
+}
+
+/// A failed object-store call: the health monitor learns of it (an unavailable or
+/// read-only store is then refused at once by the next writing call, until a probe finds
+/// it writable again), and the caller gets the matching 503.
+fn storage_failed(services: &Services, err: StoreError) -> ApiError {
+    services.objects_health.note_failure(&err, services.clock.now());
+    err.into()
+}
+
+/// `Ok` if the object store takes writes as far as is known; else `503
+/// storage_read_only` / `storage_unavailable` without touching anything.
+fn require_writable(services: &Services) -> Result<(), ApiError> {
+    services.objects_health.require_writable().inspect_err(|_| {
+        services.metrics.object_store_refusals.inc();
+    })
 }
 
 fn refused(services: &Services, code: ErrorCode, message: String) -> ApiError {
@@ -108,7 +127,7 @@ fn checker_unavailable(err: &ToolError) -> ApiError {
 /// store enforces the size while receiving; a presigned PUT to S3 cannot, so an
 /// oversized upload is caught (and deleted) here.
 async fn require_object(services: &Services, key: &str, what: &str, max_bytes: u64) -> Result<(), ApiError> {
-    match services.objects.head(Bucket::Staging, key).await? {
+    match services.objects.head(Bucket::Staging, key).await.map_err(|e| storage_failed(services, e))? {
         None => Err(refused(services, ErrorCode::UploadIncomplete, format!("the {what} has not been uploaded yet"))),
         Some(info) if info.size == 0 => {
             Err(refused(services, ErrorCode::UploadIncomplete, format!("the uploaded {what} is empty")))
@@ -127,7 +146,8 @@ async fn require_object(services: &Services, key: &str, what: &str, max_bytes: u
 
 /// What `ffprobe`/`ffmpeg` open for an object.
 async fn tool_input(services: &Services, bucket: Bucket, key: &str) -> Result<String, ApiError> {
-    Ok(services.objects.probe_input(bucket, key, services.clock.now() + 3600).await?)
+    let expires_at = services.clock.now() + 3600;
+    services.objects.probe_input(bucket, key, expires_at).await.map_err(|e| storage_failed(services, e))
 }
 
 async fn probe_object(services: &Services, bucket: Bucket, key: &str) -> Result<(String, Probe), ApiError> {
@@ -153,7 +173,7 @@ async fn make_preview(services: &Services, id: &str, staged: &str, nonce: &str) 
     let jpeg = media::thumbnail(&services.settings.media, &input).await.map_err(|e| checker_unavailable(&e))?;
     let jpeg = jpeg.map_err(|why| invalid(format!("it does not decode: {why}")))?;
     let key = format!("{id}/{nonce}.{}", MediaType::Jpeg.extension());
-    services.objects.put(Bucket::Previews, &key, jpeg).await?;
+    services.objects.put(Bucket::Previews, &key, jpeg).await.map_err(|e| storage_failed(services, e))?;
     Ok(key)
 }
 
@@ -173,7 +193,8 @@ async fn make_video(
     let (_, probed) = probe_object(services, Bucket::Staging, staged).await?;
     let kind = media::video_type(&probed).map_err(not_a_video)?;
     let key = format!("{id}/{nonce}.{}", kind.extension());
-    services.objects.copy((Bucket::Staging, staged), (Bucket::Videos, &key)).await?;
+    let copied_to = (Bucket::Videos, key.as_str());
+    services.objects.copy((Bucket::Staging, staged), copied_to).await.map_err(|e| storage_failed(services, e))?;
     *copied = Some(key.clone());
     let (input, probed) = probe_object(services, Bucket::Videos, &key).await?;
     if media::video_type(&probed) != Ok(kind) {
@@ -217,6 +238,7 @@ pub async fn publish(services: &Services, user: &User, id: &str) -> Result<Video
         VideoSource::Stored { .. } => return video_view(services, &video).await,
         _ => return Err(ApiError::new(ErrorCode::Conflict, "only uploaded videos can be published")),
     };
+    require_writable(services)?;
     let settings = &services.settings;
     require_object(services, &staged_preview, "preview image", settings.max_preview_bytes).await?;
     require_object(services, &staged_video, "video file", settings.max_video_bytes).await?;

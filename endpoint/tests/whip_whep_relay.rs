@@ -72,6 +72,7 @@ async fn start(config: WhipConfig) -> Endpoint {
     let services = Services {
         meta: Arc::new(meta),
         objects: Arc::new(objects),
+        objects_health: Default::default(),
         clock: Clock::system(),
         settings: Arc::new(Settings::default()),
         metrics: Arc::new(Metrics::default()),

@@ -8,50 +8,21 @@ mod support;
 use myvid_ceph_harness::S3Store;
 use reqwest::Client;
 use serde_json::{Value, json};
-use support::role::{Role, post};
+use support::role::post;
+use support::s3::{env, grant, sign_up, start};
 use support::{media, read};
-
-fn env(s3: &S3Store) -> Vec<(String, String)> {
-    vec![
-        ("MYVID_OBJECTS__BACKEND".into(), "s3".into()),
-        ("MYVID_OBJECTS__ENDPOINT".into(), s3.endpoint()),
-        ("MYVID_OBJECTS__REGION".into(), s3.region().into()),
-        ("MYVID_OBJECTS__PATH_STYLE".into(), "true".into()),
-        ("AWS_ACCESS_KEY_ID".into(), s3.access_key().into()),
-        ("AWS_SECRET_ACCESS_KEY".into(), s3.secret_key().into()),
-        ("MYVID_UPLOADS__MAX_PREVIEW_BYTES".into(), "200000".into()),
-        ("MYVID_LIVE__SFU_SECRET".into(), "sfu-secret-shared-by-the-roles-0123456789".into()),
-        ("MYVID_LIVE__STREAM_SECRET".into(), "stream-secret-shared-by-the-roles-0123456789".into()),
-        ("MYVID_TURN__SECRET".into(), "turn-secret-shared-by-the-roles-0123456789".into()),
-    ]
-}
-
-fn start(role: &str, data: &std::path::Path, env: &[(String, String)]) -> Role {
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    Role::start(role, data, &env)
-}
-
-async fn grant(http: &Client, endpoint: &str, token: &str, title: &str) -> Value {
-    let body = json!({"title": title, "description": "on S3", "preview_filename": "p.png", "video_filename": "v.webm"});
-    let res = post(http, format!("{endpoint}/NEWVIDEOUPLOAD"), Some(token), body).await;
-    assert_eq!(res.status(), 200);
-    res.json().await.unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn uploads_and_playback_go_straight_to_the_store() {
     let s3 = S3Store::start();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let env = env(&s3);
+    let env = env(&s3, &[("MYVID_UPLOADS__MAX_PREVIEW_BYTES", "200000")]);
     let endpoint = start("endpoint", &data, &env);
     let api = start("api", &data, &env);
     let http = Client::new();
 
-    let body = json!({"username": "stella", "email": "stella@example.org", "password": "password-stella"});
-    let signed_up = post(&http, format!("{}/v1/auth/signup", api.url), None, body).await;
-    assert_eq!(signed_up.status(), 201);
-    let token = signed_up.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
+    let token = sign_up(&http, &api, "stella").await;
 
     let upload = grant(&http, &endpoint.url, &token, "Stored on Ceph").await;
     for (field, file) in [("preview_upload_url", &media().preview), ("video_upload_url", &media().clip)] {

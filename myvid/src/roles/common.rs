@@ -23,6 +23,7 @@ use anyhow::Context;
 use axum::Router;
 use myvid_core::live::{IceServer, StreamTokens};
 use myvid_core::metrics::Metrics;
+use myvid_core::object_health::ObjectHealth;
 use myvid_core::turn_credentials::TurnGrant;
 use myvid_core::{Clock, Services, Settings};
 use myvid_store::{LocalObjects, MariaMeta, MetaStore, ObjectStore, S3Objects, SqliteMeta};
@@ -102,6 +103,7 @@ pub async fn open_services(
     let services = Services {
         meta,
         objects,
+        objects_health: Arc::new(ObjectHealth::new()),
         clock,
         settings: Arc::new(Settings {
             endpoint_url: url.to_owned(),
@@ -120,6 +122,10 @@ pub async fn open_services(
         stream_tokens: StreamTokens::new(secret_or_random(&config.live.stream_secret, "live.stream_secret").as_bytes()),
         limits: crate::http_server::limiters(&config.limits),
     };
+    let metrics = services.metrics.clone();
+    services.objects_health.clone().spawn_prober(services.objects.clone(), services.clock.clone(), move |state| {
+        metrics.object_store_state.set(i64::from(state.as_u8()));
+    });
     Ok((services, local))
 }
 

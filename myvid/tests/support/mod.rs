@@ -4,6 +4,7 @@
 #![allow(dead_code, missing_docs)]
 
 pub mod role;
+pub mod s3;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
