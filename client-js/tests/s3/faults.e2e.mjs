@@ -1,0 +1,250 @@
+// MyVid on a real erasure-coded S3 store (Ceph RGW, EC k=4 m=2 over six OSDs, started by
+// the project's scripts/ceph/up.sh on free ports) with Debian's Chromium, while OSDs fail:
+//
+// 1. Two of six OSDs are killed while one page plays a video from the store and another
+//    uploads a 64 MiB file to it: the playback reaches its end, the upload completes, and
+//    the stored object's SHA-256 equals the file's. A watch page opened with the two
+//    OSDs down plays too.
+// 2. A third OSD is killed: the server notices within its probe period plus timeouts,
+//    the upload page shows a clear "storage is not answering" error at once instead of
+//    handing out URLs to a store that hangs, and search still answers.
+// 3. The OSDs come back: MyVid notices by itself and an upload works again.
+//
+//   MYVID_BIN=/path/to/myvid npm run test:s3
+
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+import { startServer } from '../support/server.mjs';
+import { launchBrowser } from '../support/browser.mjs';
+import { startS3Store } from '../support/ceph.mjs';
+import { ARTIFACTS, apiJson, sleep, uniqueWord } from '../support/live-pages.mjs';
+
+const run = promisify(execFile);
+const BIG_UPLOAD = 64 << 20;
+/** The server's per-attempt and per-call S3 timeouts. */
+const ATTEMPT_MS = 3_000;
+const OPERATION_MS = 6_000;
+
+async function ffmpeg(args, cwd) {
+  await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...args], { cwd, timeout: 120_000 });
+}
+
+async function sha256File(file) {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk);
+  return hash.digest('hex');
+}
+
+/** SHA-256 of an object read straight from the store with a signed GET (curl's sigv4). */
+async function sha256Stored(store, bucket, key) {
+  const { stdout } = await run(
+    'bash',
+    [
+      '-c',
+      'curl -sf --max-time 60 --aws-sigv4 "aws:amz:$REGION:s3" --user "$KEYS" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$URL" | sha256sum',
+    ],
+    { env: { ...process.env, REGION: store.region, KEYS: `${store.accessKey}:${store.secretKey}`, URL: `${store.endpoint}/${bucket}/${key}` }, timeout: 90_000 },
+  );
+  return stdout.split(' ')[0];
+}
+
+async function health(url) {
+  const res = await apiJson(url, 'GET', '/healthz');
+  return res.json;
+}
+
+async function waitForState(url, state, timeoutMs) {
+  const started = Date.now();
+  while (Date.now() - started < timeoutMs) {
+    const h = await health(url).catch(() => null);
+    if (h?.objects?.state === state) return Date.now() - started;
+    await sleep(250);
+  }
+  throw new Error(`the server never reported the object store ${state} within ${timeoutMs} ms`);
+}
+
+describe('uploads and playback on an erasure-coded S3 store while OSDs fail', () => {
+  let store;
+  let server;
+  let browser;
+  let dir;
+  let token;
+  let videoId;
+  const files = {};
+
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'myvid-s3-e2e-'));
+    [store] = await Promise.all([
+      startS3Store(),
+      ffmpeg(['-f', 'lavfi', '-i', 'testsrc=duration=12:size=320x240:rate=25', '-c:v', 'libvpx', '-b:v', '600k', 'clip.webm'], dir),
+      ffmpeg(['-f', 'lavfi', '-i', 'testsrc=size=320x240', '-frames:v', '1', 'preview.png'], dir),
+      writeFile(path.join(dir, 'big.bin'), randomBytes(BIG_UPLOAD)),
+    ]);
+    Object.assign(files, { clip: path.join(dir, 'clip.webm'), preview: path.join(dir, 'preview.png'), big: path.join(dir, 'big.bin') });
+    server = await startServer({
+      logFile: path.join(ARTIFACTS, 's3-faults-server.log'),
+      env: {
+        MYVID_OBJECTS__BACKEND: 's3',
+        MYVID_OBJECTS__ENDPOINT: store.endpoint,
+        MYVID_OBJECTS__REGION: store.region,
+        MYVID_OBJECTS__PATH_STYLE: 'true',
+        MYVID_OBJECTS__CORS_ORIGINS: '["http://127.0.0.1:*"]',
+        MYVID_OBJECTS__ATTEMPT_TIMEOUT_MS: String(ATTEMPT_MS),
+        MYVID_OBJECTS__OPERATION_TIMEOUT_MS: String(OPERATION_MS),
+        MYVID_OBJECTS__MAX_ATTEMPTS: '1',
+        MYVID_UPLOADS__MAX_VIDEO_BYTES: String(256 << 20),
+        AWS_ACCESS_KEY_ID: store.accessKey,
+        AWS_SECRET_ACCESS_KEY: store.secretKey,
+      },
+    });
+    browser = await launchBrowser();
+    const name = uniqueWord('s3_').slice(0, 14);
+    const signup = await apiJson(server.url, 'POST', '/v1/auth/signup', { username: name, email: `${name}@example.test`, password: 'correct horse battery' });
+    assert.equal(signup.status, 201, signup.text);
+    token = signup.json.token;
+  });
+
+  after(async () => {
+    await browser?.close().catch(() => {});
+    await server?.stop();
+    await store?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  /** A page of the server with the test user logged in. */
+  async function loggedInPage(name) {
+    const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
+    await context.addInitScript((t) => localStorage.setItem('myvid.token', t), token);
+    const page = await context.newPage();
+    page.setDefaultTimeout(30_000);
+    const shot = (step) => page.screenshot({ path: path.join(ARTIFACTS, `s3-${name}-${step}.png`) }).catch(() => {});
+    return { context, page, shot };
+  }
+
+  /** Fills the upload form and submits it; returns the page's error box and status line. */
+  async function startUpload(page, title, video) {
+    await page.goto(new URL('/upload.html', server.url).href);
+    await page.getByTestId('upload-title').fill(title);
+    await page.getByTestId('upload-preview').setInputFiles(files.preview);
+    await page.getByTestId('upload-video').setInputFiles(video);
+    await page.getByTestId('upload-submit').click();
+  }
+
+  async function uploadFinished(page, timeout) {
+    const errorBox = page.getByTestId('upload-error');
+    await Promise.race([
+      page.waitForFunction(() => /upload complete/i.test(document.querySelector('[data-testid="upload-status"]')?.textContent || ''), null, { timeout }),
+      errorBox.waitFor({ state: 'visible', timeout }).then(async () => {
+        throw new Error(`the upload failed on the page: ${await errorBox.textContent()}`);
+      }),
+    ]);
+  }
+
+  async function watch(page, id) {
+    await page.goto(new URL(`/watch.html?v=${id}`, server.url).href);
+    const player = page.getByTestId('video-player');
+    await player.waitFor();
+    const err = await player.evaluate(async (v) => {
+      v.muted = true;
+      try {
+        await v.play();
+        return null;
+      } catch (e) {
+        return String(e);
+      }
+    });
+    assert.equal(err, null, 'the video plays');
+    return player;
+  }
+
+  test('two OSDs die during playback and an upload: both complete', { timeout: 300_000 }, async () => {
+    const uploader = await loggedInPage('uploader');
+    const viewer = await loggedInPage('viewer');
+    try {
+      // A published video, stored on S3.
+      await startUpload(uploader.page, `S3 playback ${uniqueWord('w')}`, files.clip);
+      await uploadFinished(uploader.page, 60_000);
+      await uploader.page.getByTestId('publish-button').click();
+      await uploader.page.getByTestId('watch-link').waitFor({ state: 'visible', timeout: 60_000 });
+      videoId = new URL(await uploader.page.getByTestId('watch-link').getAttribute('href'), server.url).searchParams.get('v');
+      const src = (await apiJson(server.url, 'GET', `/API/VIDEO/${videoId}`)).json.url;
+      assert.ok(src.startsWith(store.endpoint), `playback comes from the store: ${src}`);
+
+      // Playback and a 64 MiB upload run; two OSDs are killed meanwhile.
+      const player = await watch(viewer.page, videoId);
+      await startUpload(uploader.page, `S3 big upload ${uniqueWord('w')}`, files.big);
+      await uploader.page.waitForFunction(() => document.querySelector('[data-testid="video-progress"]')?.value >= 5, null, { timeout: 60_000 });
+      await store.killOsd(0);
+      await store.killOsd(1);
+      await uploader.shot('two-osds-down');
+
+      await player.evaluate((v) => new Promise((resolve, reject) => {
+        if (v.ended) resolve();
+        v.addEventListener('ended', resolve, { once: true });
+        v.addEventListener('error', () => reject(new Error(`media error ${v.error?.code}`)), { once: true });
+      }));
+      await uploadFinished(uploader.page, 180_000);
+      await uploader.shot('uploaded-with-two-osds-down');
+
+      // The stored upload is the file, byte for byte.
+      const mine = await (await fetch(new URL('/v1/me/videos', server.url), { headers: { Authorization: `Bearer ${token}` } })).json();
+      const staged = mine.items.find((v) => v.title.startsWith('S3 big upload'));
+      assert.ok(staged, `the upload is among my videos: ${JSON.stringify(mine).slice(0, 500)}`);
+      assert.equal(await sha256Stored(store, 'myvid-staging', `${staged.id}/video`), await sha256File(files.big));
+
+      // A page opened now plays from the degraded store too.
+      const again = await watch(viewer.page, videoId);
+      await again.evaluate((v) => new Promise((resolve, reject) => {
+        if (v.ended) resolve();
+        v.addEventListener('ended', resolve, { once: true });
+        v.addEventListener('error', () => reject(new Error(`media error ${v.error?.code}`)), { once: true });
+      }));
+    } finally {
+      await uploader.context.close();
+      await viewer.context.close();
+    }
+  });
+
+  test('a third OSD stops writes with a clear error; search answers; recovery is automatic', { timeout: 300_000 }, async () => {
+    const uploader = await loggedInPage('third');
+    try {
+      await store.killOsd(2);
+      // The server's probe finds the store unavailable (a probe is a write bounded by the
+      // S3 timeouts, every 10 s)...
+      const noticedDown = await waitForState(server.url, 'unavailable', 10_000 + 2 * OPERATION_MS + 10_000);
+      const h = await health(server.url);
+      assert.equal(h.status, 'degraded');
+      // ...and a new upload is refused at once, with a clear message on the page.
+      const started = Date.now();
+      await startUpload(uploader.page, `S3 refused ${uniqueWord('w')}`, files.clip);
+      const errorBox = uploader.page.getByTestId('upload-error');
+      await errorBox.waitFor({ state: 'visible', timeout: 5_000 });
+      assert.match(await errorBox.textContent(), /storage/i, 'the page says the storage is the problem');
+      const took = Date.now() - started;
+      await uploader.shot('third-osd-refused');
+      console.log(`# third OSD down: noticed after ${noticedDown} ms; the upload page showed the error ${took} ms after submitting`);
+
+      const t0 = Date.now();
+      const found = await apiJson(server.url, 'GET', '/v1/videos?q=playback');
+      assert.equal(found.status, 200);
+      assert.ok(found.json.items.some((v) => v.id === videoId), 'search still finds the stored video');
+      assert.ok(Date.now() - t0 < 2_000, 'search answers at once');
+
+      for (const n of [2, 1, 0]) await store.restartOsd(n);
+      const noticed = await waitForState(server.url, 'writable', 90_000);
+      console.log(`# OSDs back: the server reported the store writable ${noticed} ms later`);
+      await startUpload(uploader.page, `S3 after recovery ${uniqueWord('w')}`, files.clip);
+      await uploadFinished(uploader.page, 60_000);
+    } finally {
+      await uploader.context.close();
+    }
+  });
+});
