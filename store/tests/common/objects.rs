@@ -360,15 +360,20 @@ pub async fn completing_with_a_missing_or_changed_part_is_a_conflict_and_stores_
 
 pub async fn a_too_small_middle_part_is_a_conflict(store: &dyn ObjectStore, http: &Http) {
     let key = "conf-small/video";
+    let small = bytes(MIN_PART_BYTES as usize - 1, 41);
     let id = store.create_multipart(Bucket::Staging, key).await.unwrap();
     let upload = (Bucket::Staging, key, id.as_str());
-    let small = http.put_part(store, upload, 1, &bytes(MIN_PART_BYTES as usize - 1, 41)).await;
+    let first = http.put_part(store, upload, 1, &small).await;
     let last = http.put_part(store, upload, 2, &bytes(10, 42)).await;
-    let result = store.complete_multipart(Bucket::Staging, key, &id, &[small.clone(), last]).await;
+    let result = store.complete_multipart(Bucket::Staging, key, &id, &[first, last]).await;
     assert!(is_conflict(&result, "parts"), "{result:?}");
     assert_eq!(store.head(Bucket::Staging, key).await.unwrap(), None);
-    // Alone, the small part is the last one and may be small.
-    let info = store.complete_multipart(Bucket::Staging, key, &id, &[small]).await.unwrap();
+    store.abort_multipart(Bucket::Staging, key, &id).await.unwrap();
+    // The last part may be small: here the only one. (A fresh upload: RGW 16 refuses
+    // completing a subset of the parts it holds.)
+    let id = store.create_multipart(Bucket::Staging, key).await.unwrap();
+    let only = http.put_part(store, (Bucket::Staging, key, &id), 1, &small).await;
+    let info = store.complete_multipart(Bucket::Staging, key, &id, &[only]).await.unwrap();
     assert_eq!(info.size, MIN_PART_BYTES - 1);
     store.delete(Bucket::Staging, key).await.unwrap();
 }

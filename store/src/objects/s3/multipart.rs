@@ -146,7 +146,15 @@ impl S3Objects {
                 return Err(StoreError::Conflict("parts".into()));
             }
             Err(e) if is_not_found(&e) => return Err(StoreError::NotFound),
-            Err(e) => return Err(from_sdk("complete multipart", e)),
+            Err(e) => {
+                // RGW 16 answers 500 `InternalError` to completing an unknown upload:
+                // ask whether the upload exists before calling it a failure.
+                let failure = from_sdk("complete multipart", e);
+                return match self.parts_of(bucket, key, upload_id).await {
+                    Err(StoreError::NotFound) => Err(StoreError::NotFound),
+                    _ => Err(failure),
+                };
+            }
         }
         ObjectStore::head(self, bucket, key)
             .await?
