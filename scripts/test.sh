@@ -2,8 +2,9 @@
 # test.sh — install what the tests need, then run every check and test:
 # rustfmt, clippy, the Rust unit and integration tests (real server on port 0, real
 # ffmpeg/ffprobe, real MariaDB and 3-node Galera clusters on free loopback ports started
-# by tools/galera-harness), and the end-to-end browser tests (headless Debian Chromium),
-# VOD, live, live with every role its own process on Galera, live through TURN,
+# by tools/galera-harness; a real erasure-coded Ceph S3 store by tools/ceph-harness), and
+# the end-to-end browser tests (headless Debian Chromium), VOD, live, live with every
+# role its own process on Galera, objects on Ceph S3 while OSDs fail, live through TURN,
 # WHIP/WHEP interoperability with aiortc, and schemathesis over the OpenAPI document
 # against a live server (scripts/api-fuzz.sh).
 set -euo pipefail
@@ -31,6 +32,8 @@ echo "== endpoint failover test (two endpoints, one killed while live)"
 (cd client-js && MYVID_BIN="$bin" npm run test:failover)
 echo "== roles on a Galera cluster (two APIs on different database nodes, endpoint, SFU; Chromium live)"
 (cd client-js && MYVID_BIN="$bin" npm run test:galera)
+echo "== objects on an erasure-coded Ceph S3 store while OSDs fail (Chromium playback and upload)"
+(cd client-js && MYVID_BIN="$bin" npm run test:s3)
 echo "== TURN end-to-end test (a relay-only Chromium viewer through the endpoint's TURN server)"
 (cd client-js && MYVID_BIN="$bin" npm run test:turn)
 echo "== WHIP/WHEP interoperability tests (aiortc publisher and viewer, Chromium)"

@@ -85,19 +85,22 @@ fn start_dev(data: &Path) -> Role {
         .expect("start myvid dev");
     let mut line = String::new();
     std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.trim().strip_prefix("myvid listening on ").unwrap_or_else(|| panic!("first line {line:?}")).to_owned();
+    let url =
+        line.trim().strip_prefix("myvid listening on ").unwrap_or_else(|| panic!("first line {line:?}")).to_owned();
     Role { child, url, log }
 }
 
 async fn sign_up(http: &Client, api: &str, name: &str) -> String {
-    let body = json!({"username": name, "email": format!("{name}@example.org"), "password": format!("password-{name}")});
+    let body =
+        json!({"username": name, "email": format!("{name}@example.org"), "password": format!("password-{name}")});
     let res = post(http, format!("{api}/v1/auth/signup"), None, body).await;
     assert_eq!(res.status(), 201);
     res.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned()
 }
 
 async fn grant(http: &Client, endpoint: &str, token: &str, title: &str) -> Value {
-    let body = json!({"title": title, "description": "benchmark", "preview_filename": "p.png", "video_filename": "v.webm"});
+    let body =
+        json!({"title": title, "description": "benchmark", "preview_filename": "p.png", "video_filename": "v.webm"});
     let res = post(http, format!("{endpoint}/NEWVIDEOUPLOAD"), Some(token), body).await;
     assert_eq!(res.status(), 200);
     res.json().await.unwrap()
@@ -181,7 +184,11 @@ async fn main() {
     let endpoint_cpu = cpu_seconds(endpoint.child.id()) - cpu_before.1;
     let store_cpu: f64 = daemons.iter().map(|p| cpu_seconds(*p)).sum::<f64>() - store_before;
     let mib = UPLOAD_BYTES as f64 / (1 << 20) as f64;
-    println!("upload of {mib:.0} MiB through one presigned PUT: {:.1} s, {:.1} MiB/s", took.as_secs_f64(), mib / took.as_secs_f64());
+    println!(
+        "upload of {mib:.0} MiB through one presigned PUT: {:.1} s, {:.1} MiB/s",
+        took.as_secs_f64(),
+        mib / took.as_secs_f64()
+    );
     println!(
         "CPU meanwhile: api {api_cpu:.2} s ({:.1} % of a core), endpoint {endpoint_cpu:.2} s, Ceph daemons {store_cpu:.1} s",
         100.0 * api_cpu / took.as_secs_f64()

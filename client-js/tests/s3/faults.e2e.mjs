@@ -1,10 +1,11 @@
 // MyVid on a real erasure-coded S3 store (Ceph RGW, EC k=4 m=2 over six OSDs, started by
 // the project's scripts/ceph/up.sh on free ports) with Debian's Chromium, while OSDs fail:
 //
-// 1. Two of six OSDs are killed while one page plays a video from the store and another
-//    uploads a 64 MiB file to it: the playback reaches its end, the upload completes, and
-//    the stored object's SHA-256 equals the file's. A watch page opened with the two
-//    OSDs down plays too.
+// 1. Two of six OSDs are killed while one page plays a 6 MB video from the store and
+//    another uploads a 96 MiB file to it (both pages bandwidth-limited so that both are
+//    still transferring when the OSDs die): the playback reaches its end, the upload
+//    completes, and the stored object's SHA-256 equals the file's. A watch page opened
+//    with the two OSDs down plays too.
 // 2. A third OSD is killed: the server notices within its probe period plus timeouts,
 //    the upload page shows a clear "storage is not answering" error at once instead of
 //    handing out URLs to a store that hangs, and search still answers.
@@ -28,7 +29,10 @@ import { startS3Store } from '../support/ceph.mjs';
 import { ARTIFACTS, apiJson, sleep, uniqueWord } from '../support/live-pages.mjs';
 
 const run = promisify(execFile);
-const BIG_UPLOAD = 64 << 20;
+const BIG_UPLOAD = 96 << 20;
+/** The uploader's bandwidth (Chromium's network emulation), so that the upload is still
+ * running when the OSDs die: ~8 s. */
+const UPLOAD_BYTES_PER_SEC = 12 << 20;
 /** The server's per-attempt and per-call S3 timeouts. */
 const ATTEMPT_MS = 3_000;
 const OPERATION_MS = 6_000;
@@ -77,6 +81,7 @@ describe('uploads and playback on an erasure-coded S3 store while OSDs fail', ()
   let browser;
   let dir;
   let token;
+  let user;
   let videoId;
   const files = {};
 
@@ -84,7 +89,9 @@ describe('uploads and playback on an erasure-coded S3 store while OSDs fail', ()
     dir = await mkdtemp(path.join(tmpdir(), 'myvid-s3-e2e-'));
     [store] = await Promise.all([
       startS3Store(),
-      ffmpeg(['-f', 'lavfi', '-i', 'testsrc=duration=12:size=320x240:rate=25', '-c:v', 'libvpx', '-b:v', '600k', 'clip.webm'], dir),
+      // 40 s at 2 Mbit/s: Chromium buffers about 10 s ahead, so it keeps reading from the
+      // store while the clip plays.
+      ffmpeg(['-f', 'lavfi', '-i', 'testsrc=duration=40:size=640x360:rate=25', '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '2M', '-minrate', '2M', '-maxrate', '2M', 'clip.webm'], dir),
       ffmpeg(['-f', 'lavfi', '-i', 'testsrc=size=320x240', '-frames:v', '1', 'preview.png'], dir),
       writeFile(path.join(dir, 'big.bin'), randomBytes(BIG_UPLOAD)),
     ]);
@@ -109,7 +116,7 @@ describe('uploads and playback on an erasure-coded S3 store while OSDs fail', ()
     const name = uniqueWord('s3_').slice(0, 14);
     const signup = await apiJson(server.url, 'POST', '/v1/auth/signup', { username: name, email: `${name}@example.test`, password: 'correct horse battery' });
     assert.equal(signup.status, 201, signup.text);
-    token = signup.json.token;
+    ({ token, user } = signup.json);
   });
 
   after(async () => {
@@ -119,12 +126,20 @@ describe('uploads and playback on an erasure-coded S3 store while OSDs fail', ()
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  /** A page of the server with the test user logged in. */
-  async function loggedInPage(name) {
+  /** A page of the server with the test user logged in (at `bytesPerSec` each way if given). */
+  async function loggedInPage(name, bytesPerSec) {
     const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
-    await context.addInitScript((t) => localStorage.setItem('myvid.token', t), token);
+    await context.addInitScript(([t, u]) => {
+      localStorage.setItem('myvid.token', t);
+      localStorage.setItem('myvid.user', JSON.stringify(u));
+    }, [token, user]);
     const page = await context.newPage();
     page.setDefaultTimeout(30_000);
+    if (bytesPerSec) {
+      const cdp = await context.newCDPSession(page);
+      await cdp.send('Network.enable');
+      await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: bytesPerSec, uploadThroughput: bytesPerSec });
+    }
     const shot = (step) => page.screenshot({ path: path.join(ARTIFACTS, `s3-${name}-${step}.png`) }).catch(() => {});
     return { context, page, shot };
   }
@@ -166,8 +181,12 @@ describe('uploads and playback on an erasure-coded S3 store while OSDs fail', ()
   }
 
   test('two OSDs die during playback and an upload: both complete', { timeout: 300_000 }, async () => {
-    const uploader = await loggedInPage('uploader');
+    const uploader = await loggedInPage('uploader', UPLOAD_BYTES_PER_SEC);
     const viewer = await loggedInPage('viewer');
+    const storeReads = [];
+    viewer.page.on('response', (res) => {
+      if (res.url().startsWith(store.endpoint)) storeReads.push({ at: Date.now(), status: res.status() });
+    });
     try {
       // A published video, stored on S3.
       await startUpload(uploader.page, `S3 playback ${uniqueWord('w')}`, files.clip);
@@ -180,17 +199,27 @@ describe('uploads and playback on an erasure-coded S3 store while OSDs fail', ()
 
       // Playback and a 64 MiB upload run; two OSDs are killed meanwhile.
       const player = await watch(viewer.page, videoId);
+      await player.evaluate((v) => { v.playbackRate = 2; });
       await startUpload(uploader.page, `S3 big upload ${uniqueWord('w')}`, files.big);
       await uploader.page.waitForFunction(() => document.querySelector('[data-testid="video-progress"]')?.value >= 5, null, { timeout: 60_000 });
       await store.killOsd(0);
       await store.killOsd(1);
+      const killedAt = Date.now();
       await uploader.shot('two-osds-down');
+      // Both were still running when the second OSD was down.
+      const uploaded = await uploader.page.getByTestId('video-progress').evaluate((bar) => bar.value);
+      assert.ok(uploaded < 100, `the upload was still running when the OSDs died (${uploaded} %)`);
+      const fetched = await player.evaluate((v) => (v.buffered.length ? v.buffered.end(v.buffered.length - 1) / v.duration : 0));
+      console.log(`# two OSDs down with the upload at ${uploaded} % and the video ${Math.round(fetched * 100)} % downloaded`);
 
       await player.evaluate((v) => new Promise((resolve, reject) => {
         if (v.ended) resolve();
         v.addEventListener('ended', resolve, { once: true });
         v.addEventListener('error', () => reject(new Error(`media error ${v.error?.code}`)), { once: true });
       }));
+      const later = storeReads.filter((r) => r.at > killedAt);
+      assert.ok(later.length > 0, 'the playing video read from the store after the OSDs died');
+      assert.ok(later.every((r) => r.status === 200 || r.status === 206), `reads answered: ${JSON.stringify(later)}`);
       await uploadFinished(uploader.page, 180_000);
       await uploader.shot('uploaded-with-two-osds-down');
 
@@ -202,6 +231,7 @@ describe('uploads and playback on an erasure-coded S3 store while OSDs fail', ()
 
       // A page opened now plays from the degraded store too.
       const again = await watch(viewer.page, videoId);
+      await again.evaluate((v) => { v.playbackRate = 4; });
       await again.evaluate((v) => new Promise((resolve, reject) => {
         if (v.ended) resolve();
         v.addEventListener('ended', resolve, { once: true });

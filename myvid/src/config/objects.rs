@@ -45,6 +45,10 @@ pub struct ObjectsConfig {
     pub operation_timeout_ms: u64,
     /// S3: attempts per call.
     pub max_attempts: u32,
+    /// S3: origins of MyVid's pages (`https://myvid.example`; one `*` may stand for a
+    /// part, as in `http://127.0.0.1:*`) whose browsers upload to and play from the store:
+    /// when not empty, MyVid sets the buckets' CORS rules at start. Empty: left as set.
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for ObjectsConfig {
@@ -62,6 +66,7 @@ impl Default for ObjectsConfig {
             attempt_timeout_ms: 5_000,
             operation_timeout_ms: 12_000,
             max_attempts: 2,
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -81,6 +86,7 @@ impl std::fmt::Debug for ObjectsConfig {
             .field("attempt_timeout_ms", &self.attempt_timeout_ms)
             .field("operation_timeout_ms", &self.operation_timeout_ms)
             .field("max_attempts", &self.max_attempts)
+            .field("cors_origins", &self.cors_origins)
             .finish()
     }
 }
@@ -113,6 +119,19 @@ impl ObjectsConfig {
         if !(1..=5).contains(&self.max_attempts) {
             bail!("`objects.max_attempts` must be between 1 and 5, got {}", self.max_attempts);
         }
+        if self.cors_origins.len() > 20 {
+            bail!("`objects.cors_origins` may name at most 20 origins");
+        }
+        for origin in &self.cors_origins {
+            let (scheme_ok, rest) = match origin.split_once("://") {
+                Some(("http" | "https", rest)) => (true, rest),
+                _ => (origin == "*", ""),
+            };
+            let host_ok = rest.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]*".contains(&b));
+            if !scheme_ok || !host_ok || origin.len() > 200 || origin.matches('*').count() > 1 {
+                bail!("`objects.cors_origins`: {origin:?} is not an origin like https://myvid.example (no path)");
+            }
+        }
         Ok(())
     }
 
@@ -137,6 +156,7 @@ impl ObjectsConfig {
         options.attempt_timeout = Duration::from_millis(self.attempt_timeout_ms);
         options.operation_timeout = Duration::from_millis(self.operation_timeout_ms);
         options.max_attempts = self.max_attempts;
+        options.cors_origins = self.cors_origins.clone();
         Ok(options)
     }
 }
@@ -166,7 +186,15 @@ mod tests {
         assert!(!format!("{shown:?}").contains("s3cret"));
         let bad = ObjectsConfig { endpoint: "ftp://x".into(), ..config.clone() };
         assert!(bad.validate().is_err());
-        let bad = ObjectsConfig { bucket_prefix: "My_Bucket".into(), ..config };
+        let bad = ObjectsConfig { bucket_prefix: "My_Bucket".into(), ..config.clone() };
         assert!(bad.validate().is_err());
+        let origins = |list: &[&str]| ObjectsConfig {
+            cors_origins: list.iter().map(|o| (*o).to_owned()).collect(),
+            ..config.clone()
+        };
+        assert!(origins(&["https://myvid.example", "http://127.0.0.1:*", "*"]).validate().is_ok());
+        for bad in ["myvid.example", "https://myvid.example/path", "javascript:x", "http://*.a.*"] {
+            assert!(origins(&[bad]).validate().is_err(), "{bad} must be refused");
+        }
     }
 }
