@@ -17,6 +17,10 @@
 //! change a published video (the same holds on S3, where a presigned PUT cannot be
 //! revoked).
 
+pub mod abandoned;
+pub mod multipart;
+pub mod part_plan;
+
 use myvid_store::StoreError;
 use myvid_store::meta::{PublishedMedia, User, VideoSource, Visibility};
 use myvid_store::objects::Bucket;
@@ -56,8 +60,14 @@ pub struct UploadGrant {
     pub id: String,
     /// Presigned PUT URL for the preview image.
     pub preview_upload_url: String,
-    /// Presigned PUT URL for the video file.
+    /// Presigned PUT URL for the video file (one `PUT` of the whole file).
     pub video_upload_url: String,
+    /// Video files larger than this many bytes should go up in parts instead
+    /// (`POST /v1/uploads/{id}/multipart`): resumable, several parts at once.
+    pub multipart_threshold: u64,
+    /// The part size a multipart upload of this server uses (larger for files that
+    /// would otherwise need more than 10,000 parts).
+    pub part_size: u64,
 }
 
 /// The staging keys of an upload: fixed per video, in [`Bucket::Staging`].
@@ -87,6 +97,8 @@ pub async fn create_upload(services: &Services, user: &User, req: UploadRequest)
             .objects
             .presign_put(Bucket::Staging, video_key, settings.max_video_bytes, expires_at)
             .await?,
+        multipart_threshold: settings.multipart_threshold,
+        part_size: settings.part_size,
     };
     services.metrics.uploads_created.inc();
     tracing::info!(video = %video.id, user = %user.username, "upload created");
