@@ -265,9 +265,10 @@ export class ProgressMeter {
  * @param {(p: PartProgress) => void} [options.onProgress]
  * @param {number} [options.parallel]
  * @param {AbortSignal} [options.signal]
+ * @param {number[]} [options.retryDelaysMs] Waits between tries of a part.
  * @returns {Promise<void>}
  */
-export async function sendParts({ videoId, file, upload, held, onProgress, parallel = PARALLEL_PARTS, signal }) {
+export async function sendParts({ videoId, file, upload, held, onProgress, parallel = PARALLEL_PARTS, signal, retryDelaysMs = RETRY_DELAYS_MS }) {
   const { uploadId, size, partSize, partCount } = upload;
   const partBytes = (n) => Math.min(size, n * partSize) - (n - 1) * partSize;
   const queue = [];
@@ -336,8 +337,8 @@ export async function sendParts({ videoId, file, upload, held, onProgress, paral
         inFlight.delete(n);
         report();
         if (err.status === 403) urls.delete(n);
-        if (failed || controller.signal.aborted || !retryable(err) || attempt >= RETRY_DELAYS_MS.length) throw err;
-        await new Promise((resolve) => setTimeout(resolve, RETRY_DELAYS_MS[attempt]));
+        if (failed || controller.signal.aborted || !retryable(err) || attempt >= retryDelaysMs.length) throw err;
+        await new Promise((resolve) => setTimeout(resolve, retryDelaysMs[attempt]));
       }
     }
   };

@@ -53,7 +53,7 @@ function render() {
   const preview = h('input', { name: 'preview', type: 'file', accept: 'image/*', required: true, testid: 'upload-preview' });
   const video = h('input', { name: 'video', type: 'file', accept: 'video/*', required: true, testid: 'upload-video' });
   const submit = h('button', { type: 'submit', testid: 'upload-submit' }, 'Upload');
-  const resumeNotice = h('p', { class: 'msg msg-info', testid: 'resume-notice', hidden: true });
+  const resumeNotice = h('p', { class: 'msg', testid: 'resume-notice', hidden: true });
 
   const form = h(
     'form',
