@@ -8,6 +8,7 @@
 //! ```text
 //!  POST /NEWVIDEOUPLOAD            auth → private video + two presigned PUT URLs
 //!  PUT  /objects/{bucket}/{key}?…  signed upload, streamed to a temp file, renamed
+//!  PUT  /objects/staging/{key}?upload=…&part=…  one signed part of a multipart upload → ETag
 //!  GET  /objects/{bucket}/{key}?…  signed download, Range → 206
 //!  WS   /ENDPOINT/{stream_id}      client signalling: parked, then bridged to an SFU
 //!  WS   /SFU, /SFU/attach/{id}     SFU control socket and attach sockets (Bearer secret)
@@ -28,7 +29,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::Method;
-use axum::http::header::{ACCEPT_RANGES, AUTHORIZATION, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, RANGE};
+use axum::http::header::{ACCEPT_RANGES, AUTHORIZATION, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG, RANGE};
 use myvid_core::Services;
 use myvid_core::limits::MAX_JSON_BODY;
 use myvid_store::LocalObjects;
@@ -52,13 +53,14 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 /// CORS for uploads and object URLs: any origin, the methods and headers the upload
-/// page and players use, and the headers a ranged download answers with.
+/// page and players use, and the headers a ranged download answers with and the `ETag`
+/// of a stored part (a page completing a multipart upload must read it).
 fn cors() -> CorsLayer {
     CorsLayer::new()
         .allow_origin(Any)
         .allow_methods([Method::GET, Method::HEAD, Method::PUT, Method::POST])
         .allow_headers([AUTHORIZATION, CONTENT_TYPE, RANGE])
-        .expose_headers([CONTENT_LENGTH, CONTENT_RANGE, ACCEPT_RANGES])
+        .expose_headers([CONTENT_LENGTH, CONTENT_RANGE, ACCEPT_RANGES, ETAG])
         .max_age(Duration::from_secs(86_400))
 }
 

@@ -2,7 +2,10 @@
 //! are answered here, the way S3 answers presigned URLs.
 //!
 //! A PUT streams the body to a temporary file and renames it into place only when it
-//! is complete and within the signed size limit, so a failed upload leaves nothing.
+//! is complete and within the signed size limit, so a failed upload leaves nothing. A
+//! PUT to a part URL (`?upload=…&part=…&expires=…&max=…&sig=…`, from `presign_part`)
+//! stores one part of a multipart upload the same way and answers its `ETag` header,
+//! as S3 does (the CORS layer lets a page read it).
 //! A GET is served by `tower_http::services::ServeFile`, which handles `Range` (206)
 //! and `HEAD`; the type is the server's own ([`content_type_of_key`]: the extension of
 //! a key publish chose), and every object carries headers that keep a browser from
@@ -18,15 +21,15 @@ use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::header::{
-    CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_SECURITY_POLICY, CONTENT_TYPE, HeaderMap, HeaderValue,
-    X_CONTENT_TYPE_OPTIONS,
+    CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_SECURITY_POLICY, CONTENT_TYPE, ETAG, HeaderMap,
+    HeaderValue, X_CONTENT_TYPE_OPTIONS,
 };
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::TryStreamExt;
 use myvid_core::{ApiError, ErrorCode, Services};
-use myvid_store::LocalObjects;
 use myvid_store::objects::Bucket;
+use myvid_store::{LocalObjects, StoreError};
 use myvid_store::objects::local::{SignedQuery, WriteError};
 use myvid_store::objects::media_type::{MediaType, content_type_of_key};
 use myvid_store::objects::signing::{Method, SignatureError};
@@ -93,15 +96,26 @@ async fn upload(
     if declared.is_some_and(|n| n > limit) {
         return Err(too_large());
     }
-    let stream = request.into_body().into_data_stream().map_err(io::Error::other);
-    let written = state.local.write(bucket, &key, StreamReader::new(stream), limit).await.map_err(|e| match e {
+    let body = StreamReader::new(request.into_body().into_data_stream().map_err(io::Error::other));
+    let upload_error = |e: WriteError| match e {
         WriteError::TooLarge { .. } => too_large(),
         WriteError::Interrupted(detail) => {
             tracing::info!(bucket = bucket.as_str(), %key, %detail, "client disconnected mid-upload");
             ApiError::new(ErrorCode::UploadInterrupted, "the upload ended before all of its bytes arrived")
         }
+        WriteError::Store(StoreError::NotFound) => ApiError::not_found("upload"),
         WriteError::Store(store) => store.into(),
-    })?;
+    };
+    // `authorise` checked the signature over `upload` and `part` too.
+    if let (Some(upload_id), Some(number)) = (&query.upload, query.part) {
+        let part = state.local.write_part(bucket, &key, upload_id, number, body, limit).await.map_err(upload_error)?;
+        state.services.metrics.upload_bytes.inc_by(part.size);
+        tracing::info!(bucket = bucket.as_str(), %key, %upload_id, part = number, bytes = part.size, "part stored");
+        let etag = HeaderValue::from_str(&part.etag).map_err(ApiError::internal)?;
+        let answer = json!({ "bucket": bucket.as_str(), "key": key, "part": number, "size": part.size });
+        return Ok(([(ETAG, etag)], Json(answer)).into_response());
+    }
+    let written = state.local.write(bucket, &key, body, limit).await.map_err(upload_error)?;
     state.services.metrics.upload_bytes.inc_by(written);
     tracing::info!(bucket = bucket.as_str(), %key, bytes = written, "object stored");
     Ok(Json(json!({ "bucket": bucket.as_str(), "key": key, "size": written })).into_response())

@@ -7,8 +7,9 @@
 //!  api/  ───▶ │ users, sessions, videos, full-text search │ ──▶ SqliteMeta (embedded default)
 //!  endpoint/  └───────────────────────────────────────────┘     MariaMeta (MariaDB / Galera, production)
 //!             ┌─────────────── ObjectStore ───────────────┐
-//!        ───▶ │ previews + videos buckets, signed URLs    │ ──▶ LocalObjects (embedded default)
-//!             └───────────────────────────────────────────┘     S3 (production, later)
+//!        ───▶ │ staging, previews, videos: signed URLs,   │ ──▶ LocalObjects (embedded default)
+//!             │ multipart uploads, streamed put/get       │ ──▶ S3Objects (S3 / Ceph RGW, production)
+//!             └───────────────────────────────────────────┘
 //! ```
 //!
 //! Both traits return [`StoreError`], which tells apart the cases a caller reacts to

@@ -1,4 +1,11 @@
-//! `LocalObjects`: signed URLs, atomic size-limited writes, head/delete.
+//! `LocalObjects`: signed URLs, atomic size-limited writes, head/delete, multipart parts
+//! written straight through the store (the HTTP side is `endpoint/tests/objects_route.rs`),
+//! and the trait checks of the object conformance suite (`tests/common/objects.rs`), one
+//! test per check on a fresh store.
+
+mod common {
+    pub mod objects;
+}
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -13,6 +20,8 @@ use myvid_store::objects::local::{SignedQuery, WriteError};
 use myvid_store::objects::signing::{Method, SignatureError};
 use myvid_store::{Bucket, LocalObjects, ObjectStore, StoreError};
 
+use common::objects as suite;
+
 const NOW: i64 = 1_700_000_000;
 const BASE: &str = "http://127.0.0.1:8080";
 
@@ -20,12 +29,29 @@ async fn open(root: &Path) -> LocalObjects {
     LocalObjects::open(root.to_owned(), format!("{BASE}/"), b"test secret").await.unwrap()
 }
 
+/// One `#[tokio::test]` per trait check of the suite, each on a fresh store.
+macro_rules! conformance {
+    ($($check:ident),* $(,)?) => {
+        mod conformance {
+            $(
+                #[tokio::test]
+                async fn $check() {
+                    let dir = tempfile::tempdir().unwrap();
+                    let store = crate::open(dir.path()).await;
+                    crate::suite::$check(&store).await;
+                }
+            )*
+        }
+    };
+}
+suite::every_trait_check!(conformance);
+
 /// Splits a URL of ours into bucket, key and its signed query.
 fn parse(url: &str) -> (Bucket, String, SignedQuery) {
     let rest = url.strip_prefix(&format!("{BASE}/objects/")).expect("URL on our /objects/ route");
     let (path, query) = rest.split_once('?').expect("a query string");
     let (bucket, key) = path.split_once('/').unwrap();
-    let mut q = SignedQuery { expires: 0, max: None, sig: String::new() };
+    let mut q = SignedQuery::default();
     let mut seen = Vec::new();
     for pair in query.split('&') {
         let (name, value) = pair.split_once('=').unwrap();
@@ -34,6 +60,8 @@ fn parse(url: &str) -> (Bucket, String, SignedQuery) {
             "expires" => q.expires = value.parse().unwrap(),
             "max" => q.max = Some(value.parse().unwrap()),
             "sig" => q.sig = value.to_owned(),
+            "upload" => q.upload = Some(value.to_owned()),
+            "part" => q.part = Some(value.parse().unwrap()),
             other => panic!("unexpected parameter {other}"),
         }
     }
@@ -304,4 +332,76 @@ async fn put_stores_whole_objects_replacing_older_ones() {
     store.put(Bucket::Previews, "v1/a.jpg", b"second!".to_vec()).await.unwrap();
     assert_eq!(store.head(Bucket::Previews, "v1/a.jpg").await.unwrap(), Some(ObjectInfo { size: 7 }));
     assert_eq!(files_under(dir.path()).len(), 1, "one object, no temporary files");
+}
+
+#[tokio::test]
+async fn part_urls_are_signed_over_the_upload_and_the_part_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let id = store.create_multipart(Bucket::Staging, "v1/video").await.unwrap();
+    let url = store.presign_part(Bucket::Staging, "v1/video", &id, 3, 9_000_000, NOW + 600).await.unwrap();
+    let expected = format!("{BASE}/objects/staging/v1/video?upload={id}&part=3&expires={}&max=9000000&sig=", NOW + 600);
+    assert!(url.starts_with(&expected), "{url}");
+    let (bucket, key, query) = parse(&url);
+    assert_eq!(store.check(Method::Put, bucket, &key, &query, NOW), Ok(()));
+    let invalid = Err(SignatureError::Invalid);
+    let whole = SignedQuery { upload: None, part: None, ..query.clone() };
+    assert_eq!(store.check(Method::Put, bucket, &key, &whole, NOW), invalid, "not a whole-object URL");
+    let other_part = SignedQuery { part: Some(4), ..query.clone() };
+    assert_eq!(store.check(Method::Put, bucket, &key, &other_part, NOW), invalid);
+    let other_upload = SignedQuery { upload: Some("0".repeat(32)), ..query.clone() };
+    assert_eq!(store.check(Method::Put, bucket, &key, &other_upload, NOW), invalid);
+    let half = SignedQuery { part: None, ..query.clone() };
+    assert_eq!(store.check(Method::Put, bucket, &key, &half, NOW), invalid, "upload without part");
+    let escaping = SignedQuery { upload: Some("../../videos/x".into()), ..query.clone() };
+    assert_eq!(store.check(Method::Put, bucket, &key, &escaping, NOW), invalid);
+    assert_eq!(store.check(Method::Put, bucket, &key, &query, NOW + 600), Err(SignatureError::Expired));
+    for bad in [0, myvid_store::objects::MAX_PARTS + 1] {
+        let refused = store.presign_part(Bucket::Staging, "v1/video", &id, bad, 10, NOW + 600).await;
+        assert!(matches!(refused, Err(StoreError::Internal(_))), "part {bad}: {refused:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_part_over_its_limit_or_cut_short_is_never_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let id = store.create_multipart(Bucket::Staging, "v1/video").await.unwrap();
+    let over = store.write_part(Bucket::Staging, "v1/video", &id, 1, &[1u8; 2000][..], 1999).await;
+    assert!(matches!(over, Err(WriteError::TooLarge { limit: 1999 })), "{over:?}");
+    let cut = store.write_part(Bucket::Staging, "v1/video", &id, 1, FailingBody(Some(b"half")), 1000).await;
+    assert!(matches!(cut, Err(WriteError::Interrupted(_))), "{cut:?}");
+    assert_eq!(store.list_parts(Bucket::Staging, "v1/video", &id).await.unwrap(), Vec::new());
+    let upload_files = files_under(dir.path());
+    assert_eq!(upload_files, vec![dir.path().join(".multipart").join(&id).join("upload")], "no part, no temp file");
+
+    let part = store.write_part(Bucket::Staging, "v1/video", &id, 1, &b"exactly"[..], 7).await.unwrap();
+    assert_eq!((part.number, part.size, part.etag.len()), (1, 7, 34));
+    assert_eq!(store.list_parts(Bucket::Staging, "v1/video", &id).await.unwrap(), vec![part]);
+}
+
+#[tokio::test]
+async fn a_part_for_an_unknown_upload_or_another_key_is_not_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let id = store.create_multipart(Bucket::Staging, "v1/video").await.unwrap();
+    for (key, upload) in [("v1/video", "0".repeat(32)), ("v2/video", id.clone()), ("v1/video", "../x".into())] {
+        let result = store.write_part(Bucket::Staging, key, &upload, 1, &b"data"[..], 100).await;
+        assert!(matches!(result, Err(WriteError::Store(StoreError::NotFound))), "{key} {upload}: {result:?}");
+    }
+    let other_bucket = store.write_part(Bucket::Videos, "v1/video", &id, 1, &b"data"[..], 100).await;
+    assert!(matches!(other_bucket, Err(WriteError::Store(StoreError::NotFound))), "{other_bucket:?}");
+}
+
+#[tokio::test]
+async fn open_keeps_pending_uploads_for_the_caller_to_reap() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let id = store.create_multipart(Bucket::Staging, "v1/video").await.unwrap();
+    store.write_part(Bucket::Staging, "v1/video", &id, 1, &b"kept"[..], 100).await.unwrap();
+    drop(store);
+    let store = open(dir.path()).await;
+    let pending = store.pending_multiparts(Bucket::Staging).await.unwrap();
+    assert_eq!(pending.iter().map(|p| (p.key.as_str(), p.upload_id.as_str())).collect::<Vec<_>>(), [("v1/video", &*id)]);
+    assert_eq!(store.list_parts(Bucket::Staging, "v1/video", &id).await.unwrap().len(), 1);
 }

@@ -1,12 +1,25 @@
 //! `S3Objects` against a real erasure-coded S3 store on loopback (Ceph RGW, EC 4+2 over
 //! six OSDs, started by `tools/ceph-harness`): buckets created at start, presigned URLs
 //! that name the store and that it checks (expiry, tampering), Range, server-side copy,
-//! put/head/delete, and a store without quorum turned into `Unavailable` in time.
+//! put/head/delete, the whole object conformance suite (`tests/common/objects.rs`: streams,
+//! ranges, multipart uploads through presigned part URLs), bucket CORS answered to a
+//! browser's preflight, and a store without quorum turned into `Unavailable` in time.
+//! One store per test binary (it takes about 15 s to start), so everything runs in turn
+//! in one test.
+
+mod common {
+    pub mod objects;
+}
 
 use std::time::{Duration, Instant};
 
 use myvid_ceph_harness::S3Store;
 use myvid_store::{Bucket, ObjectStore, S3Objects, S3Options, StoreError};
+
+use common::objects as suite;
+
+/// The origin of MyVid's pages in these tests (the buckets' CORS allows it).
+const PAGE_ORIGIN: &str = "http://page.example";
 
 fn options(s3: &S3Store) -> S3Options {
     let mut options = S3Options::new(&s3.endpoint(), s3.access_key(), s3.secret_key());
@@ -14,6 +27,7 @@ fn options(s3: &S3Store) -> S3Options {
     options.attempt_timeout = Duration::from_secs(3);
     options.operation_timeout = Duration::from_secs(6);
     options.max_attempts = 1;
+    options.cors_origins = vec![PAGE_ORIGIN.to_owned()];
     options
 }
 
@@ -81,6 +95,37 @@ async fn the_s3_backend_on_an_erasure_coded_store() {
     store.delete(Bucket::Staging, "abc/video").await.unwrap();
     store.delete(Bucket::Staging, "abc/video").await.unwrap();
     assert_eq!(store.head(Bucket::Staging, "abc/video").await.unwrap(), None);
+
+    // Every check of the object suite, on this store.
+    suite::run_trait_checks(&store).await;
+    suite::run_http_checks(&store, &suite::Http::new()).await;
+
+    // A page on MyVid's origin may send parts to the store and read their ETag, and read
+    // videos by range.
+    let id = store.create_multipart(Bucket::Staging, "cors/video").await.unwrap();
+    let part_url = store.presign_part(Bucket::Staging, "cors/video", &id, 1, 1 << 20, unix_now() + 600).await.unwrap();
+    let preflight = |url: &str, method: &str| {
+        let origin = format!("Origin: {PAGE_ORIGIN}");
+        let method = format!("Access-Control-Request-Method: {method}");
+        let (status, headers) = curl(&["-X", "OPTIONS", "-H", &origin, "-H", &method, "-D", "-", "-o", "/dev/null", url]);
+        (status, String::from_utf8_lossy(&headers).to_ascii_lowercase())
+    };
+    let (status, headers) = preflight(&part_url, "PUT");
+    assert_eq!(status, 200, "{headers}");
+    assert!(headers.contains(&format!("access-control-allow-origin: {PAGE_ORIGIN}")), "{headers}");
+    let (_, headers) = preflight(&get, "GET");
+    assert!(headers.contains(&format!("access-control-allow-origin: {PAGE_ORIGIN}")), "{headers}");
+    let (_, headers) = preflight(&part_url, "DELETE");
+    assert!(!headers.contains("access-control-allow-origin"), "only PUT on staging: {headers}");
+    let part = dir.path().join("part");
+    std::fs::write(&part, b"a part").unwrap();
+    let origin = format!("Origin: {PAGE_ORIGIN}");
+    let (status, headers) = curl(&["-H", &origin, "-T", part.to_str().unwrap(), "-D", "-", "-o", "/dev/null", &part_url]);
+    let headers = String::from_utf8_lossy(&headers).to_ascii_lowercase();
+    assert_eq!(status, 200, "{headers}");
+    let exposed = headers.lines().find(|l| l.starts_with("access-control-expose-headers:")).unwrap_or_default();
+    assert!(exposed.contains("etag"), "the page can read the ETag: {headers}");
+    store.abort_multipart(Bucket::Staging, "cors/video", &id).await.unwrap();
 
     // Two of six OSDs down: still read-write. A third: calls end in time, as Unavailable.
     s3.kill_osd(0);

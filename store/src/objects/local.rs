@@ -1,43 +1,75 @@
 //! [`LocalObjects`]: the embedded object store, a directory that signs its own URLs.
 //!
 //! Layout under the root: one directory per bucket (`staging/`, `previews/`,
-//! `videos/`) holding objects at their key's path, and `.incoming/` for uploads in
-//! progress. An upload is written to `.incoming/` and renamed into its bucket only once
-//! complete and synced, so a partial object is never visible. `.incoming/` is not
-//! inside any bucket, so no key can ever name a temporary file. Because every write
-//! makes a new file, a copy is a hard link: later writes to the source replace its
-//! path with another file and never touch the copy.
+//! `videos/`) holding objects at their key's path, `.incoming/` for uploads in
+//! progress and `.multipart/` for multipart uploads ([`multipart`]). An upload is
+//! written to `.incoming/` and renamed into its bucket only once complete and synced,
+//! so a partial object is never visible. Neither directory is inside any bucket, so no
+//! key can ever name a temporary file or a part. Because every write makes a new file,
+//! a copy is a hard link: later writes to the source replace its path with another file
+//! and never touch the copy.
 //!
-//! The HTTP side (serving `/objects/{bucket}/{key}`) lives in the endpoint crate; it
-//! calls [`LocalObjects::check`] and then [`LocalObjects::write`] or
-//! [`LocalObjects::path_of`].
+//! ```text
+//!  PUT  /objects/staging/{key}?expires&max&sig                 → write       (whole object)
+//!  PUT  /objects/staging/{key}?upload&part&expires&max&sig     → write_part  (one part)
+//!  GET  /objects/{bucket}/{key}?expires&sig                    → path_of     (served file)
+//!  put_stream / get_stream (server side): the same atomic write / a file, seek + take
+//! ```
+//!
+//! The HTTP side lives in the endpoint crate; it calls [`LocalObjects::check`] and then
+//! [`LocalObjects::write`], [`LocalObjects::write_part`] or [`LocalObjects::path_of`].
+//! Size limits hold as the bytes arrive: every signed PUT (whole object or part)
+//! carries its `max`, covered by the signature.
 
-use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+mod files;
+pub mod multipart;
+mod stream;
+
+use std::path::PathBuf;
 
 use async_trait::async_trait;
+use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
-use super::signing::{Method, SignatureError, UrlGrant, UrlSigner};
-use super::{Bucket, ByteRange, ObjectBody, ObjectInfo, ObjectStore, PendingMultipart, UploadedPart, valid_key};
+use self::files::{TempFile, is_absent, remove_stale};
+use self::multipart::{MULTIPART, valid_upload_id};
+use super::signing::{Method, PartRef, SignatureError, UrlGrant, UrlSigner};
+use super::{
+    Bucket, ByteRange, MAX_PARTS, ObjectBody, ObjectInfo, ObjectStore, PendingMultipart, UploadedPart, valid_key,
+};
 use crate::error::{Result, StoreError, from_io as io_error};
 
 /// Name of the directory under the root that holds uploads in progress.
 const INCOMING: &str = ".incoming";
-/// Temporary files older than this are leftovers of a crash and removed on open.
-const STALE_AFTER: Duration = Duration::from_secs(24 * 3600);
 /// Read buffer size for uploads.
 const CHUNK: usize = 64 * 1024;
 
-/// Query string of a signed local URL: `?expires=..&max=..&sig=..` (`max` only on PUT URLs).
-#[derive(Debug, Clone, serde::Deserialize)]
+/// Query string of a signed local URL: `?expires=..&max=..&sig=..` (`max` only on PUT
+/// URLs), with `upload=..&part=..` first on the URL of one part of a multipart upload.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
 pub struct SignedQuery {
+    /// The multipart upload a part URL writes to.
+    pub upload: Option<String>,
+    /// The part number a part URL writes.
+    pub part: Option<u32>,
     /// Unix seconds from which the URL is refused.
     pub expires: i64,
     /// Upload size limit (PUT URLs only).
     pub max: Option<u64>,
     /// Lowercase hex HMAC-SHA256 signature.
     pub sig: String,
+}
+
+impl SignedQuery {
+    /// The part this URL writes: `None` for a whole-object URL, `Err` when only one of
+    /// `upload` and `part` is given or the upload id cannot be one of ours.
+    pub fn part_ref(&self) -> Result<Option<PartRef<'_>>, SignatureError> {
+        match (&self.upload, self.part) {
+            (None, None) => Ok(None),
+            (Some(upload_id), Some(number)) if valid_upload_id(upload_id) => Ok(Some(PartRef { upload_id, number })),
+            _ => Err(SignatureError::Invalid),
+        }
+    }
 }
 
 /// Why [`LocalObjects::write`] failed.
@@ -62,7 +94,8 @@ pub enum WriteError {
 /// URLs on this server's own `/objects/` route.
 ///
 /// One root belongs to one running instance: temporary files older than a day in
-/// `.incoming/` are removed when the store is opened.
+/// `.incoming/` are removed when the store is opened (multipart uploads are not: see
+/// [`multipart`]).
 #[derive(Debug)]
 pub struct LocalObjects {
     /// The root directory (buckets are sub-directories).
@@ -84,13 +117,17 @@ impl LocalObjects {
         }
         let incoming = root.join(INCOMING);
         tokio::fs::create_dir_all(&incoming).await.map_err(io_error)?;
+        tokio::fs::create_dir_all(root.join(MULTIPART)).await.map_err(io_error)?;
         remove_stale(&incoming).await;
-        Ok(LocalObjects { root, base_url: base_url.trim_end_matches('/').to_owned(), signer: UrlSigner::new(secret) })
+        let store =
+            LocalObjects { root, base_url: base_url.trim_end_matches('/').to_owned(), signer: UrlSigner::new(secret) };
+        store.remove_dropped_uploads().await;
+        Ok(store)
     }
 
     /// Checks a request to `/objects/{bucket}/{key}`: the key must be valid (else
-    /// `Invalid`), then the signature over method, bucket, key, `expires` and `max`,
-    /// then the expiry at `now`.
+    /// `Invalid`), then the signature over method, bucket, key, `expires`, `max` and, on
+    /// a part URL, `upload` and `part`, then the expiry at `now`.
     pub fn check(
         &self,
         method: Method,
@@ -102,7 +139,8 @@ impl LocalObjects {
         if !valid_key(key) {
             return Err(SignatureError::Invalid);
         }
-        let grant = UrlGrant { method, bucket, key, expires_at: query.expires, max_bytes: query.max };
+        let part = query.part_ref()?;
+        let grant = UrlGrant { method, bucket, key, expires_at: query.expires, max_bytes: query.max, part };
         self.signer.verify(&grant, &query.sig, now)
     }
 
@@ -120,10 +158,25 @@ impl LocalObjects {
         &self,
         bucket: Bucket,
         key: &str,
-        mut body: R,
+        body: R,
         max_bytes: u64,
     ) -> Result<u64, WriteError> {
         let dest = self.path_of(bucket, key).ok_or_else(|| invalid_key(key))?;
+        let (temp, written) = self.receive(bucket, body, max_bytes, None).await?;
+        temp.move_to(&dest).await?;
+        Ok(written)
+    }
+
+    /// Streams `body` into a synced temporary file for `bucket` (removed if anything
+    /// fails or the future is dropped), feeding `hasher` on the way; fails as soon as
+    /// more than `max_bytes` arrive.
+    async fn receive<R: AsyncRead + Unpin + Send>(
+        &self,
+        bucket: Bucket,
+        mut body: R,
+        max_bytes: u64,
+        mut hasher: Option<&mut Sha256>,
+    ) -> Result<(TempFile, u64), WriteError> {
         let temp_path = self.temp_path(bucket);
         let mut file =
             tokio::fs::OpenOptions::new().write(true).create_new(true).open(&temp_path).await.map_err(io_error)?;
@@ -140,13 +193,14 @@ impl LocalObjects {
             if written > max_bytes {
                 return Err(WriteError::TooLarge { limit: max_bytes });
             }
+            if let Some(hasher) = hasher.as_deref_mut() {
+                hasher.update(&buf[..n]);
+            }
             file.write_all(&buf[..n]).await.map_err(io_error)?;
         }
         file.flush().await.map_err(io_error)?;
         file.sync_all().await.map_err(io_error)?;
-        drop(file);
-        temp.move_to(&dest).await?;
-        Ok(written)
+        Ok((temp, written))
     }
 
     /// A fresh temporary path under `.incoming/` for an object of `bucket`.
@@ -157,8 +211,11 @@ impl LocalObjects {
     /// The signed URL of a grant.
     fn url(&self, grant: &UrlGrant) -> String {
         let sig = self.signer.sign(grant);
-        let mut url =
-            format!("{}/objects/{}/{}?expires={}", self.base_url, grant.bucket.as_str(), grant.key, grant.expires_at);
+        let mut url = format!("{}/objects/{}/{}?", self.base_url, grant.bucket.as_str(), grant.key);
+        if let Some(part) = grant.part {
+            url.push_str(&format!("upload={}&part={}&", part.upload_id, part.number));
+        }
+        url.push_str(&format!("expires={}", grant.expires_at));
         if let Some(max) = grant.max_bytes {
             url.push_str(&format!("&max={max}"));
         }
@@ -177,12 +234,12 @@ impl LocalObjects {
 impl ObjectStore for LocalObjects {
     async fn presign_put(&self, bucket: Bucket, key: &str, max_bytes: u64, expires_at: i64) -> Result<String> {
         self.valid_path(bucket, key)?;
-        Ok(self.url(&UrlGrant { method: Method::Put, bucket, key, expires_at, max_bytes: Some(max_bytes) }))
+        Ok(self.url(&UrlGrant { method: Method::Put, bucket, key, expires_at, max_bytes: Some(max_bytes), part: None }))
     }
 
     async fn presign_get(&self, bucket: Bucket, key: &str, expires_at: i64) -> Result<String> {
         self.valid_path(bucket, key)?;
-        Ok(self.url(&UrlGrant { method: Method::Get, bucket, key, expires_at, max_bytes: None }))
+        Ok(self.url(&UrlGrant { method: Method::Get, bucket, key, expires_at, max_bytes: None, part: None }))
     }
 
     async fn head(&self, bucket: Bucket, key: &str) -> Result<Option<ObjectInfo>> {
@@ -239,105 +296,65 @@ impl ObjectStore for LocalObjects {
         }
     }
 
-    async fn put_stream(&self, _bucket: Bucket, _key: &str, _body: ObjectBody) -> Result<u64> {
-        Err(StoreError::Internal("put_stream: not built yet".into()))
+    async fn put_stream(&self, bucket: Bucket, key: &str, body: ObjectBody) -> Result<u64> {
+        self.write(bucket, key, body, u64::MAX).await.map_err(|e| match e {
+            WriteError::Store(e) => e,
+            WriteError::Interrupted(detail) => StoreError::Internal(format!("reading the body of {key}: {detail}")),
+            WriteError::TooLarge { .. } => StoreError::Internal(format!("storing {key}: over u64::MAX bytes")),
+        })
     }
 
-    async fn get_stream(&self, _bucket: Bucket, _key: &str, _range: Option<ByteRange>) -> Result<ObjectBody> {
-        Err(StoreError::Internal("get_stream: not built yet".into()))
+    async fn get_stream(&self, bucket: Bucket, key: &str, range: Option<ByteRange>) -> Result<ObjectBody> {
+        stream::open_range(&self.valid_path(bucket, key)?, range).await
     }
 
-    async fn create_multipart(&self, _bucket: Bucket, _key: &str) -> Result<String> {
-        Err(StoreError::Internal("multipart: not built yet".into()))
+    async fn create_multipart(&self, bucket: Bucket, key: &str) -> Result<String> {
+        self.start_multipart(bucket, key).await
     }
 
     async fn presign_part(
         &self,
-        _bucket: Bucket,
-        _key: &str,
-        _upload_id: &str,
-        _part: u32,
-        _max_bytes: u64,
-        _expires_at: i64,
+        bucket: Bucket,
+        key: &str,
+        upload_id: &str,
+        part: u32,
+        max_bytes: u64,
+        expires_at: i64,
     ) -> Result<String> {
-        Err(StoreError::Internal("multipart: not built yet".into()))
+        self.valid_path(bucket, key)?;
+        if !valid_upload_id(upload_id) || !(1..=MAX_PARTS).contains(&part) {
+            return Err(StoreError::Internal(format!("no part URL for upload {upload_id:?} part {part}")));
+        }
+        let part = Some(PartRef { upload_id, number: part });
+        Ok(self.url(&UrlGrant { method: Method::Put, bucket, key, expires_at, max_bytes: Some(max_bytes), part }))
     }
 
-    async fn list_parts(&self, _bucket: Bucket, _key: &str, _upload_id: &str) -> Result<Vec<UploadedPart>> {
-        Err(StoreError::Internal("multipart: not built yet".into()))
+    async fn list_parts(&self, bucket: Bucket, key: &str, upload_id: &str) -> Result<Vec<UploadedPart>> {
+        self.valid_path(bucket, key)?;
+        self.parts_of(bucket, key, upload_id).await
     }
 
     async fn complete_multipart(
         &self,
-        _bucket: Bucket,
-        _key: &str,
-        _upload_id: &str,
-        _parts: &[UploadedPart],
+        bucket: Bucket,
+        key: &str,
+        upload_id: &str,
+        parts: &[UploadedPart],
     ) -> Result<ObjectInfo> {
-        Err(StoreError::Internal("multipart: not built yet".into()))
+        self.join_parts(bucket, key, upload_id, parts).await
     }
 
-    async fn abort_multipart(&self, _bucket: Bucket, _key: &str, _upload_id: &str) -> Result<()> {
-        Err(StoreError::Internal("multipart: not built yet".into()))
+    async fn abort_multipart(&self, bucket: Bucket, key: &str, upload_id: &str) -> Result<()> {
+        self.valid_path(bucket, key)?;
+        self.drop_upload(bucket, key, upload_id).await
     }
 
-    async fn pending_multiparts(&self, _bucket: Bucket) -> Result<Vec<PendingMultipart>> {
-        Err(StoreError::Internal("multipart: not built yet".into()))
+    async fn pending_multiparts(&self, bucket: Bucket) -> Result<Vec<PendingMultipart>> {
+        self.pending_of(bucket).await
     }
-}
-
-/// A temporary upload file, removed on drop unless it was renamed into place.
-struct TempFile(PathBuf);
-
-impl TempFile {
-    /// Renames the (complete, synced) file to `dest`, replacing what is there, and
-    /// makes the rename durable.
-    async fn move_to(self, dest: &Path) -> Result<()> {
-        let dir = dest.parent().expect("an object path is inside its bucket");
-        tokio::fs::create_dir_all(dir).await.map_err(io_error)?;
-        tokio::fs::rename(&self.0, dest).await.map_err(io_error)?;
-        // Renamed: dropping `self` now only finds nothing to remove at the old path.
-        drop(self);
-        sync_dir(dir).await;
-        Ok(())
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if let Err(e) = std::fs::remove_file(&self.0)
-            && e.kind() != std::io::ErrorKind::NotFound
-        {
-            tracing::warn!(path = %self.0.display(), error = %e, "could not remove a temporary upload");
-        }
-    }
-}
-
-/// Whether an io error means "there is nothing at this path".
-fn is_absent(e: &std::io::Error) -> bool {
-    matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory)
 }
 
 /// The error for a key that [`valid_key`] refuses.
 fn invalid_key(key: &str) -> StoreError {
     StoreError::Internal(format!("invalid object key {key:?}"))
-}
-
-/// Makes a rename in `dir` durable (best effort: not every platform can sync a directory).
-async fn sync_dir(dir: &Path) {
-    if let Ok(d) = tokio::fs::File::open(dir).await {
-        let _ = d.sync_all().await;
-    }
-}
-
-/// Removes temporary files left in `incoming` by a crash (older than [`STALE_AFTER`]).
-async fn remove_stale(incoming: &Path) {
-    let Ok(mut entries) = tokio::fs::read_dir(incoming).await else { return };
-    while let Ok(Some(entry)) = entries.next_entry().await {
-        let Ok(meta) = entry.metadata().await else { continue };
-        let age = meta.modified().ok().and_then(|m| SystemTime::now().duration_since(m).ok());
-        if meta.is_file() && age.is_some_and(|a| a > STALE_AFTER) {
-            let _ = tokio::fs::remove_file(entry.path()).await;
-        }
-    }
 }

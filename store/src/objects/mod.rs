@@ -2,14 +2,24 @@
 //!
 //! Clients never stream media through the API: they get a presigned URL and talk to
 //! the store directly, exactly as with S3. Implementations: [`local::LocalObjects`]
-//! (embedded default, a directory that signs and checks its own URLs). The S3 backend
-//! arrives with the scale-out work.
+//! (embedded default, a directory that signs and checks its own URLs) and
+//! [`s3::S3Objects`] (an S3-compatible store such as erasure-coded Ceph RGW).
 //!
 //! ```text
 //!  client ──PUT (presigned)──▶ staging/{id}/video   never served, writable until the URL expires
+//!  large:  create_multipart ─▶ upload U of staging/{id}/video
+//!  client ──PUT part n (presign_part)──▶ U         each answer's ETag header names the part
+//!          list_parts ─▶ sizes summed (the size limit) ─▶ complete_multipart ─▶ head
+//!          (or abort_multipart; pending_multiparts finds the abandoned ones to abort)
 //!  publish: validate ──copy──▶ videos/{id}/{nonce}.mp4      immutable, type named by the server
 //!           re-encode ─put───▶ previews/{id}/{nonce}.jpg    immutable thumbnail
+//!  server:  put_stream / get_stream (with a byte range): bodies never held whole in memory
 //! ```
+//!
+//! Size limits: the embedded store enforces every signed URL's `max_bytes` while the
+//! bytes arrive; S3 cannot (a presigned URL signs no length range), so the caller checks
+//! sizes where they become known: the sum of [`ObjectStore::list_parts`] before
+//! [`ObjectStore::complete_multipart`], and [`ObjectStore::head`] after any upload.
 
 pub mod local;
 pub mod media_type;
@@ -127,18 +137,23 @@ pub trait ObjectStore: Send + Sync + 'static {
     async fn probe_input(&self, bucket: Bucket, key: &str, expires_at: i64) -> Result<String>;
 
     /// Streams `body` into `bucket/key` (any length; large bodies go up in parts), replacing
-    /// anything there; readers see the whole object or none. Returns the bytes stored.
+    /// anything there; readers see the whole object or none. Returns the bytes stored. A
+    /// body that fails to read is `Internal` and stores nothing.
     async fn put_stream(&self, bucket: Bucket, key: &str, body: ObjectBody) -> Result<u64>;
 
-    /// Streams `bucket/key` (or `range` of it) out of the store. `NotFound` if absent.
+    /// Streams `bucket/key` (or `range` of it; an end past the object is cut to it) out of
+    /// the store. `NotFound` if absent; `Conflict("range")` if `range` starts at or past
+    /// the object's end (so any range of an empty object) or ends before it starts.
     async fn get_stream(&self, bucket: Bucket, key: &str, range: Option<ByteRange>) -> Result<ObjectBody>;
 
     /// Starts a multipart upload to `bucket/key`; returns its upload id.
     async fn create_multipart(&self, bucket: Bucket, key: &str) -> Result<String>;
 
     /// A URL that accepts one `PUT` of part `part` (1–[`MAX_PARTS`]) of upload `upload_id`
-    /// until `expires_at`, at most `max_bytes` long where the store can enforce it. The
-    /// answer carries the part's `ETag` header.
+    /// until `expires_at`, at most `max_bytes` long where the store can enforce it (the
+    /// embedded store does; S3 cannot: sum [`ObjectStore::list_parts`] before completing).
+    /// The answer carries the part's `ETag` header; a part sent again replaces the earlier
+    /// one. `Internal` for a part number out of range (a caller's bug).
     async fn presign_part(
         &self,
         bucket: Bucket,
@@ -169,7 +184,7 @@ pub trait ObjectStore: Send + Sync + 'static {
     async fn abort_multipart(&self, bucket: Bucket, key: &str, upload_id: &str) -> Result<()>;
 
     /// The multipart uploads of `bucket` not yet completed or aborted (for reaping the
-    /// abandoned ones).
+    /// abandoned ones: no backend removes them by itself).
     async fn pending_multiparts(&self, bucket: Bucket) -> Result<Vec<PendingMultipart>>;
 
     /// Removes an object (idempotent).

@@ -9,14 +9,31 @@
 //! disposition from the key through the presigned GET's `response-content-type` /
 //! `response-content-disposition` overrides, the same as the embedded store's headers.
 //!
-//! Size limits: a presigned PUT cannot cap its size on S3, so `presign_put`'s
-//! `max_bytes` is enforced afterwards: publishing reads the object's size ([`head`]) and
-//! refuses (and deletes) what is too big.
+//! ```text
+//!  browser ──PUT (presigned)──────────────▶ staging/{key}            one request, ≤ 5 GiB
+//!  browser ──PUT part n (presigned)───────▶ staging/{key} upload U   create_multipart first;
+//!  MyVid:  list_parts → sizes summed → complete_multipart → head      then abort or complete
+//!  MyVid:  put_stream ─8 MiB parts─▶ (one PutObject when it fits)    get_stream: GET + Range
+//! ```
+//!
+//! Size limits: a presigned PUT or part URL cannot cap its size on S3, so `max_bytes`
+//! is enforced afterwards by the caller: before completing a multipart upload it sums
+//! the sizes [`list_parts`] reports and refuses (aborts) an upload that is too big, and
+//! publishing reads the object's size ([`head`]) and refuses (and deletes) what is too big.
+//!
+//! Streamed bodies: `put_stream` reads 8 MiB parts ([`stream`]) and aborts its upload
+//! when anything fails; `get_stream` fails a body that stops arriving for
+//! `attempt_timeout` (the SDK's timeouts end when the answer's headers arrive).
+//! Bucket CORS ([`cors`]) is put at start when [`S3Options::cors_origins`] is set.
 //!
 //! [`head`]: ObjectStore::head
+//! [`list_parts`]: ObjectStore::list_parts
 
+mod cors;
 mod errors;
+mod multipart;
 mod options;
+mod stream;
 
 use std::time::Duration;
 
@@ -45,6 +62,8 @@ pub struct S3Objects {
     /// For presigning only: configured with the endpoint browsers reach.
     presigner: Client,
     bucket_prefix: String,
+    /// Longest a download body may send nothing ([`S3Options::attempt_timeout`]).
+    stall_timeout: Duration,
 }
 
 impl std::fmt::Debug for S3Objects {
@@ -54,15 +73,24 @@ impl std::fmt::Debug for S3Objects {
 }
 
 impl S3Objects {
-    /// Connects to the store of `options` and creates the buckets that are missing.
+    /// Connects to the store of `options`, creates the buckets that are missing and,
+    /// when [`S3Options::cors_origins`] is not empty, puts their CORS configuration.
     /// Fails with `Unavailable` when the store does not answer within the timeouts.
     pub async fn open(options: &S3Options) -> Result<S3Objects> {
         let client = Client::from_conf(config(options, options.endpoint.as_deref()));
         let presigner =
             Client::from_conf(config(options, options.public_endpoint.as_deref().or(options.endpoint.as_deref())));
-        let store = S3Objects { client, presigner, bucket_prefix: options.bucket_prefix.clone() };
+        let store = S3Objects {
+            client,
+            presigner,
+            bucket_prefix: options.bucket_prefix.clone(),
+            stall_timeout: options.attempt_timeout,
+        };
         for bucket in Bucket::ALL {
             store.ensure_bucket(bucket).await?;
+            if !options.cors_origins.is_empty() {
+                store.allow_origins(bucket, &options.cors_origins).await?;
+            }
         }
         Ok(store)
     }
@@ -223,49 +251,49 @@ impl ObjectStore for S3Objects {
             .map_err(|e| from_sdk("put", e))
     }
 
-    async fn put_stream(&self, _bucket: Bucket, _key: &str, _body: ObjectBody) -> Result<u64> {
-        Err(StoreError::Internal("put_stream: not built yet".into()))
+    async fn put_stream(&self, bucket: Bucket, key: &str, body: ObjectBody) -> Result<u64> {
+        self.put_streamed(bucket, key, body).await
     }
 
-    async fn get_stream(&self, _bucket: Bucket, _key: &str, _range: Option<ByteRange>) -> Result<ObjectBody> {
-        Err(StoreError::Internal("get_stream: not built yet".into()))
+    async fn get_stream(&self, bucket: Bucket, key: &str, range: Option<ByteRange>) -> Result<ObjectBody> {
+        self.get_streamed(bucket, key, range).await
     }
 
-    async fn create_multipart(&self, _bucket: Bucket, _key: &str) -> Result<String> {
-        Err(StoreError::Internal("multipart: not built yet".into()))
+    async fn create_multipart(&self, bucket: Bucket, key: &str) -> Result<String> {
+        self.start_multipart(bucket, key).await
     }
 
     async fn presign_part(
         &self,
-        _bucket: Bucket,
-        _key: &str,
-        _upload_id: &str,
-        _part: u32,
+        bucket: Bucket,
+        key: &str,
+        upload_id: &str,
+        part: u32,
         _max_bytes: u64,
-        _expires_at: i64,
+        expires_at: i64,
     ) -> Result<String> {
-        Err(StoreError::Internal("multipart: not built yet".into()))
+        self.presigned_part(bucket, key, upload_id, part, expires_at).await
     }
 
-    async fn list_parts(&self, _bucket: Bucket, _key: &str, _upload_id: &str) -> Result<Vec<UploadedPart>> {
-        Err(StoreError::Internal("multipart: not built yet".into()))
+    async fn list_parts(&self, bucket: Bucket, key: &str, upload_id: &str) -> Result<Vec<UploadedPart>> {
+        self.parts_of(bucket, key, upload_id).await
     }
 
     async fn complete_multipart(
         &self,
-        _bucket: Bucket,
-        _key: &str,
-        _upload_id: &str,
-        _parts: &[UploadedPart],
+        bucket: Bucket,
+        key: &str,
+        upload_id: &str,
+        parts: &[UploadedPart],
     ) -> Result<ObjectInfo> {
-        Err(StoreError::Internal("multipart: not built yet".into()))
+        self.join_parts(bucket, key, upload_id, parts).await
     }
 
-    async fn abort_multipart(&self, _bucket: Bucket, _key: &str, _upload_id: &str) -> Result<()> {
-        Err(StoreError::Internal("multipart: not built yet".into()))
+    async fn abort_multipart(&self, bucket: Bucket, key: &str, upload_id: &str) -> Result<()> {
+        self.drop_multipart(bucket, key, upload_id).await
     }
 
-    async fn pending_multiparts(&self, _bucket: Bucket) -> Result<Vec<PendingMultipart>> {
-        Err(StoreError::Internal("multipart: not built yet".into()))
+    async fn pending_multiparts(&self, bucket: Bucket) -> Result<Vec<PendingMultipart>> {
+        self.pending_of(bucket).await
     }
 }

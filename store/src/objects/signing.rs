@@ -2,9 +2,11 @@
 //!
 //! Pure functions of their arguments: the current time is passed in, never read.
 //! A grant is signed over the canonical string
-//! `METHOD\nbucket\nkey\nexpires_at\nmax_bytes` (`max_bytes` empty when absent).
-//! Keys must be [`valid_key`](super::valid_key)s, which contain no newline, so the
-//! canonical string is unambiguous.
+//! `METHOD\nbucket\nkey\nexpires_at\nmax_bytes` (`max_bytes` empty when absent),
+//! followed by `\nupload_id\npart_number` for the URL of one part of a multipart upload
+//! (so a part URL is neither a whole-object URL nor the URL of another part or upload).
+//! Keys must be [`valid_key`](super::valid_key)s and upload ids hex, neither containing a
+//! newline, so the canonical string is unambiguous.
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
@@ -43,6 +45,17 @@ pub struct UrlGrant<'a> {
     pub expires_at: i64,
     /// Upload size limit (PUT URLs only).
     pub max_bytes: Option<u64>,
+    /// The multipart upload and part this URL writes (part PUT URLs only).
+    pub part: Option<PartRef<'a>>,
+}
+
+/// One part of one multipart upload, as a part URL names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartRef<'a> {
+    /// The store's id of the upload (lowercase hex).
+    pub upload_id: &'a str,
+    /// The part number, 1–[`MAX_PARTS`](super::MAX_PARTS).
+    pub number: u32,
 }
 
 /// Why a signed URL is refused.
@@ -81,7 +94,7 @@ impl UrlSigner {
     /// The MAC state after absorbing the canonical string of `grant`.
     fn mac_of(&self, grant: &UrlGrant) -> HmacSha256 {
         let max = grant.max_bytes.map(|m| m.to_string()).unwrap_or_default();
-        let canonical = format!(
+        let mut canonical = format!(
             "{}\n{}\n{}\n{}\n{}",
             grant.method.as_str(),
             grant.bucket.as_str(),
@@ -89,6 +102,9 @@ impl UrlSigner {
             grant.expires_at,
             max
         );
+        if let Some(part) = grant.part {
+            canonical.push_str(&format!("\n{}\n{}", part.upload_id, part.number));
+        }
         let mut mac = self.mac.clone();
         mac.update(canonical.as_bytes());
         mac
@@ -127,7 +143,12 @@ mod tests {
             key: "abc/clip.webm",
             expires_at: NOW + 600,
             max_bytes: Some(1_000_000),
+            part: None,
         }
+    }
+
+    fn part_grant() -> UrlGrant<'static> {
+        UrlGrant { part: Some(PartRef { upload_id: "0123456789abcdef0123456789abcdef", number: 2 }), ..grant() }
     }
 
     #[test]
@@ -171,6 +192,25 @@ mod tests {
         assert_eq!(signer.verify(&grant(), &flipped, NOW), Err(SignatureError::Invalid));
         assert_eq!(signer.verify(&grant(), &sig[..62], NOW), Err(SignatureError::Invalid));
         assert_eq!(signer.verify(&grant(), "", NOW), Err(SignatureError::Invalid));
+    }
+
+    #[test]
+    fn a_part_url_covers_its_upload_and_part_number() {
+        let signer = UrlSigner::new(b"secret");
+        let sig = signer.sign(&part_grant());
+        assert_eq!(signer.verify(&part_grant(), &sig, NOW), Ok(()));
+        let other_upload = PartRef { upload_id: "ffffffffffffffffffffffffffffffff", number: 2 };
+        let other_part = PartRef { upload_id: "0123456789abcdef0123456789abcdef", number: 3 };
+        for t in [
+            grant(),
+            UrlGrant { part: Some(other_upload), ..part_grant() },
+            UrlGrant { part: Some(other_part), ..part_grant() },
+            UrlGrant { max_bytes: Some(1), ..part_grant() },
+        ] {
+            assert_eq!(signer.verify(&t, &sig, NOW), Err(SignatureError::Invalid), "{t:?}");
+        }
+        // Nor is a whole-object URL good for a part.
+        assert_eq!(signer.verify(&part_grant(), &signer.sign(&grant()), NOW), Err(SignatureError::Invalid));
     }
 
     #[test]

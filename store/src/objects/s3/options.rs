@@ -31,6 +31,11 @@ pub struct S3Options {
     /// Attempts per call (1 = no retry); each abandoned attempt may leave a hung request
     /// inside the store, so keep it small.
     pub max_attempts: u32,
+    /// Origins of MyVid's pages (e.g. `https://myvid.example`) whose browsers talk to the
+    /// store itself: when not empty, every bucket gets a CORS configuration at start
+    /// (staging: `PUT` with `ETag` readable; previews and videos: `GET`/`HEAD` with
+    /// `Range`). Empty: CORS is left as the operator set it.
+    pub cors_origins: Vec<String>,
 }
 
 impl std::fmt::Debug for S3Options {
@@ -47,13 +52,15 @@ impl std::fmt::Debug for S3Options {
             .field("attempt_timeout", &self.attempt_timeout)
             .field("operation_timeout", &self.operation_timeout)
             .field("max_attempts", &self.max_attempts)
+            .field("cors_origins", &self.cors_origins)
             .finish()
     }
 }
 
 impl S3Options {
     /// Options for a store at `endpoint` with the defaults: region `us-east-1`,
-    /// path-style, buckets `myvid-…`, connect 2 s, attempt 5 s, call 12 s, 2 attempts.
+    /// path-style, buckets `myvid-…`, connect 2 s, attempt 5 s, call 12 s, 2 attempts,
+    /// no CORS origins.
     pub fn new(endpoint: &str, access_key: &str, secret_key: &str) -> Self {
         S3Options {
             endpoint: Some(endpoint.to_owned()),
@@ -67,6 +74,7 @@ impl S3Options {
             attempt_timeout: Duration::from_secs(5),
             operation_timeout: Duration::from_secs(12),
             max_attempts: 2,
+            cors_origins: Vec::new(),
         }
     }
 }

@@ -24,6 +24,7 @@ impl OwnedGrant {
             key: &self.key,
             expires_at: self.expires_at,
             max_bytes: self.max_bytes,
+            part: None,
         }
     }
 }
