@@ -41,6 +41,10 @@ async fn part_urls(server: &TestServer, token: &str, id: &str, body: Value) -> R
     server.post_json(&format!("{}/parts", multipart(id)), Some(token), body).await
 }
 
+async fn start(server: &TestServer, token: &str, id: &str, size: Value) -> Response {
+    server.post_json(&multipart(id), Some(token), json!({"size": size})).await
+}
+
 async fn delete(server: &TestServer, token: &str, path: &str) -> Response {
     server.http.delete(server.at(path)).bearer_auth(token).send().await.expect("request")
 }
@@ -124,35 +128,40 @@ async fn a_video_sent_in_parts_resumes_from_the_status_completes_and_publishes()
 
 #[tokio::test]
 async fn multipart_calls_refuse_strangers_bad_sizes_bad_parts_and_unknown_uploads() {
-    let server = TestServer::start_with(|c| c.uploads.max_video_bytes = 100 << 20).await;
+    let server = TestServer::start_with(|c| {
+        c.uploads.max_video_bytes = 100 << 20;
+        c.uploads.part_size = MIN_PART_BYTES;
+    })
+    .await;
     let alice = server.signup("alice").await;
     let bob = server.signup("bob").await;
     let grant = server.new_upload(&alice, "Private draft", "").await;
     let id = grant["id"].as_str().unwrap();
 
-    let start = |token: &str, size: Value| server.post_json(&multipart(id), Some(token), json!({"size": size}));
-    assert_error(start(&bob, json!(10)).await, 404, "not_found").await;
+    assert_error(start(&server, &bob, id, json!(10)).await, 404, "not_found").await;
     assert_error(server.post_json(&multipart(id), None, json!({"size": 10})).await, 401, "unauthorized").await;
-    assert_error(start(&alice, json!(0)).await, 400, "invalid_input").await;
-    assert_error(start(&alice, json!(-1)).await, 400, "invalid_input").await;
-    assert_error(start(&alice, json!((100u64 << 20) + 1)).await, 413, "payload_too_large").await;
+    assert_error(start(&server, &alice, id, json!(0)).await, 400, "invalid_input").await;
+    assert_error(start(&server, &alice, id, json!(-1)).await, 400, "invalid_input").await;
+    assert_error(start(&server, &alice, id, json!((100u64 << 20) + 1)).await, 413, "payload_too_large").await;
     assert_error(server.post_json(&multipart("nosuchvideo"), Some(&alice), json!({"size": 1})).await, 404, "not_found")
         .await;
 
     let size = 6 << 20; // part 1: 5 MiB; part 2: 1 MiB
-    let res = start(&alice, json!(size)).await;
+    let res = start(&server, &alice, id, json!(size)).await;
     assert_eq!(res.status(), 201);
     let started: Value = res.json().await.unwrap();
     assert_eq!((started["part_size"].as_u64(), started["part_count"].as_u64()), (Some(5 << 20), Some(2)));
     let upload_id = started["upload_id"].as_str().unwrap().to_owned();
 
-    let ask = |token: &str, parts: Value| {
-        part_urls(&server, token, id, json!({"upload_id": upload_id, "size": size, "parts": parts}))
+    let ask = |token: String, parts: Value| {
+        let body = json!({"upload_id": upload_id, "size": size, "parts": parts});
+        let (server, id) = (&server, id);
+        async move { part_urls(server, &token, id, body).await }
     };
     for bad in [json!([]), json!([0]), json!([3]), json!((1..=101).collect::<Vec<u32>>())] {
-        assert_error(ask(&alice, bad).await, 400, "invalid_input").await;
+        assert_error(ask(alice.clone(), bad).await, 400, "invalid_input").await;
     }
-    assert_error(ask(&bob, json!([1])).await, 404, "not_found").await;
+    assert_error(ask(bob.clone(), json!([1])).await, 404, "not_found").await;
     let unknown = part_urls(&server, &alice, id, json!({"upload_id": "nosuchupload", "size": size, "parts": [1]}));
     assert_error(unknown.await, 404, "upload_not_found").await;
     assert_error(status(&server, &alice, id, "nosuchupload").await, 404, "upload_not_found").await;
@@ -161,12 +170,12 @@ async fn multipart_calls_refuse_strangers_bad_sizes_bad_parts_and_unknown_upload
     assert_error(status(&server, &bob, id, &upload_id).await, 404, "not_found").await;
 
     // Each part URL takes at most its part's bytes.
-    let urls: Value = ask(&alice, json!([2])).await.json().await.unwrap();
+    let urls: Value = ask(alice.clone(), json!([2])).await.json().await.unwrap();
     let url = urls["parts"][0]["url"].as_str().unwrap();
     assert_eq!(server.put_bytes(url, vec![7; (1 << 20) + 1]).await.status(), 413);
 
     // Completion names what is missing; a short last part counts as missing.
-    let urls: Value = ask(&alice, json!([2])).await.json().await.unwrap();
+    let urls: Value = ask(alice.clone(), json!([2])).await.json().await.unwrap();
     let url = urls["parts"][0]["url"].as_str().unwrap();
     assert_eq!(server.put_bytes(url, vec![7; 1000]).await.status(), 200);
     let complete = json!({"upload_id": upload_id, "size": size});
