@@ -14,8 +14,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use myvid_core::route_table::RouteTable;
 use myvid_core::uploads::multipart::{
-    self, MultipartCompleteRequest, MultipartDone, MultipartGrant, MultipartStartRequest, MultipartStatus,
-    PartUrls, PartUrlsRequest,
+    self, MultipartCompleteRequest, MultipartDone, MultipartGrant, MultipartStartRequest, MultipartStatus, PartUrls,
+    PartUrlsRequest,
 };
 use myvid_core::{ApiError, AuthUser, ErrorBody, JsonBody, Services};
 use serde::Deserialize;

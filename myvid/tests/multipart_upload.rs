@@ -102,7 +102,8 @@ async fn a_video_sent_in_parts_resumes_from_the_status_completes_and_publishes()
 
     let complete = json!({"upload_id": upload_id, "size": clip.len()});
     let path = format!("{}/complete", multipart(id));
-    let msg = assert_error(server.post_json(&path, Some(&token), complete.clone()).await, 409, "upload_incomplete").await;
+    let msg =
+        assert_error(server.post_json(&path, Some(&token), complete.clone()).await, 409, "upload_incomplete").await;
     assert!(msg.contains("missing parts 2"), "{msg}");
 
     // Resumed: only the parts the store lacks.
@@ -180,7 +181,8 @@ async fn multipart_calls_refuse_strangers_bad_sizes_bad_parts_and_unknown_upload
     assert_eq!(server.put_bytes(url, vec![7; 1000]).await.status(), 200);
     let complete = json!({"upload_id": upload_id, "size": size});
     let path = format!("{}/complete", multipart(id));
-    let msg = assert_error(server.post_json(&path, Some(&alice), complete.clone()).await, 409, "upload_incomplete").await;
+    let msg =
+        assert_error(server.post_json(&path, Some(&alice), complete.clone()).await, 409, "upload_incomplete").await;
     assert!(msg.contains("missing parts 1") && msg.contains("parts 2 are shorter"), "{msg}");
     assert_error(server.post_json(&path, Some(&bob), complete.clone()).await, 404, "not_found").await;
 

@@ -173,7 +173,10 @@ mod tests {
         let plan = PartPlan::new(size, 5 * MIB);
         assert!(plan.part_count <= MAX_PARTS, "{plan:?}");
         assert!(plan.part_size > 5 * MIB);
-        assert_eq!(u64::from(plan.part_count - 1) * plan.part_size + plan.expected_size(plan.part_count).unwrap(), size);
+        assert_eq!(
+            u64::from(plan.part_count - 1) * plan.part_size + plan.expected_size(plan.part_count).unwrap(),
+            size
+        );
         let plan = PartPlan::new(u64::from(MAX_PARTS) * MIN_PART_BYTES + 1, MIN_PART_BYTES);
         assert_eq!(plan.part_count, MAX_PARTS);
     }
@@ -197,10 +200,7 @@ mod tests {
         let text = problem.describe();
         assert!(text.contains("missing parts 1, 3") && text.contains("parts 2 are shorter"), "{text}");
         let short_last = vec![part(1, 16 * MIB), part(2, 16 * MIB), part(3, MIB)];
-        assert_eq!(
-            check_parts(&plan, &short_last),
-            Err(PartsProblem::Incomplete { missing: vec![], short: vec![3] })
-        );
+        assert_eq!(check_parts(&plan, &short_last), Err(PartsProblem::Incomplete { missing: vec![], short: vec![3] }));
     }
 
     #[test]
