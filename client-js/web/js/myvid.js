@@ -62,6 +62,9 @@
  * @property {string} id Id of the (not yet published) video.
  * @property {string} preview_upload_url Signed URL to PUT the preview image to.
  * @property {string} video_upload_url Signed URL to PUT the video file to.
+ * @property {number} [multipart_threshold] Video files above this many bytes go up in
+ *   parts, resumably (`resumable.js`).
+ * @property {number} [part_size] The server's part size for such uploads.
  * @property {string} endpoint Upload endpoint that created the upload.
  */
 
