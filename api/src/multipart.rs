@@ -35,7 +35,7 @@ pub fn routes() -> RouteTable<Services> {
 #[into_params(parameter_in = Query)]
 pub(crate) struct UploadIdQuery {
     /// The `upload_id` from the start answer.
-    #[param(max_length = 1024)]
+    #[param(min_length = 1, max_length = 1024, pattern = r"^[A-Za-z0-9._~+/=-]+$")]
     upload_id: String,
 }
 

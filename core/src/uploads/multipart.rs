@@ -19,7 +19,7 @@
 use myvid_store::StoreError;
 use myvid_store::meta::{User, VideoSource, Visibility};
 use myvid_store::objects::{Bucket, UploadedPart};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::part_plan::{PartPlan, PartsProblem, check_parts};
 use crate::error::{ApiError, ErrorCode};
@@ -31,11 +31,16 @@ pub const MAX_PART_URLS: usize = 100;
 /// Longest upload id accepted (S3 ids are a few hundred characters at most).
 const MAX_UPLOAD_ID_CHARS: usize = 1024;
 
+/// Largest `size` a request may state at all (2^53 − 1, the largest integer a browser
+/// states exactly); sizes up to it but over `uploads.max_video_bytes` are 413.
+pub const MAX_STATED_SIZE: u64 = (1 << 53) - 1;
+
 /// `POST /v1/uploads/{id}/multipart` body.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct MultipartStartRequest {
-    /// The video file's size in bytes (1 up to the server's `max_video_bytes`).
-    #[schema(minimum = 0)]
+    /// The video file's size in bytes (1 up to the server's `max_video_bytes`, else 413).
+    #[schema(minimum = 1, maximum = 9_007_199_254_740_991_u64)]
+    #[serde(deserialize_with = "whole_size")]
     pub size: u64,
 }
 
@@ -54,13 +59,15 @@ pub struct MultipartGrant {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct PartUrlsRequest {
     /// From the start answer.
-    #[schema(max_length = 1024)]
+    #[schema(min_length = 1, max_length = 1024, pattern = r"^[A-Za-z0-9._~+/=-]+$")]
     pub upload_id: String,
     /// The file's size, as at the start.
-    #[schema(minimum = 0)]
+    #[schema(minimum = 1, maximum = 9_007_199_254_740_991_u64)]
+    #[serde(deserialize_with = "whole_size")]
     pub size: u64,
-    /// Part numbers (1..=part_count), at most 100 per call.
-    #[schema(max_items = 100)]
+    /// Part numbers (1..=part_count), 1 to 100 per call.
+    #[schema(min_items = 1, max_items = 100)]
+    #[serde(deserialize_with = "whole_part_numbers")]
     pub parts: Vec<u32>,
 }
 
@@ -106,10 +113,11 @@ pub struct MultipartStatus {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct MultipartCompleteRequest {
     /// From the start answer.
-    #[schema(max_length = 1024)]
+    #[schema(min_length = 1, max_length = 1024, pattern = r"^[A-Za-z0-9._~+/=-]+$")]
     pub upload_id: String,
     /// The file's size, as at the start.
-    #[schema(minimum = 0)]
+    #[schema(minimum = 1, maximum = 9_007_199_254_740_991_u64)]
+    #[serde(deserialize_with = "whole_size")]
     pub size: u64,
 }
 
@@ -120,6 +128,29 @@ pub struct MultipartDone {
     pub id: String,
     /// The staged file's size in bytes.
     pub size: u64,
+}
+
+/// A JSON number that is a whole number in `0..=max` (`56` or `56.0`: JSON Schema
+/// counts both as integers, so the API takes both).
+fn whole_number(n: &serde_json::Number, max: u64) -> Option<u64> {
+    let whole = n.as_u64().or_else(|| {
+        n.as_f64().filter(|f| f.fract() == 0.0 && (0.0..=MAX_STATED_SIZE as f64).contains(f)).map(|f| f as u64)
+    });
+    whole.filter(|w| *w <= max)
+}
+
+fn whole_size<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let n = serde_json::Number::deserialize(d)?;
+    whole_number(&n, u64::MAX).ok_or_else(|| serde::de::Error::custom("`size` must be a whole number of bytes"))
+}
+
+fn whole_part_numbers<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u32>, D::Error> {
+    let numbers = Vec::<serde_json::Number>::deserialize(d)?;
+    numbers
+        .iter()
+        .map(|n| whole_number(n, u64::from(u32::MAX)).and_then(|w| u32::try_from(w).ok()))
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| serde::de::Error::custom("`parts` must hold whole part numbers"))
 }
 
 /// The staging key of `id`'s video file, if `user` owns `id` and it is still staged.
@@ -138,12 +169,18 @@ async fn staged_video_key(services: &Services, user: &User, id: &str) -> Result<
     }
 }
 
-/// The part plan for a declared `size`: 1..=`max_video_bytes`.
+/// Checks the form of a stated `size`: 1..=[`MAX_STATED_SIZE`].
+fn check_size(size: u64) -> Result<(), ApiError> {
+    if size == 0 || size > MAX_STATED_SIZE {
+        return Err(ApiError::invalid(format!("`size` must be 1 to {MAX_STATED_SIZE}")));
+    }
+    Ok(())
+}
+
+/// The part plan for a stated `size`: 1..=`max_video_bytes` (over it: 413).
 fn plan_for(services: &Services, size: u64) -> Result<PartPlan, ApiError> {
     let max = services.settings.max_video_bytes;
-    if size == 0 {
-        return Err(ApiError::invalid("`size` must be 1 or more"));
-    }
+    check_size(size)?;
     if size > max {
         return Err(ApiError::new(
             ErrorCode::PayloadTooLarge,
@@ -180,8 +217,9 @@ pub async fn start(
     id: &str,
     req: MultipartStartRequest,
 ) -> Result<MultipartGrant, ApiError> {
-    let plan = plan_for(services, req.size)?;
+    check_size(req.size)?;
     let key = staged_video_key(services, user, id).await?;
+    let plan = plan_for(services, req.size)?;
     let upload_id = services.objects.create_multipart(Bucket::Staging, &key).await?;
     tracing::info!(video = %id, user = %user.username, size = req.size, parts = plan.part_count, "multipart upload started");
     Ok(MultipartGrant { upload_id, part_size: plan.part_size, part_count: plan.part_count })
@@ -191,19 +229,20 @@ pub async fn start(
 /// the part's planned size.
 pub async fn part_urls(services: &Services, user: &User, id: &str, req: PartUrlsRequest) -> Result<PartUrls, ApiError> {
     check_upload_id(&req.upload_id)?;
-    let plan = plan_for(services, req.size)?;
+    check_size(req.size)?;
     if req.parts.is_empty() || req.parts.len() > MAX_PART_URLS {
         return Err(ApiError::invalid(format!("`parts` must list 1 to {MAX_PART_URLS} part numbers")));
     }
+    let key = staged_video_key(services, user, id).await?;
+    // An unknown upload is reported now, not as failing PUTs later.
+    services.objects.list_parts(Bucket::Staging, &key, &req.upload_id).await.map_err(upload_error)?;
+    let plan = plan_for(services, req.size)?;
     let sizes = req
         .parts
         .iter()
         .map(|&n| plan.expected_size(n).map(|size| (n, size)))
         .collect::<Option<Vec<_>>>()
         .ok_or_else(|| ApiError::invalid(format!("part numbers must be 1 to {}", plan.part_count)))?;
-    let key = staged_video_key(services, user, id).await?;
-    // An unknown upload is reported now, not as failing PUTs later.
-    services.objects.list_parts(Bucket::Staging, &key, &req.upload_id).await.map_err(upload_error)?;
     let expires_at = services.clock.now() + services.settings.upload_url_ttl_secs;
     let mut parts = Vec::with_capacity(sizes.len());
     for (number, size) in sizes {
@@ -236,9 +275,10 @@ pub async fn complete(
     req: MultipartCompleteRequest,
 ) -> Result<MultipartDone, ApiError> {
     check_upload_id(&req.upload_id)?;
-    let plan = plan_for(services, req.size)?;
+    check_size(req.size)?;
     let key = staged_video_key(services, user, id).await?;
     let listed = services.objects.list_parts(Bucket::Staging, &key, &req.upload_id).await.map_err(upload_error)?;
+    let plan = plan_for(services, req.size)?;
     let parts: Vec<UploadedPart> = match check_parts(&plan, &listed) {
         Ok(parts) => parts,
         Err(problem @ PartsProblem::Incomplete { .. }) => {
@@ -291,6 +331,17 @@ async fn abort_quietly(services: &Services, key: &str, upload_id: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_and_part_numbers_may_be_written_as_whole_floats() {
+        let req: PartUrlsRequest = serde_json::from_str(r#"{"upload_id":"u","size":56.0,"parts":[1,2.0]}"#).unwrap();
+        assert_eq!((req.size, req.parts), (56, vec![1, 2]));
+        for bad in [r#"{"size":5.5}"#, r#"{"size":-1}"#, r#"{"size":"5"}"#] {
+            assert!(serde_json::from_str::<MultipartStartRequest>(bad).is_err(), "{bad}");
+        }
+        let too_big = r#"{"upload_id":"u","size":1,"parts":[4294967296]}"#;
+        assert!(serde_json::from_str::<PartUrlsRequest>(too_big).is_err());
+    }
 
     #[test]
     fn upload_ids_of_s3_and_ceph_pass_and_others_do_not() {
