@@ -128,7 +128,7 @@ pub(crate) async fn status(
         (status = 403, description = "`forbidden`: someone else's public video", body = ErrorBody),
         (status = 404, description = "`not_found` (the video), `upload_not_found` (the upload)", body = ErrorBody),
         (status = 409, description = "`upload_incomplete` (names the missing parts), `conflict` (published or live)", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`: over the size limit or a part over its size (the upload is dropped), or the body over 64 KiB", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: over the size limit, a part over its size or parts beyond the last (the upload is dropped), or the body over 64 KiB", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: not `application/json`", body = ErrorBody),
         (status = 503, description = "`unavailable`, `read_only`", body = ErrorBody),
     ))]

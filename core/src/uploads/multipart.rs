@@ -7,7 +7,7 @@
 //!  parts {upload_id, size, parts} ──▶ presigned part URLs (each capped at its part's size)
 //!  status {upload_id} ──▶ parts the store holds          (resume: skip those)
 //!  complete {upload_id, size} ──▶ list parts ─ check_parts ─▶ complete_multipart ──▶ staged video
-//!                                  (missing/short: 409, oversized: abort + 413)
+//!                                  (missing/short: 409, oversized or beyond the end: abort + 413)
 //!  abort {upload_id} ──▶ abort_multipart                 (the reaper does it after a deadline)
 //! ```
 //!
@@ -267,7 +267,8 @@ pub async fn status(services: &Services, user: &User, id: &str, upload_id: &str)
 
 /// Joins the parts of an upload of `id`'s video file of `size` bytes into the staged
 /// video file, once the store holds every part at its exact size. A part over its
-/// size (the client sent more than it announced) drops the whole upload.
+/// size or beyond the last (the client sent more than it announced) drops the whole
+/// upload.
 pub async fn complete(
     services: &Services,
     user: &User,
@@ -284,7 +285,7 @@ pub async fn complete(
         Err(problem @ PartsProblem::Incomplete { .. }) => {
             return Err(ApiError::new(ErrorCode::UploadIncomplete, problem.describe()));
         }
-        Err(problem @ PartsProblem::Oversized { .. }) => {
+        Err(problem @ (PartsProblem::Oversized { .. } | PartsProblem::BeyondTheEnd { .. })) => {
             abort_quietly(services, &key, &req.upload_id).await;
             return Err(ApiError::new(ErrorCode::PayloadTooLarge, problem.describe()));
         }

@@ -60,6 +60,13 @@ pub enum PartsProblem {
         /// Parts in the store with fewer bytes than the plan says, ascending.
         short: Vec<u32>,
     },
+    /// The store holds parts numbered beyond the last: the client sent more than it
+    /// announced. They cannot be left out of the completion (Ceph RGW refuses one that
+    /// leaves a stored part out) nor joined (the file would not have its size).
+    BeyondTheEnd {
+        /// Their numbers, ascending.
+        numbers: Vec<u32>,
+    },
     /// A part holds more bytes than the plan allows: the client sent more than it
     /// announced, perhaps more than the size limit.
     Oversized {
@@ -90,6 +97,9 @@ impl PartsProblem {
                 text.push_str("; send them (again) and complete once more");
                 text
             }
+            PartsProblem::BeyondTheEnd { numbers } => {
+                format!("the upload holds parts beyond the file's end ({}); the upload was dropped", number_list(numbers))
+            }
             PartsProblem::Oversized { number, size, allowed } => {
                 format!("part {number} holds {size} bytes but may hold at most {allowed}; the upload was dropped")
             }
@@ -108,9 +118,13 @@ fn number_list(numbers: &[u32]) -> String {
 }
 
 /// The parts to join (numbers 1..=part_count ascending, as listed) when `listed` holds
-/// every part of `plan` at its exact size. Parts numbered above `part_count` are left
-/// out (the store drops parts a completion does not name).
+/// every part of `plan` at its exact size and nothing else.
 pub fn check_parts(plan: &PartPlan, listed: &[UploadedPart]) -> Result<Vec<UploadedPart>, PartsProblem> {
+    let mut beyond: Vec<u32> = listed.iter().map(|p| p.number).filter(|n| *n > plan.part_count).collect();
+    if !beyond.is_empty() {
+        beyond.sort_unstable();
+        return Err(PartsProblem::BeyondTheEnd { numbers: beyond });
+    }
     let mut by_number: Vec<Option<&UploadedPart>> = vec![None; plan.part_count as usize];
     for part in listed {
         if let Some(slot) = part.number.checked_sub(1).and_then(|i| by_number.get_mut(i as usize)) {
@@ -182,13 +196,15 @@ mod tests {
     }
 
     #[test]
-    fn every_part_at_its_size_completes_and_extra_parts_are_left_out() {
+    fn every_part_at_its_size_completes_and_parts_beyond_the_end_are_refused() {
         let plan = PartPlan::new(40 * MIB, 16 * MIB);
         let mut listed = parts_of(&plan);
-        listed.push(part(4, 16 * MIB));
         listed.reverse();
         let joined = check_parts(&plan, &listed).unwrap();
         assert_eq!(joined.iter().map(|p| p.number).collect::<Vec<_>>(), [1, 2, 3]);
+        listed.push(part(5, MIB));
+        listed.push(part(4, 16 * MIB));
+        assert_eq!(check_parts(&plan, &listed), Err(PartsProblem::BeyondTheEnd { numbers: vec![4, 5] }));
     }
 
     #[test]
