@@ -402,6 +402,9 @@ async fn open_keeps_pending_uploads_for_the_caller_to_reap() {
     drop(store);
     let store = open(dir.path()).await;
     let pending = store.pending_multiparts(Bucket::Staging).await.unwrap();
-    assert_eq!(pending.iter().map(|p| (p.key.as_str(), p.upload_id.as_str())).collect::<Vec<_>>(), [("v1/video", &*id)]);
+    assert_eq!(
+        pending.iter().map(|p| (p.key.as_str(), p.upload_id.as_str())).collect::<Vec<_>>(),
+        [("v1/video", &*id)]
+    );
     assert_eq!(store.list_parts(Bucket::Staging, "v1/video", &id).await.unwrap().len(), 1);
 }

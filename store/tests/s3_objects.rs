@@ -107,7 +107,8 @@ async fn the_s3_backend_on_an_erasure_coded_store() {
     let preflight = |url: &str, method: &str| {
         let origin = format!("Origin: {PAGE_ORIGIN}");
         let method = format!("Access-Control-Request-Method: {method}");
-        let (status, headers) = curl(&["-X", "OPTIONS", "-H", &origin, "-H", &method, "-D", "-", "-o", "/dev/null", url]);
+        let (status, headers) =
+            curl(&["-X", "OPTIONS", "-H", &origin, "-H", &method, "-D", "-", "-o", "/dev/null", url]);
         (status, String::from_utf8_lossy(&headers).to_ascii_lowercase())
     };
     let (status, headers) = preflight(&part_url, "PUT");
@@ -120,7 +121,8 @@ async fn the_s3_backend_on_an_erasure_coded_store() {
     let part = dir.path().join("part");
     std::fs::write(&part, b"a part").unwrap();
     let origin = format!("Origin: {PAGE_ORIGIN}");
-    let (status, headers) = curl(&["-H", &origin, "-T", part.to_str().unwrap(), "-D", "-", "-o", "/dev/null", &part_url]);
+    let (status, headers) =
+        curl(&["-H", &origin, "-T", part.to_str().unwrap(), "-D", "-", "-o", "/dev/null", &part_url]);
     let headers = String::from_utf8_lossy(&headers).to_ascii_lowercase();
     assert_eq!(status, 200, "{headers}");
     let exposed = headers.lines().find(|l| l.starts_with("access-control-expose-headers:")).unwrap_or_default();

@@ -39,7 +39,7 @@ fn read(url: &str) -> Option<(Bucket, String, SignedQuery)> {
 /// Query strings a visitor might send: URL-safe junk and near-miss signed queries.
 fn query_string() -> impl Strategy<Value = String> {
     let pair = (
-        prop::sample::select(vec!["expires", "max", "sig", "Sig", "expires[]", "x", ""]),
+        prop::sample::select(vec!["expires", "max", "sig", "Sig", "expires[]", "upload", "part", "x", ""]),
         prop_oneof![
             "[A-Za-z0-9%+._~-]{0,70}",
             any::<i64>().prop_map(|n| n.to_string()),
@@ -91,6 +91,7 @@ fn any_query_string_is_refused_unless_it_carries_the_issued_values() {
             let Some((_, _, query)) = read(&format!("/objects/videos/{key}?{query}")) else { return Ok(()) };
             if local.check(Method::Put, bucket, key, &query, now).is_ok() {
                 prop_assert_eq!((query.expires, query.max), (signed.expires, signed.max));
+                prop_assert_eq!((query.upload.as_deref(), query.part), (None, None));
                 prop_assert_eq!(query.sig.to_ascii_lowercase(), signed.sig.clone());
             }
             Ok(())

@@ -171,7 +171,9 @@ pub trait ObjectStore: Send + Sync + 'static {
     /// Joins `parts` (numbers ascending, etags as listed) into the object `bucket/key`,
     /// replacing anything there; returns its size. `NotFound` if the upload is unknown;
     /// `Conflict("parts")` if a part is missing, differs from its etag or (but the last)
-    /// is smaller than [`MIN_PART_BYTES`].
+    /// is smaller than [`MIN_PART_BYTES`]. Pass every part [`ObjectStore::list_parts`]
+    /// shows: Ceph RGW 16 refused (`InvalidPart`) a completion that left a stored part out.
+    /// A refused completion leaves the upload as it was (abort it or complete it again).
     async fn complete_multipart(
         &self,
         bucket: Bucket,

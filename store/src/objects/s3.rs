@@ -21,10 +21,10 @@
 //! the sizes [`list_parts`] reports and refuses (aborts) an upload that is too big, and
 //! publishing reads the object's size ([`head`]) and refuses (and deletes) what is too big.
 //!
-//! Streamed bodies: `put_stream` reads 8 MiB parts ([`stream`]) and aborts its upload
+//! Streamed bodies: `put_stream` reads 8 MiB parts (`s3/stream.rs`) and aborts its upload
 //! when anything fails; `get_stream` fails a body that stops arriving for
 //! `attempt_timeout` (the SDK's timeouts end when the answer's headers arrive).
-//! Bucket CORS ([`cors`]) is put at start when [`S3Options::cors_origins`] is set.
+//! Bucket CORS (`s3/cors.rs`) is put at start when [`S3Options::cors_origins`] is set.
 //!
 //! [`head`]: ObjectStore::head
 //! [`list_parts`]: ObjectStore::list_parts

@@ -31,6 +31,7 @@ macro_rules! every_trait_check {
             streams_in_and_out_whole_and_by_range,
             a_missing_key_is_not_found_when_streamed,
             ranges_outside_the_object_are_conflicts,
+            a_body_that_fails_stores_nothing,
             a_copy_is_a_snapshot,
             a_new_upload_is_pending_without_parts_until_aborted,
             an_unknown_upload_is_not_found_and_aborting_it_is_fine,
@@ -248,6 +249,32 @@ pub async fn ranges_outside_the_object_are_conflicts(store: &dyn ObjectStore) {
     assert_eq!(get(store, Bucket::Videos, key, range(9, Some(9))).await.len(), 1);
     store.delete(Bucket::Videos, key).await.unwrap();
     store.delete(Bucket::Videos, "conf-range/empty.mp4").await.unwrap();
+}
+
+/// A body that fails where it would go on (a client gone, a transcoder crashed).
+struct Failing;
+
+impl tokio::io::AsyncRead for Failing {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        _: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "gone")))
+    }
+}
+
+pub async fn a_body_that_fails_stores_nothing(store: &dyn ObjectStore) {
+    // Short (one request on S3) and past the first 8 MiB part (a multipart upload on S3).
+    for len in [1000, 9 * MIB] {
+        let key = format!("conf-failing/{len}.mp4");
+        let body: ObjectBody = Box::pin(AsyncReadExt::chain(std::io::Cursor::new(bytes(len, 61)), Failing));
+        let result = store.put_stream(Bucket::Videos, &key, body).await;
+        assert!(matches!(result, Err(StoreError::Internal(_))), "{key}: {result:?}");
+        assert_eq!(store.head(Bucket::Videos, &key).await.unwrap(), None, "{key}");
+        let pending = store.pending_multiparts(Bucket::Videos).await.unwrap();
+        assert!(pending.iter().all(|p| p.key != key), "{key}: its upload was aborted: {pending:?}");
+    }
 }
 
 pub async fn a_copy_is_a_snapshot(store: &dyn ObjectStore) {

@@ -321,7 +321,8 @@ mod tests {
         let hash = "0123456789abcdef0123456789abcdef";
         assert_eq!(parse_part_file_name(&part_file_name(7, hash)), Some((7, hash)));
         assert_eq!(parse_part_file_name(&part_file_name(MAX_PARTS, hash)), Some((MAX_PARTS, hash)));
-        for bad in ["upload", ".upload.tmp", "00000-0123456789abcdef0123456789abcdef.part", "1-abc.part", "00001-xyz.part"]
+        for bad in
+            ["upload", ".upload.tmp", "00000-0123456789abcdef0123456789abcdef.part", "1-abc.part", "00001-xyz.part"]
         {
             assert_eq!(parse_part_file_name(bad), None, "{bad}");
         }

@@ -56,7 +56,8 @@ mod tests {
 
     #[test]
     fn ranges_outside_the_object_are_conflicts() {
-        for (r, size) in [(range(10, None), 10), (range(0, None), 0), (range(5, Some(4)), 10), (range(11, Some(20)), 10)]
+        for (r, size) in
+            [(range(10, None), 10), (range(0, None), 0), (range(5, Some(4)), 10), (range(11, Some(20)), 10)]
         {
             assert!(matches!(span(r, size), Err(StoreError::Conflict(what)) if what == "range"), "{r:?} of {size}");
         }

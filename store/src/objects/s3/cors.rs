@@ -61,7 +61,10 @@ mod tests {
         let origins = vec!["https://myvid.example".to_owned()];
         let staging = configuration(Bucket::Staging, &origins).unwrap();
         let rule = &staging.cors_rules()[0];
-        assert_eq!((rule.allowed_methods(), rule.expose_headers()), (&["PUT".to_owned()][..], &["ETag".to_owned()][..]));
+        assert_eq!(
+            (rule.allowed_methods(), rule.expose_headers()),
+            (&["PUT".to_owned()][..], &["ETag".to_owned()][..])
+        );
         assert_eq!(rule.allowed_origins(), &origins[..]);
         let videos = configuration(Bucket::Videos, &origins).unwrap();
         let rule = &videos.cors_rules()[0];

@@ -136,7 +136,9 @@ impl S3Objects {
                 let body: ObjectBody = Box::pin(object.body.into_async_read());
                 Ok(Box::pin(StallGuard::new(body, self.stall_timeout)))
             }
-            Err(e) if e.code() == Some("InvalidRange") || e.raw_response().is_some_and(|r| r.status().as_u16() == 416) => {
+            Err(e)
+                if e.code() == Some("InvalidRange") || e.raw_response().is_some_and(|r| r.status().as_u16() == 416) =>
+            {
                 Err(StoreError::Conflict("range".into()))
             }
             Err(e) if is_not_found(&e) => Err(StoreError::NotFound),
