@@ -193,5 +193,17 @@ async fn multipart_calls_refuse_strangers_bad_sizes_bad_parts_and_unknown_upload
     assert_error(status(&server, &alice, id, &upload_id).await, 404, "upload_not_found").await;
     assert_error(server.post_json(&path, Some(&alice), complete).await, 404, "upload_not_found").await;
     assert_eq!(delete(&server, &alice, &abort).await.status(), 204);
+
+    // A client that lies about the size can store parts beyond the end: completing
+    // drops the upload.
+    let res = start(&server, &alice, id, json!(size)).await;
+    let upload_id = res.json::<Value>().await.unwrap()["upload_id"].as_str().unwrap().to_owned();
+    let body = json!({"upload_id": upload_id, "size": 11 << 20, "parts": [3]});
+    let urls: Value = part_urls(&server, &alice, id, body).await.json().await.unwrap();
+    assert_eq!(server.put_bytes(urls["parts"][0]["url"].as_str().unwrap(), vec![1; 1 << 20]).await.status(), 200);
+    let complete = json!({"upload_id": upload_id, "size": size});
+    let msg = assert_error(server.post_json(&path, Some(&alice), complete).await, 413, "payload_too_large").await;
+    assert!(msg.contains("beyond the file's end (3)"), "{msg}");
+    assert_error(status(&server, &alice, id, &upload_id).await, 404, "upload_not_found").await;
     server.stop().await;
 }

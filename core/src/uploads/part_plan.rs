@@ -98,7 +98,10 @@ impl PartsProblem {
                 text
             }
             PartsProblem::BeyondTheEnd { numbers } => {
-                format!("the upload holds parts beyond the file's end ({}); the upload was dropped", number_list(numbers))
+                format!(
+                    "the upload holds parts beyond the file's end ({}); the upload was dropped",
+                    number_list(numbers)
+                )
             }
             PartsProblem::Oversized { number, size, allowed } => {
                 format!("part {number} holds {size} bytes but may hold at most {allowed}; the upload was dropped")
