@@ -26,6 +26,8 @@ target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import js
 bin="$target_dir/debug/myvid"
 [ -x "$bin" ] || { echo "test.sh: $bin was not built by cargo test" >&2; exit 1; }
 (cd client-js && MYVID_BIN="$bin" npm test)
+echo "== resumable upload end-to-end test (200 MB in parts from Chromium, a page reload half way, SHA-256 checked)"
+(cd client-js && MYVID_BIN="$bin" npm run test:resumable)
 echo "== live streaming end-to-end tests (Chromium broadcaster and viewers through the SFU)"
 (cd client-js && MYVID_BIN="$bin" npm run test:live)
 echo "== endpoint failover test (two endpoints, one killed while live)"

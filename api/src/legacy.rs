@@ -44,7 +44,7 @@ pub(crate) struct ListRequest {
         (status = 200, description = "up to 24 public videos, best match first", body = Vec<VideoView>),
         (status = 400, description = "`invalid_json`, `invalid_input`", body = ErrorBody),
         (status = 413, description = "`payload_too_large`: over 64 KiB", body = ErrorBody),
-        (status = 503, description = "`unavailable`, `read_only`", body = ErrorBody),
+        (status = 503, description = "`storage_unavailable`, `storage_read_only`, `metadata_unavailable`, `unavailable`", body = ErrorBody),
     ))]
 pub(crate) async fn list_videos(
     State(services): State<Services>,
@@ -73,7 +73,7 @@ pub(crate) async fn list_videos(
         (status = 400, description = "`invalid_input`: the id is not UTF-8", body = ErrorBody),
         (status = 401, description = "`unauthorized`: a token was sent but is not valid", body = ErrorBody),
         (status = 404, description = "`not_found`: no such video, or someone else's private one", body = ErrorBody),
-        (status = 503, description = "`unavailable`, `read_only`", body = ErrorBody),
+        (status = 503, description = "`storage_unavailable`, `storage_read_only`, `metadata_unavailable`, `unavailable`", body = ErrorBody),
     ))]
 pub(crate) async fn get_video(
     State(services): State<Services>,
@@ -96,7 +96,7 @@ pub(crate) struct EndpointAnswer {
     responses(
         (status = 200, description = "the endpoint to upload through", body = EndpointAnswer),
         (status = 401, description = "`unauthorized`", body = ErrorBody),
-        (status = 503, description = "`unavailable`, `read_only`", body = ErrorBody),
+        (status = 503, description = "`storage_unavailable`, `storage_read_only`, `metadata_unavailable`, `unavailable`", body = ErrorBody),
     ))]
 pub(crate) async fn new_upload(
     State(services): State<Services>,
@@ -117,7 +117,7 @@ pub(crate) async fn new_upload(
         (status = 404, description = "`not_found`", body = ErrorBody),
         (status = 409, description = "`upload_incomplete`, `conflict` (a live stream)", body = ErrorBody),
         (status = 422, description = "`not_a_video`, `invalid_preview`", body = ErrorBody),
-        (status = 503, description = "`unavailable`, `read_only`", body = ErrorBody),
+        (status = 503, description = "`storage_unavailable`, `storage_read_only`, `metadata_unavailable`, `unavailable`", body = ErrorBody),
     ))]
 pub(crate) async fn publish_video(
     State(services): State<Services>,

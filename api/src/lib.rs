@@ -3,6 +3,7 @@
 //! ```text
 //!  /API/...   the original MyVid calls, same paths and shapes   (legacy.rs)
 //!  /v1/...    the same capabilities, versioned, cursor-paged    (v1.rs)
+//!  /v1/uploads/{id}/multipart: resumable uploads in parts     (multipart.rs)
 //!  NEWSTREAM, ICE, /v1/streams, /v1/ice: live set-up             (live.rs)
 //!  /metrics   Prometheus text;  /healthz  liveness              (ops.rs)
 //!  the OpenAPI document of the calls above, from their handlers  (openapi.rs)
@@ -14,6 +15,7 @@
 
 mod legacy;
 mod live;
+mod multipart;
 pub mod openapi;
 mod ops;
 mod pagination;
@@ -29,7 +31,7 @@ use myvid_core::{ApiError, ErrorCode, Services};
 
 /// The calls the OpenAPI document describes: original, `/v1` and live set-up.
 fn documented() -> RouteTable<Services> {
-    legacy::routes().merge(v1::routes()).merge(live::routes())
+    legacy::routes().merge(v1::routes()).merge(multipart::routes()).merge(live::routes())
 }
 
 /// The `(method, path)` of every route [`openapi::document`] must describe.

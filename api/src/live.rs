@@ -30,7 +30,7 @@ pub fn routes() -> RouteTable<Services> {
         (status = 401, description = "`unauthorized`", body = ErrorBody),
         (status = 413, description = "`payload_too_large`: over 64 KiB", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: not `application/json`", body = ErrorBody),
-        (status = 503, description = "`unavailable`, `read_only`", body = ErrorBody),
+        (status = 503, description = "`unavailable`, `metadata_unavailable`", body = ErrorBody),
     ))]
 pub(crate) async fn new_stream(
     State(services): State<Services>,
@@ -49,7 +49,7 @@ pub(crate) async fn new_stream(
         (status = 401, description = "`unauthorized`", body = ErrorBody),
         (status = 413, description = "`payload_too_large`: over 64 KiB", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: not `application/json`", body = ErrorBody),
-        (status = 503, description = "`unavailable`, `read_only`", body = ErrorBody),
+        (status = 503, description = "`unavailable`, `metadata_unavailable`", body = ErrorBody),
     ))]
 pub(crate) async fn new_stream_v1(
     State(services): State<Services>,
@@ -73,7 +73,7 @@ pub(crate) struct IceAnswer {
     responses(
         (status = 200, description = "STUN/TURN servers, with TURN credentials that expire", body = IceAnswer),
         (status = 401, description = "`unauthorized`: a token was sent but is not valid", body = ErrorBody),
-        (status = 503, description = "`unavailable`, `read_only`", body = ErrorBody),
+        (status = 503, description = "`unavailable`, `metadata_unavailable`", body = ErrorBody),
     ))]
 pub(crate) async fn ice(state: State<Services>, caller: MaybeUser) -> Result<Json<IceAnswer>, ApiError> {
     ice_answer(state, caller).await
@@ -84,7 +84,7 @@ pub(crate) async fn ice(state: State<Services>, caller: MaybeUser) -> Result<Jso
     responses(
         (status = 200, description = "STUN/TURN servers, with TURN credentials that expire", body = IceAnswer),
         (status = 401, description = "`unauthorized`: a token was sent but is not valid", body = ErrorBody),
-        (status = 503, description = "`unavailable`, `read_only`", body = ErrorBody),
+        (status = 503, description = "`unavailable`, `metadata_unavailable`", body = ErrorBody),
     ))]
 pub(crate) async fn ice_v1(state: State<Services>, caller: MaybeUser) -> Result<Json<IceAnswer>, ApiError> {
     ice_answer(state, caller).await

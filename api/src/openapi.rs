@@ -7,7 +7,7 @@ use utoipa::Modify;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use crate::{legacy, live, v1};
+use crate::{legacy, live, multipart, v1};
 
 /// Name of the bearer-token security scheme the operations refer to.
 pub const BEARER: &str = "bearer";
@@ -39,6 +39,11 @@ pub const BEARER: &str = "bearer";
         v1::get_video,
         v1::publish_video,
         v1::new_upload,
+        multipart::start,
+        multipart::part_urls,
+        multipart::status,
+        multipart::complete,
+        multipart::abort,
     ),
     modifiers(&BearerScheme),
     tags(

@@ -39,7 +39,7 @@ pub fn routes() -> RouteTable<Services> {
         (status = 409, description = "`conflict`: the username or e-mail is taken", body = ErrorBody),
         (status = 413, description = "`payload_too_large`: over 64 KiB", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: not `application/json`", body = ErrorBody),
-        (status = 503, description = "`unavailable`, `read_only`", body = ErrorBody),
+        (status = 503, description = "`storage_unavailable`, `storage_read_only`, `metadata_unavailable`, `unavailable`", body = ErrorBody),
     ))]
 pub(crate) async fn signup(
     State(services): State<Services>,
@@ -56,7 +56,7 @@ pub(crate) async fn signup(
         (status = 401, description = "`invalid_credentials`", body = ErrorBody),
         (status = 413, description = "`payload_too_large`: over 64 KiB", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: not `application/json`", body = ErrorBody),
-        (status = 503, description = "`unavailable`, `read_only`", body = ErrorBody),
+        (status = 503, description = "`storage_unavailable`, `storage_read_only`, `metadata_unavailable`, `unavailable`", body = ErrorBody),
     ))]
 pub(crate) async fn login(
     State(services): State<Services>,
@@ -70,7 +70,7 @@ pub(crate) async fn login(
     responses(
         (status = 204, description = "logged out"),
         (status = 401, description = "`unauthorized`", body = ErrorBody),
-        (status = 503, description = "`unavailable`, `read_only`", body = ErrorBody),
+        (status = 503, description = "`storage_unavailable`, `storage_read_only`, `metadata_unavailable`, `unavailable`", body = ErrorBody),
     ))]
 pub(crate) async fn logout(State(services): State<Services>, caller: AuthUser) -> Result<StatusCode, ApiError> {
     accounts::logout(&services, &caller.token_hash).await?;
@@ -82,7 +82,7 @@ pub(crate) async fn logout(State(services): State<Services>, caller: AuthUser) -
     responses(
         (status = 200, description = "the caller", body = UserView),
         (status = 401, description = "`unauthorized`", body = ErrorBody),
-        (status = 503, description = "`unavailable`, `read_only`", body = ErrorBody),
+        (status = 503, description = "`storage_unavailable`, `storage_read_only`, `metadata_unavailable`, `unavailable`", body = ErrorBody),
     ))]
 pub(crate) async fn me(caller: AuthUser) -> Json<UserView> {
     Json(UserView::from(&caller.user))
@@ -147,7 +147,7 @@ fn parse_query<Q>(query: Result<Query<Q>, axum::extract::rejection::QueryRejecti
     responses(
         (status = 200, description = "one page of public videos", body = VideoPage),
         (status = 400, description = "`invalid_input`: a bad `q`, `limit` or `cursor`", body = ErrorBody),
-        (status = 503, description = "`unavailable`, `read_only`", body = ErrorBody),
+        (status = 503, description = "`storage_unavailable`, `storage_read_only`, `metadata_unavailable`, `unavailable`", body = ErrorBody),
     ))]
 pub(crate) async fn list_videos(
     State(services): State<Services>,
@@ -177,7 +177,7 @@ pub(crate) struct VideoList {
     responses(
         (status = 200, description = "random public videos", body = VideoList),
         (status = 400, description = "`invalid_input`: a bad `limit`", body = ErrorBody),
-        (status = 503, description = "`unavailable`, `read_only`", body = ErrorBody),
+        (status = 503, description = "`storage_unavailable`, `storage_read_only`, `metadata_unavailable`, `unavailable`", body = ErrorBody),
     ))]
 pub(crate) async fn random_videos(
     State(services): State<Services>,
@@ -194,7 +194,7 @@ pub(crate) async fn random_videos(
         (status = 200, description = "one page of the caller's videos", body = VideoPage),
         (status = 400, description = "`invalid_input`: a bad `limit` or `cursor`", body = ErrorBody),
         (status = 401, description = "`unauthorized`", body = ErrorBody),
-        (status = 503, description = "`unavailable`, `read_only`", body = ErrorBody),
+        (status = 503, description = "`storage_unavailable`, `storage_read_only`, `metadata_unavailable`, `unavailable`", body = ErrorBody),
     ))]
 pub(crate) async fn my_videos(
     State(services): State<Services>,
@@ -216,7 +216,7 @@ pub(crate) async fn my_videos(
         (status = 400, description = "`invalid_input`: the id is not UTF-8", body = ErrorBody),
         (status = 401, description = "`unauthorized`: a token was sent but is not valid", body = ErrorBody),
         (status = 404, description = "`not_found`: no such video, or someone else's private one", body = ErrorBody),
-        (status = 503, description = "`unavailable`, `read_only`", body = ErrorBody),
+        (status = 503, description = "`storage_unavailable`, `storage_read_only`, `metadata_unavailable`, `unavailable`", body = ErrorBody),
     ))]
 pub(crate) async fn get_video(
     State(services): State<Services>,
@@ -238,7 +238,7 @@ pub(crate) async fn get_video(
         (status = 404, description = "`not_found`", body = ErrorBody),
         (status = 409, description = "`upload_incomplete`, `conflict` (a live stream)", body = ErrorBody),
         (status = 422, description = "`not_a_video`, `invalid_preview`", body = ErrorBody),
-        (status = 503, description = "`unavailable`, `read_only`", body = ErrorBody),
+        (status = 503, description = "`storage_unavailable`, `storage_read_only`, `metadata_unavailable`, `unavailable`", body = ErrorBody),
     ))]
 pub(crate) async fn publish_video(
     State(services): State<Services>,
@@ -256,7 +256,7 @@ pub(crate) async fn publish_video(
         (status = 401, description = "`unauthorized`", body = ErrorBody),
         (status = 413, description = "`payload_too_large`: over 64 KiB", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: not `application/json`", body = ErrorBody),
-        (status = 503, description = "`unavailable`, `read_only`", body = ErrorBody),
+        (status = 503, description = "`storage_unavailable`, `storage_read_only`, `metadata_unavailable`, `unavailable`", body = ErrorBody),
     ))]
 pub(crate) async fn new_upload(
     State(services): State<Services>,

@@ -91,6 +91,8 @@ error_codes! {
     UpgradeRequired => UPGRADE_REQUIRED, "upgrade_required";
     /// A bug. Details are in the server log.
     Internal => INTERNAL_SERVER_ERROR, "internal";
+    /// A multipart upload the store does not know (completed, aborted or abandoned).
+    UploadNotFound => NOT_FOUND, "upload_not_found";
 }
 
 impl ErrorCode {

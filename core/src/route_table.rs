@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use axum::Router;
 use axum::handler::Handler;
 use axum::http::Method;
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{MethodRouter, delete, get, post};
 
 /// Routes under construction, and the `(method, path)` of each.
 pub struct RouteTable<S> {
@@ -35,6 +35,11 @@ impl<S: Clone + Send + Sync + 'static> RouteTable<S> {
     /// Adds `POST path` answered by `handler`.
     pub fn post<H: Handler<T, S>, T: 'static>(self, path: &'static str, handler: H) -> Self {
         self.add(Method::POST, path, post(handler))
+    }
+
+    /// Adds `DELETE path` answered by `handler`.
+    pub fn delete<H: Handler<T, S>, T: 'static>(self, path: &'static str, handler: H) -> Self {
+        self.add(Method::DELETE, path, delete(handler))
     }
 
     fn add(mut self, method: Method, path: &'static str, route: MethodRouter<S>) -> Self {

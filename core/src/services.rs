@@ -28,6 +28,14 @@ pub struct Settings {
     pub max_video_bytes: u64,
     /// Largest accepted preview image, in bytes.
     pub max_preview_bytes: u64,
+    /// Video files above this many bytes are uploaded in parts (the client learns it
+    /// from the upload grant).
+    pub multipart_threshold: u64,
+    /// Size of the parts of a multipart upload, in bytes (raised to the store's
+    /// minimum, and for very large files so that they fit in 10,000 parts).
+    pub part_size: u64,
+    /// Multipart uploads started longer ago than this (seconds) are aborted as abandoned.
+    pub abandon_multipart_after_secs: i64,
     /// `ffprobe` and `ffmpeg`, which check uploads and make thumbnails at publish, and
     /// how long one run may take before publish fails with `unavailable`.
     pub media: MediaTools,
@@ -52,6 +60,9 @@ impl Default for Settings {
             session_ttl_secs: 30 * 24 * 3600,
             max_video_bytes: 2 << 30,
             max_preview_bytes: 10 << 20,
+            multipart_threshold: 64 << 20,
+            part_size: 16 << 20,
+            abandon_multipart_after_secs: 24 * 3600,
             media: MediaTools::default(),
             stream_token_ttl_secs: 24 * 3600,
             ice_servers: Vec::new(),

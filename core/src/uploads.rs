@@ -17,6 +17,10 @@
 //! change a published video (the same holds on S3, where a presigned PUT cannot be
 //! revoked).
 
+pub mod abandoned;
+pub mod multipart;
+pub mod part_plan;
+
 use myvid_store::StoreError;
 use myvid_store::meta::{PublishedMedia, User, VideoSource, Visibility};
 use myvid_store::objects::Bucket;
@@ -56,8 +60,14 @@ pub struct UploadGrant {
     pub id: String,
     /// Presigned PUT URL for the preview image.
     pub preview_upload_url: String,
-    /// Presigned PUT URL for the video file.
+    /// Presigned PUT URL for the video file (one `PUT` of the whole file).
     pub video_upload_url: String,
+    /// Video files larger than this many bytes should go up in parts instead
+    /// (`POST /v1/uploads/{id}/multipart`): resumable, several parts at once.
+    pub multipart_threshold: u64,
+    /// The part size a multipart upload of this server uses (larger for files that
+    /// would otherwise need more than 10,000 parts).
+    pub part_size: u64,
 }
 
 /// The staging keys of an upload: fixed per video, in [`Bucket::Staging`].
@@ -90,6 +100,8 @@ pub async fn create_upload(services: &Services, user: &User, req: UploadRequest)
             .presign_put(Bucket::Staging, video_key, settings.max_video_bytes, expires_at)
             .await
             .map_err(|e| storage_failed(services, e))?,
+        multipart_threshold: settings.multipart_threshold,
+        part_size: settings.part_size,
     };
     services.metrics.uploads_created.inc();
     tracing::info!(video = %video.id, user = %user.username, "upload created");
@@ -99,14 +111,14 @@ pub async fn create_upload(services: &Services, user: &User, req: UploadRequest)
 /// A failed object-store call: the health monitor learns of it (an unavailable or
 /// read-only store is then refused at once by the next writing call, until a probe finds
 /// it writable again), and the caller gets the matching 503.
-fn storage_failed(services: &Services, err: StoreError) -> ApiError {
+pub(crate) fn storage_failed(services: &Services, err: StoreError) -> ApiError {
     services.objects_health.note_failure(&err, services.clock.now());
     err.into()
 }
 
 /// `Ok` if the object store takes writes as far as is known; else `503
 /// storage_read_only` / `storage_unavailable` without touching anything.
-fn require_writable(services: &Services) -> Result<(), ApiError> {
+pub(crate) fn require_writable(services: &Services) -> Result<(), ApiError> {
     services.objects_health.require_writable().inspect_err(|_| {
         services.metrics.object_store_refusals.inc();
     })

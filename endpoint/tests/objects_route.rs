@@ -32,6 +32,7 @@ async fn serve() -> Route {
     let services = Services {
         meta: Arc::new(SqliteMeta::open_in_memory().await.unwrap()),
         objects: local.clone(),
+        objects_health: Default::default(),
         clock: Clock::system(),
         settings: Arc::new(Settings::default()),
         metrics: Arc::new(Metrics::default()),

@@ -66,6 +66,16 @@ pub struct UploadsConfig {
     /// Lifetime of presigned upload URLs, in seconds (default 1 h). Short, because a
     /// presigned URL cannot be revoked; it only ever writes to a staging key.
     pub upload_url_ttl_secs: i64,
+    /// Video files above this many bytes go up in parts, resumably (default 64 MiB).
+    /// Browsers learn it from the upload grant.
+    pub multipart_threshold: u64,
+    /// Size of the parts of a multipart upload, in bytes (default 16 MiB; at least
+    /// 5 MiB, the store's minimum; raised for files that would need over 10,000 parts).
+    pub part_size: u64,
+    /// Multipart uploads started longer ago than this many seconds are aborted as
+    /// abandoned, their parts deleted (default 24 h; at least one hour and at least
+    /// `upload_url_ttl_secs`, so that no live upload is reaped).
+    pub abandon_multipart_after_secs: i64,
 }
 
 /// `[auth]`
@@ -356,6 +366,9 @@ impl Default for UploadsConfig {
             max_preview_bytes: 10 << 20,
             url_ttl_secs: 24 * 3600,
             upload_url_ttl_secs: 3600,
+            multipart_threshold: 64 << 20,
+            part_size: 16 << 20,
+            abandon_multipart_after_secs: 24 * 3600,
         }
     }
 }
@@ -418,6 +431,32 @@ impl Config {
         Ok(config)
     }
 
+    /// Checks the multipart upload settings of `[uploads]`.
+    fn validate_multipart(&self) -> anyhow::Result<()> {
+        let uploads = &self.uploads;
+        if uploads.multipart_threshold == 0 {
+            bail!("`uploads.multipart_threshold` must be above 0");
+        }
+        // S3 refuses parts (but the last) under 5 MiB; over 5 GiB is S3's part limit.
+        let (min_part, max_part) = (myvid_store::objects::MIN_PART_BYTES, 5u64 << 30);
+        if !(min_part..=max_part).contains(&uploads.part_size) {
+            bail!(
+                "`uploads.part_size` must be between {min_part} (5 MiB) and {max_part} (5 GiB), got {}",
+                uploads.part_size
+            );
+        }
+        // Never reap an upload whose part URLs may still be in use.
+        let least = uploads.upload_url_ttl_secs.max(3600);
+        if !(least..=30 * 24 * 3600).contains(&uploads.abandon_multipart_after_secs) {
+            bail!(
+                "`uploads.abandon_multipart_after_secs` must be between {least} (one hour, and at least \
+                 `uploads.upload_url_ttl_secs`) and 2592000 (30 days), got {}",
+                uploads.abandon_multipart_after_secs
+            );
+        }
+        Ok(())
+    }
+
     /// Checks every field, naming the first bad one.
     pub fn validate(&self) -> anyhow::Result<()> {
         self.listen_addr()?;
@@ -454,6 +493,7 @@ impl Config {
                 self.uploads.upload_url_ttl_secs
             );
         }
+        self.validate_multipart()?;
         if self.media.ffprobe.trim().is_empty() {
             bail!("`media.ffprobe` must name a program");
         }
@@ -703,6 +743,9 @@ mod tests {
         let cases = [
             (vec![("MYVID_LISTEN", "nonsense")], "`listen`"),
             (vec![("MYVID_UPLOADS__URL_TTL_SECS", "5")], "`uploads.url_ttl_secs`"),
+            (vec![("MYVID_UPLOADS__PART_SIZE", "1024")], "`uploads.part_size`"),
+            (vec![("MYVID_UPLOADS__MULTIPART_THRESHOLD", "0")], "`uploads.multipart_threshold`"),
+            (vec![("MYVID_UPLOADS__ABANDON_MULTIPART_AFTER_SECS", "60")], "`uploads.abandon_multipart_after_secs`"),
             (vec![("MYVID_PUBLIC_URL", "ftp://x")], "`public_url`"),
             (vec![("MYVID_LOG__FORMAT", "xml")], "`log.format`"),
             (vec![("MYVID_LIMITS__LOGIN_PER_IP", "{burst = 0, per_minute = 1}")], "`limits.login_per_ip`"),

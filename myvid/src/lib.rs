@@ -17,6 +17,7 @@
 pub mod config;
 pub mod http_server;
 pub mod import;
+pub mod multipart_reaper;
 pub mod openapi;
 pub mod orphans;
 pub mod roles;

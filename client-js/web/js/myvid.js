@@ -62,6 +62,9 @@
  * @property {string} id Id of the (not yet published) video.
  * @property {string} preview_upload_url Signed URL to PUT the preview image to.
  * @property {string} video_upload_url Signed URL to PUT the video file to.
+ * @property {number} [multipart_threshold] Video files above this many bytes go up in
+ *   parts, resumably (`resumable.js`).
+ * @property {number} [part_size] The server's part size for such uploads.
  * @property {string} endpoint Upload endpoint that created the upload.
  */
 
@@ -461,10 +464,48 @@ export async function createUpload({ title, description = '', previewFile, video
  * @throws {MyVidError} e.g. `payload_too_large` (413), `forbidden` (403, URL
  *   expired or tampered with), `network_error`, `aborted`.
  */
+/** How long an upload may go without progress before it is given up as stalled. */
+export const UPLOAD_STALL_MS = 60_000;
+
+/**
+ * Aborts `xhr` when neither upload progress nor an answer came for `ms`: a storage
+ * server that lost quorum can hold a request open forever. Returns `stalled()`, true
+ * once it fired (the caller's `abort` handler tells a stall from a cancel with it).
+ *
+ * @param {XMLHttpRequest} xhr
+ * @param {number} [ms]
+ * @returns {() => boolean}
+ */
+export function watchStall(xhr, ms = UPLOAD_STALL_MS) {
+  let fired = false;
+  let timer = null;
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      fired = true;
+      xhr.abort();
+    }, ms);
+  };
+  xhr.upload.addEventListener('progress', arm);
+  xhr.addEventListener('loadend', () => clearTimeout(timer));
+  arm();
+  return () => fired;
+}
+
+/** The error of an upload request given up by {@link watchStall}. */
+export function stalledError(ms = UPLOAD_STALL_MS) {
+  return new MyVidError(
+    `The upload stalled: nothing moved for ${Math.round(ms / 1000)} s (the storage may be unavailable). Try again shortly.`,
+    'upload_stalled',
+    0,
+  );
+}
+
 export function uploadFile(url, file, onProgress) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open('PUT', resolveUrl(url));
+    const stalled = watchStall(xhr);
     const total = file && typeof file.size === 'number' ? file.size : 0;
     const report = (loaded, size) => {
       if (!onProgress) return;
@@ -489,7 +530,7 @@ export function uploadFile(url, file, onProgress) {
     xhr.addEventListener('error', () =>
       reject(new MyVidError('The upload failed: could not reach the server.', 'network_error', 0)),
     );
-    xhr.addEventListener('abort', () => reject(new MyVidError('The upload was cancelled.', 'aborted', 0)));
+    xhr.addEventListener('abort', () => reject(stalled() ? stalledError() : new MyVidError('The upload was cancelled.', 'aborted', 0)));
     xhr.send(file);
   });
 }

@@ -52,7 +52,10 @@ pub fn action_for(method: &Method, route: &str) -> Option<Action> {
     let action = match (method.as_str(), route) {
         ("POST", "/v1/auth/login") => Action::Login,
         ("POST", "/v1/auth/signup") => Action::Signup,
-        ("POST", "/API/NEWUPLOAD/" | "/API/NEWUPLOAD" | "/v1/uploads" | "/NEWVIDEOUPLOAD" | "/NEWVIDEOUPLOAD/") => {
+        ("POST", "/API/NEWUPLOAD/" | "/API/NEWUPLOAD" | "/v1/uploads" | "/NEWVIDEOUPLOAD" | "/NEWVIDEOUPLOAD/")
+        // Starting a multipart upload, like creating one; its part URLs, status and
+        // completion are not limited (a resumed upload asks for them many times).
+        | ("POST", "/v1/uploads/{id}/multipart") => {
             Action::Upload
         }
         ("POST", "/API/NEWSTREAM/" | "/API/NEWSTREAM" | "/v1/streams") => Action::Stream,
@@ -81,5 +84,7 @@ mod tests {
         assert_eq!(action_for(&Method::GET, "/ENDPOINT/{stream_id}"), Some(Action::Connect));
         assert_eq!(action_for(&Method::GET, "/v1/videos/{id}"), None);
         assert_eq!(action_for(&Method::GET, "/v1/auth/login"), None);
+        assert_eq!(action_for(&Method::POST, "/v1/uploads/{id}/multipart"), Some(Action::Upload));
+        assert_eq!(action_for(&Method::POST, "/v1/uploads/{id}/multipart/parts"), None);
     }
 }

@@ -5,6 +5,7 @@
 //!
 //! ```text
 //!  run: stores ─▶ Services ─▶ API routes + OpenAPI + object URLs ─▶ serve until shutdown
+//!       multipart_reaper: aborts abandoned multipart uploads every 5 min until shutdown
 //! ```
 
 use std::future::Future;
@@ -15,6 +16,7 @@ use myvid_core::Clock;
 use myvid_core::metrics::Metrics;
 use myvid_core::turn_credentials::TurnGrant;
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 
 use super::common::{self, open_services, public_url};
 use crate::config::Config;
@@ -60,6 +62,12 @@ pub async fn run(
     if let Some(local) = local {
         app = app.merge(myvid_endpoint::objects_router(services.clone(), local));
     }
+    let stop = CancellationToken::new();
+    crate::multipart_reaper::spawn(&services, stop.clone());
+    let shutdown = async move {
+        shutdown.await;
+        stop.cancel();
+    };
     tracing::info!(%bound, data_dir = %config.data_dir.display(), "myvid api ready");
     println!("myvid api listening on {url}");
     common::serve(&config, listener, app, &services, shutdown, Vec::new()).await

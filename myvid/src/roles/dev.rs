@@ -6,6 +6,7 @@
 //! ```text
 //!  stores ─▶ Services ─▶ endpoint::start (if live.relay) + sfu::start (if sfu.enabled)
 //!         ─▶ API routes + endpoint routes + OpenAPI ─▶ common::serve until shutdown
+//!         + multipart_reaper (abandoned multipart uploads) until shutdown
 //! ```
 
 use std::future::Future;
@@ -51,6 +52,7 @@ pub async fn run(
         }
     }
     let stop = CancellationToken::new();
+    crate::multipart_reaper::spawn(&services, stop.clone());
     let mut heartbeats = Vec::new();
     let relay = if config.live.relay {
         let endpoint = endpoint::start(&config, &services, &url, turn_addr, stop.clone()).await;

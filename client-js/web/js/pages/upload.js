@@ -1,11 +1,25 @@
 // Upload page: create an upload, send preview + video with progress, publish.
+// Video files above the server's multipart threshold go up in parts and resume after a
+// reload: choosing the same file again picks the upload up where it stopped.
 import { currentUser, createUpload, uploadFile, publish, myVideos, isLive } from '../myvid.js';
+import { findPendingUpload, savePendingUpload, uploadResumable, describeSpeed } from '../resumable.js';
 import { renderHeader, message, errorText, h, loginHref, watchHref, formatDate, liveBadge } from '../ui.js';
 
 renderHeader();
 addEventListener('myvid:auth', () => render());
 
 const root = document.getElementById('upload-root');
+
+/**
+ * Waits for every promise (an upload that fails does not leave the other one running
+ * unseen), then throws the first failure, if any.
+ * @param {Promise<unknown>[]} promises
+ */
+async function allDone(promises) {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
 
 /** A labelled progress bar with a percentage. */
 function progressRow(label, testid) {
@@ -39,6 +53,7 @@ function render() {
   const preview = h('input', { name: 'preview', type: 'file', accept: 'image/*', required: true, testid: 'upload-preview' });
   const video = h('input', { name: 'video', type: 'file', accept: 'video/*', required: true, testid: 'upload-video' });
   const submit = h('button', { type: 'submit', testid: 'upload-submit' }, 'Upload');
+  const resumeNotice = h('p', { class: 'msg', testid: 'resume-notice', hidden: true });
 
   const form = h(
     'form',
@@ -46,12 +61,14 @@ function render() {
     h('label', null, 'Title', title),
     h('label', null, 'Description', description),
     h('div', { class: 'file-row' }, h('label', null, 'Preview image', preview), h('label', null, 'Video file', video)),
+    resumeNotice,
     h('div', { class: 'actions' }, submit),
   );
 
   const previewProgress = progressRow('Preview image', 'preview-progress');
   const videoProgress = progressRow('Video', 'video-progress');
   const statusLine = h('p', { class: 'upload-status', testid: 'upload-status', 'aria-live': 'polite' });
+  const speedLine = h('p', { class: 'upload-speed muted', testid: 'upload-speed' });
   const errorBox = h('div', { class: 'msg msg-error', role: 'alert', testid: 'upload-error', hidden: true });
   const publishButton = h('button', { type: 'button', testid: 'publish-button', disabled: true }, 'Publish');
   const resetButton = h('button', { type: 'button', class: 'secondary', testid: 'upload-reset', hidden: true }, 'Upload another video');
@@ -61,6 +78,7 @@ function render() {
     { class: 'panel progress-panel', testid: 'upload-progress', hidden: true, 'aria-label': 'Upload progress' },
     previewProgress.row,
     videoProgress.row,
+    speedLine,
     statusLine,
     errorBox,
     result,
@@ -72,6 +90,46 @@ function render() {
   root.replaceChildren(form, progressPanel, mine);
 
   let pending = null;
+
+  // A file whose upload a previous visit left unfinished: say so, and fill in its title.
+  video.addEventListener('change', () => {
+    const file = video.files[0];
+    const earlier = file ? findPendingUpload(file) : null;
+    resumeNotice.hidden = !earlier;
+    submit.textContent = earlier ? 'Resume upload' : 'Upload';
+    if (!earlier) return;
+    resumeNotice.textContent = `This file was being uploaded${earlier.title ? ` as “${earlier.title}”` : ''}; the upload goes on where it stopped.`;
+    if (earlier.title && !title.value) title.value = earlier.title;
+    if (earlier.description && !description.value) description.value = earlier.description;
+  });
+
+  /** Sends the video in parts (resuming `earlier` if given); the status line tells a resume. */
+  const sendInParts = async (videoFile, videoId, earlier, extra) => {
+    videoProgress.state('uploading');
+    try {
+      await uploadResumable({
+        videoId,
+        file: videoFile,
+        pending: earlier,
+        extra,
+        onResume: (fraction) => {
+          const pct = Math.floor(fraction * 100);
+          statusLine.textContent = `Resuming: ${pct}% already uploaded`;
+          videoProgress.set(fraction);
+        },
+        onProgress: (p) => {
+          videoProgress.set(p.fraction);
+          speedLine.textContent = describeSpeed(p);
+        },
+      });
+      videoProgress.set(1);
+      videoProgress.state('done');
+      speedLine.textContent = '';
+    } catch (err) {
+      videoProgress.state('failed');
+      throw err;
+    }
+  };
 
   const showError = (prefix, err) => {
     errorBox.textContent = prefix ? `${prefix} ${errorText(err)}` : errorText(err);
@@ -96,8 +154,6 @@ function render() {
     statusLine.textContent = 'Starting upload…';
 
     try {
-      pending = await createUpload({ title: title.value.trim(), description: description.value, previewFile, videoFile });
-      statusLine.textContent = 'Uploading…';
       const send = async (url, file, bar) => {
         bar.state('uploading');
         try {
@@ -109,10 +165,43 @@ function render() {
           throw err;
         }
       };
-      await Promise.all([
-        send(pending.preview_upload_url, previewFile, previewProgress),
-        send(pending.video_upload_url, videoFile, videoProgress),
-      ]);
+      let earlier = findPendingUpload(videoFile);
+      if (earlier) {
+        pending = { id: earlier.videoId };
+        statusLine.textContent = 'Checking what was already uploaded…';
+        const previewAgain = async () => {
+          if (earlier.previewDone || !earlier.previewUrl) return previewProgress.set(1);
+          await send(earlier.previewUrl, previewFile, previewProgress);
+          const record = findPendingUpload(videoFile);
+          if (record) savePendingUpload(videoFile, { ...record, previewDone: true });
+        };
+        try {
+          await allDone([previewAgain(), sendInParts(videoFile, earlier.videoId, earlier, {})]);
+        } catch (err) {
+          // The upload is gone from the server (finished elsewhere, or abandoned): start afresh.
+          if (err.status !== 404) throw err;
+          earlier = null;
+        }
+      }
+      if (!earlier) {
+        pending = await createUpload({ title: title.value.trim(), description: description.value, previewFile, videoFile });
+        statusLine.textContent = 'Uploading…';
+        const threshold = pending.multipart_threshold;
+        const inParts = typeof threshold === 'number' && videoFile.size > threshold;
+        const extra = { title: title.value.trim(), description: description.value, previewUrl: pending.preview_upload_url };
+        const sendPreview = async () => {
+          await send(pending.preview_upload_url, previewFile, previewProgress);
+          const record = inParts && findPendingUpload(videoFile);
+          if (record) savePendingUpload(videoFile, { ...record, previewDone: true });
+          else extra.previewDone = true;
+        };
+        await allDone([
+          sendPreview(),
+          inParts
+            ? sendInParts(videoFile, pending.id, null, extra)
+            : send(pending.video_upload_url, videoFile, videoProgress),
+        ]);
+      }
       statusLine.textContent = 'Upload complete. Publish it to make it public.';
       publishButton.disabled = false;
       publishButton.focus();
@@ -154,6 +243,9 @@ function render() {
   resetButton.addEventListener('click', () => {
     pending = null;
     form.reset();
+    resumeNotice.hidden = true;
+    submit.textContent = 'Upload';
+    speedLine.textContent = '';
     for (const el of form.elements) el.disabled = false;
     progressPanel.hidden = true;
     title.focus();
