@@ -10,17 +10,21 @@
 //    the upload page shows a clear "storage is not answering" error at once instead of
 //    handing out URLs to a store that hangs, and search still answers.
 // 3. The OSDs come back: MyVid notices by itself and an upload works again.
+// 4. The resumable-upload scenario (tests/resumable.e2e.mjs: a 200 MiB multipart upload
+//    from Chromium, interrupted by a page reload and resumed; SHA-256 of the stored
+//    object equals the file's) runs against this store, as a child test run.
 //
 //   MYVID_BIN=/path/to/myvid npm run test:s3
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 import { startServer } from '../support/server.mjs';
@@ -96,22 +100,7 @@ describe('uploads and playback on an erasure-coded S3 store while OSDs fail', ()
       writeFile(path.join(dir, 'big.bin'), randomBytes(BIG_UPLOAD)),
     ]);
     Object.assign(files, { clip: path.join(dir, 'clip.webm'), preview: path.join(dir, 'preview.png'), big: path.join(dir, 'big.bin') });
-    server = await startServer({
-      logFile: path.join(ARTIFACTS, 's3-faults-server.log'),
-      env: {
-        MYVID_OBJECTS__BACKEND: 's3',
-        MYVID_OBJECTS__ENDPOINT: store.endpoint,
-        MYVID_OBJECTS__REGION: store.region,
-        MYVID_OBJECTS__PATH_STYLE: 'true',
-        MYVID_OBJECTS__CORS_ORIGINS: '["http://127.0.0.1:*"]',
-        MYVID_OBJECTS__ATTEMPT_TIMEOUT_MS: String(ATTEMPT_MS),
-        MYVID_OBJECTS__OPERATION_TIMEOUT_MS: String(OPERATION_MS),
-        MYVID_OBJECTS__MAX_ATTEMPTS: '1',
-        MYVID_UPLOADS__MAX_VIDEO_BYTES: String(256 << 20),
-        AWS_ACCESS_KEY_ID: store.accessKey,
-        AWS_SECRET_ACCESS_KEY: store.secretKey,
-      },
-    });
+    server = await startServer({ logFile: path.join(ARTIFACTS, 's3-faults-server.log'), env: s3Env() });
     browser = await launchBrowser();
     const name = uniqueWord('s3_').slice(0, 14);
     const signup = await apiJson(server.url, 'POST', '/v1/auth/signup', { username: name, email: `${name}@example.test`, password: 'correct horse battery' });
@@ -125,6 +114,23 @@ describe('uploads and playback on an erasure-coded S3 store while OSDs fail', ()
     await store?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
+
+  /** The server environment that puts its objects on the test store. */
+  function s3Env() {
+    return {
+      MYVID_OBJECTS__BACKEND: 's3',
+      MYVID_OBJECTS__ENDPOINT: store.endpoint,
+      MYVID_OBJECTS__REGION: store.region,
+      MYVID_OBJECTS__PATH_STYLE: 'true',
+      MYVID_OBJECTS__CORS_ORIGINS: '["http://127.0.0.1:*"]',
+      MYVID_OBJECTS__ATTEMPT_TIMEOUT_MS: String(ATTEMPT_MS),
+      MYVID_OBJECTS__OPERATION_TIMEOUT_MS: String(OPERATION_MS),
+      MYVID_OBJECTS__MAX_ATTEMPTS: '1',
+      MYVID_UPLOADS__MAX_VIDEO_BYTES: String(256 << 20),
+      AWS_ACCESS_KEY_ID: store.accessKey,
+      AWS_SECRET_ACCESS_KEY: store.secretKey,
+    };
+  }
 
   /** A page of the server with the test user logged in (at `bytesPerSec` each way if given). */
   async function loggedInPage(name, bytesPerSec) {
@@ -276,5 +282,25 @@ describe('uploads and playback on an erasure-coded S3 store while OSDs fail', ()
     } finally {
       await uploader.context.close();
     }
+  });
+
+  test('a 200 MiB multipart upload from Chromium to the store survives a reload', { timeout: 300_000 }, async () => {
+    const tests = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+    const env = {
+      ...process.env,
+      RESUMABLE_SERVER_ENV: JSON.stringify(s3Env()),
+      // the staged object, read straight from the store with a signed GET
+      RESUMABLE_OBJECT_READER: `curl -sf --max-time 120 --aws-sigv4 'aws:amz:${store.region}:s3' --user '${store.accessKey}:${store.secretKey}' -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' '${store.endpoint}/myvid-staging/{key}'`,
+      // radosgw on loopback takes 200 MiB in about 2 s: slow the page down so that the
+      // reload comes half way
+      RESUMABLE_UPLOAD_BPS: String(20 << 20),
+    };
+    const child = spawn(process.execPath, ['--test', path.join(tests, 'resumable.e2e.mjs')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d) => { output += d; });
+    child.stderr.on('data', (d) => { output += d; });
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    for (const line of output.split('\n').filter((l) => l.includes('reload at'))) console.log(line.trim());
+    assert.equal(code, 0, `the resumable upload failed on S3:\n${output.slice(-4000)}`);
   });
 });
