@@ -21,10 +21,12 @@
 //! - [`drain`]: shutting down on purpose: no new sessions, live streams go on until
 //!   they end or a deadline passes.
 //! - [`link`]: the SFU's control connection to endpoints (registration, attach).
+//! - [`record`]: recording streams as forwarded (in progress: the reorder buffer).
 
 pub mod codec;
 pub mod drain;
 pub mod forward;
 pub mod link;
 pub mod media;
+pub mod record;
 pub mod session;

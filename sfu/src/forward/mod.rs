@@ -9,7 +9,7 @@ mod keyframe_throttle;
 mod layers;
 mod packet;
 mod rewrite;
-mod seq;
+pub(crate) mod seq;
 mod stream;
 
 pub use keyframe_throttle::MIN_INTERVAL as KEYFRAME_MIN_INTERVAL;

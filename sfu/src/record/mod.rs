@@ -1,0 +1,7 @@
+//! Recording a live stream as it is forwarded, without decoding or re-encoding it
+//! (see docs/plans/recording.md for the design). Built so far:
+//!
+//! - [`reorder`]: puts one RTP stream's packets back in sequence order, declaring lost
+//!   what does not come in time.
+
+pub mod reorder;
