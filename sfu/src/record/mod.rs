@@ -3,5 +3,8 @@
 //!
 //! - [`reorder`]: puts one RTP stream's packets back in sequence order, declaring lost
 //!   what does not come in time.
+//! - [`timeline`]: one track's RTP timestamps as milliseconds of the recording, never
+//!   going back, with a publisher's resume taken as a discontinuity.
 
 pub mod reorder;
+pub mod timeline;
