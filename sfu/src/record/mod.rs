@@ -6,5 +6,9 @@
 //! - [`timeline`]: one track's RTP timestamps as milliseconds of the recording, never
 //!   going back, with a publisher's resume taken as a discontinuity.
 
+//! - [`webm`]: frames into WebM as init bytes plus clusters that start at keyframes,
+//!   which join into one file (webm-iterable writes the elements).
+
 pub mod reorder;
 pub mod timeline;
+pub mod webm;
