@@ -3,8 +3,9 @@
 //! An erasure-coded store that lost too many nodes refuses writes or stops answering
 //! (Ceph hangs; MinIO turns read-only). Calls that write (a new upload, publish) check the
 //! last known state first and answer `503 storage_read_only` / `storage_unavailable` at
-//! once instead of handing out upload URLs that cannot work; a write that fails on its
-//! own reports the failure here, which wakes the prober. The prober writes, reads back
+//! once instead of handing out upload URLs that cannot work; any call that fails on its
+//! own reports the failure here through [`Watched`] (the store as handlers see it), which
+//! wakes the prober. The prober writes, reads back
 //! and deletes a small object of its own every [`HEALTHY_PERIOD`] (every
 //! [`DEGRADED_PERIOD`] while degraded), so recovery is noticed without anyone asking.
 //!
@@ -25,6 +26,9 @@ use serde::Serialize;
 use tokio::sync::Notify;
 
 use crate::error::{ApiError, ErrorCode};
+
+mod watched;
+pub use watched::Watched;
 
 /// Time between probes while the store is writable.
 pub const HEALTHY_PERIOD: Duration = Duration::from_secs(10);

@@ -22,7 +22,7 @@ pub mod multipart;
 pub mod part_plan;
 
 use myvid_store::StoreError;
-use myvid_store::meta::{PublishedMedia, User, VideoSource, Visibility};
+use myvid_store::meta::{PublishedMedia, User, Video, VideoSource, Visibility};
 use myvid_store::objects::Bucket;
 use myvid_store::objects::media_type::MediaType;
 use serde::{Deserialize, Serialize};
@@ -93,13 +93,11 @@ pub async fn create_upload(services: &Services, user: &User, req: UploadRequest)
         preview_upload_url: services
             .objects
             .presign_put(Bucket::Staging, preview_key, settings.max_preview_bytes, expires_at)
-            .await
-            .map_err(|e| storage_failed(services, e))?,
+            .await?,
         video_upload_url: services
             .objects
             .presign_put(Bucket::Staging, video_key, settings.max_video_bytes, expires_at)
-            .await
-            .map_err(|e| storage_failed(services, e))?,
+            .await?,
         multipart_threshold: settings.multipart_threshold,
         part_size: settings.part_size,
     };
@@ -108,20 +106,27 @@ pub async fn create_upload(services: &Services, user: &User, req: UploadRequest)
     Ok(grant)
 }
 
-/// A failed object-store call: the health monitor learns of it (an unavailable or
-/// read-only store is then refused at once by the next writing call, until a probe finds
-/// it writable again), and the caller gets the matching 503.
-pub(crate) fn storage_failed(services: &Services, err: StoreError) -> ApiError {
-    services.objects_health.note_failure(&err, services.clock.now());
-    err.into()
-}
-
 /// `Ok` if the object store takes writes as far as is known; else `503
 /// storage_read_only` / `storage_unavailable` without touching anything.
 pub(crate) fn require_writable(services: &Services) -> Result<(), ApiError> {
     services.objects_health.require_writable().inspect_err(|_| {
         services.metrics.object_store_refusals.inc();
     })
+}
+
+/// Video `id` if `user` owns it. Someone else's private video is `not_found` (its
+/// existence is not revealed); someone else's public one is `forbidden` to `action`.
+pub(crate) async fn owned_video(services: &Services, user: &User, id: &str, action: &str) -> Result<Video, ApiError> {
+    let video = services.meta.video(id).await?.ok_or_else(|| ApiError::not_found("video"))?;
+    if video.owner_id != Some(user.id) {
+        return Err(match video.visibility {
+            Visibility::Private => ApiError::not_found("video"),
+            Visibility::Public => {
+                ApiError::new(ErrorCode::Forbidden, format!("only the owner can {action} this video"))
+            }
+        });
+    }
+    Ok(video)
 }
 
 fn refused(services: &Services, code: ErrorCode, message: String) -> ApiError {
@@ -139,7 +144,7 @@ fn checker_unavailable(err: &ToolError) -> ApiError {
 /// store enforces the size while receiving; a presigned PUT to S3 cannot, so an
 /// oversized upload is caught (and deleted) here.
 async fn require_object(services: &Services, key: &str, what: &str, max_bytes: u64) -> Result<(), ApiError> {
-    match services.objects.head(Bucket::Staging, key).await.map_err(|e| storage_failed(services, e))? {
+    match services.objects.head(Bucket::Staging, key).await? {
         None => Err(refused(services, ErrorCode::UploadIncomplete, format!("the {what} has not been uploaded yet"))),
         Some(info) if info.size == 0 => {
             Err(refused(services, ErrorCode::UploadIncomplete, format!("the uploaded {what} is empty")))
@@ -159,7 +164,7 @@ async fn require_object(services: &Services, key: &str, what: &str, max_bytes: u
 /// What `ffprobe`/`ffmpeg` open for an object.
 async fn tool_input(services: &Services, bucket: Bucket, key: &str) -> Result<String, ApiError> {
     let expires_at = services.clock.now() + 3600;
-    services.objects.probe_input(bucket, key, expires_at).await.map_err(|e| storage_failed(services, e))
+    Ok(services.objects.probe_input(bucket, key, expires_at).await?)
 }
 
 async fn probe_object(services: &Services, bucket: Bucket, key: &str) -> Result<(String, Probe), ApiError> {
@@ -185,7 +190,7 @@ async fn make_preview(services: &Services, id: &str, staged: &str, nonce: &str) 
     let jpeg = media::thumbnail(&services.settings.media, &input).await.map_err(|e| checker_unavailable(&e))?;
     let jpeg = jpeg.map_err(|why| invalid(format!("it does not decode: {why}")))?;
     let key = format!("{id}/{nonce}.{}", MediaType::Jpeg.extension());
-    services.objects.put(Bucket::Previews, &key, jpeg).await.map_err(|e| storage_failed(services, e))?;
+    services.objects.put(Bucket::Previews, &key, jpeg).await?;
     Ok(key)
 }
 
@@ -206,7 +211,7 @@ async fn make_video(
     let kind = media::video_type(&probed).map_err(not_a_video)?;
     let key = format!("{id}/{nonce}.{}", kind.extension());
     let copied_to = (Bucket::Videos, key.as_str());
-    services.objects.copy((Bucket::Staging, staged), copied_to).await.map_err(|e| storage_failed(services, e))?;
+    services.objects.copy((Bucket::Staging, staged), copied_to).await?;
     *copied = Some(key.clone());
     let (input, probed) = probe_object(services, Bucket::Videos, &key).await?;
     if media::video_type(&probed) != Ok(kind) {
@@ -237,14 +242,7 @@ async fn discard(services: &Services, objects: &[(Bucket, Option<String>)]) {
 /// the server's own copies become the served media. Publishing a video that is
 /// already public returns it unchanged.
 pub async fn publish(services: &Services, user: &User, id: &str) -> Result<VideoView, ApiError> {
-    let video = services.meta.video(id).await?.ok_or_else(|| ApiError::not_found("video"))?;
-    if video.owner_id != Some(user.id) {
-        // Do not reveal that someone else's private video exists.
-        return Err(match video.visibility {
-            Visibility::Private => ApiError::not_found("video"),
-            Visibility::Public => ApiError::new(ErrorCode::Forbidden, "only the owner can publish this video"),
-        });
-    }
+    let video = owned_video(services, user, id, "publish").await?;
     let (staged_video, staged_preview) = match &video.source {
         VideoSource::Staged { video_key, preview_key } => (video_key.clone(), preview_key.clone()),
         VideoSource::Stored { .. } => return video_view(services, &video).await,

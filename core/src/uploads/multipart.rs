@@ -17,12 +17,12 @@
 //! Publishing afterwards is unchanged: it finds the joined object at the staged key.
 
 use myvid_store::StoreError;
-use myvid_store::meta::{User, VideoSource, Visibility};
+use myvid_store::meta::{User, VideoSource};
 use myvid_store::objects::{Bucket, UploadedPart};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::part_plan::{PartPlan, PartsProblem, check_parts};
-use super::{require_writable, storage_failed};
+use super::{owned_video, require_writable};
 use crate::error::{ApiError, ErrorCode};
 use crate::services::Services;
 
@@ -156,14 +156,7 @@ fn whole_part_numbers<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u32>, D::Er
 
 /// The staging key of `id`'s video file, if `user` owns `id` and it is still staged.
 async fn staged_video_key(services: &Services, user: &User, id: &str) -> Result<String, ApiError> {
-    let video = services.meta.video(id).await?.ok_or_else(|| ApiError::not_found("video"))?;
-    if video.owner_id != Some(user.id) {
-        // Do not reveal that someone else's private video exists.
-        return Err(match video.visibility {
-            Visibility::Private => ApiError::not_found("video"),
-            Visibility::Public => ApiError::new(ErrorCode::Forbidden, "only the owner can upload to this video"),
-        });
-    }
+    let video = owned_video(services, user, id, "upload to").await?;
     match video.source {
         VideoSource::Staged { video_key, .. } => Ok(video_key),
         _ => Err(ApiError::new(ErrorCode::Conflict, "this video is not awaiting an upload (it is published or live)")),
@@ -200,15 +193,14 @@ fn check_upload_id(upload_id: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// A store error of an upload call: an unknown upload is `upload_not_found`; an
-/// unavailable or read-only store is noted by the health monitor (see `storage_failed`).
-fn upload_error(services: &Services, err: StoreError) -> ApiError {
+/// A store error of an upload call: an unknown upload is `upload_not_found`.
+fn upload_error(err: StoreError) -> ApiError {
     match err {
         StoreError::NotFound => ApiError::new(
             ErrorCode::UploadNotFound,
             "no such multipart upload (it was completed, aborted or abandoned); start a new one",
         ),
-        other => storage_failed(services, other),
+        other => other.into(),
     }
 }
 
@@ -223,8 +215,7 @@ pub async fn start(
     let key = staged_video_key(services, user, id).await?;
     let plan = plan_for(services, req.size)?;
     require_writable(services)?;
-    let upload_id =
-        services.objects.create_multipart(Bucket::Staging, &key).await.map_err(|e| storage_failed(services, e))?;
+    let upload_id = services.objects.create_multipart(Bucket::Staging, &key).await?;
     tracing::info!(video = %id, user = %user.username, size = req.size, parts = plan.part_count, "multipart upload started");
     Ok(MultipartGrant { upload_id, part_size: plan.part_size, part_count: plan.part_count })
 }
@@ -239,7 +230,7 @@ pub async fn part_urls(services: &Services, user: &User, id: &str, req: PartUrls
     }
     let key = staged_video_key(services, user, id).await?;
     // An unknown upload is reported now, not as failing PUTs later.
-    services.objects.list_parts(Bucket::Staging, &key, &req.upload_id).await.map_err(|e| upload_error(services, e))?;
+    services.objects.list_parts(Bucket::Staging, &key, &req.upload_id).await.map_err(upload_error)?;
     let plan = plan_for(services, req.size)?;
     let sizes = req
         .parts
@@ -254,7 +245,7 @@ pub async fn part_urls(services: &Services, user: &User, id: &str, req: PartUrls
             .objects
             .presign_part(Bucket::Staging, &key, &req.upload_id, number, size, expires_at)
             .await
-            .map_err(|e| upload_error(services, e))?;
+            .map_err(upload_error)?;
         parts.push(PartUrl { number, url });
     }
     Ok(PartUrls { parts, expires_at })
@@ -264,8 +255,7 @@ pub async fn part_urls(services: &Services, user: &User, id: &str, req: PartUrls
 pub async fn status(services: &Services, user: &User, id: &str, upload_id: &str) -> Result<MultipartStatus, ApiError> {
     check_upload_id(upload_id)?;
     let key = staged_video_key(services, user, id).await?;
-    let listed =
-        services.objects.list_parts(Bucket::Staging, &key, upload_id).await.map_err(|e| upload_error(services, e))?;
+    let listed = services.objects.list_parts(Bucket::Staging, &key, upload_id).await.map_err(upload_error)?;
     let parts = listed.into_iter().map(|p| StoredPart { number: p.number, size: p.size, etag: p.etag }).collect();
     Ok(MultipartStatus { upload_id: upload_id.to_owned(), parts })
 }
@@ -284,11 +274,7 @@ pub async fn complete(
     check_size(req.size)?;
     let key = staged_video_key(services, user, id).await?;
     require_writable(services)?;
-    let listed = services
-        .objects
-        .list_parts(Bucket::Staging, &key, &req.upload_id)
-        .await
-        .map_err(|e| upload_error(services, e))?;
+    let listed = services.objects.list_parts(Bucket::Staging, &key, &req.upload_id).await.map_err(upload_error)?;
     let plan = plan_for(services, req.size)?;
     let parts: Vec<UploadedPart> = match check_parts(&plan, &listed) {
         Ok(parts) => parts,
@@ -308,7 +294,7 @@ pub async fn complete(
                 "the store refused the parts (one changed while completing); check the status and send it again",
             ));
         }
-        Err(e) => return Err(upload_error(services, e)),
+        Err(e) => return Err(upload_error(e)),
     };
     if joined.size != plan.size || joined.size > services.settings.max_video_bytes {
         // Parts cannot change size between listing and joining unless re-sent meanwhile.
@@ -328,11 +314,7 @@ pub async fn complete(
 pub async fn abort(services: &Services, user: &User, id: &str, upload_id: &str) -> Result<(), ApiError> {
     check_upload_id(upload_id)?;
     let key = staged_video_key(services, user, id).await?;
-    services
-        .objects
-        .abort_multipart(Bucket::Staging, &key, upload_id)
-        .await
-        .map_err(|e| storage_failed(services, e))?;
+    services.objects.abort_multipart(Bucket::Staging, &key, upload_id).await?;
     tracing::info!(video = %id, user = %user.username, "multipart upload aborted");
     Ok(())
 }

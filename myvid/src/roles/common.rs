@@ -23,7 +23,7 @@ use anyhow::Context;
 use axum::Router;
 use myvid_core::live::{IceServer, StreamTokens};
 use myvid_core::metrics::Metrics;
-use myvid_core::object_health::ObjectHealth;
+use myvid_core::object_health::{ObjectHealth, Watched};
 use myvid_core::turn_credentials::TurnGrant;
 use myvid_core::{Clock, Services, Settings};
 use myvid_store::{LocalObjects, MariaMeta, MetaStore, ObjectStore, S3Objects, SqliteMeta};
@@ -100,10 +100,14 @@ pub async fn open_services(
             (Arc::new(s3), None)
         }
     };
+    // Handlers see the store through `Watched`, which reports failures to the health
+    // monitor; the prober (below) probes the store itself.
+    let objects_health = Arc::new(ObjectHealth::new());
+    let watched = Arc::new(Watched::new(objects.clone(), objects_health.clone(), clock.clone()));
     let services = Services {
         meta,
-        objects,
-        objects_health: Arc::new(ObjectHealth::new()),
+        objects: watched,
+        objects_health: objects_health.clone(),
         clock,
         settings: Arc::new(Settings {
             endpoint_url: url.to_owned(),
@@ -126,7 +130,7 @@ pub async fn open_services(
         limits: crate::http_server::limiters(&config.limits),
     };
     let metrics = services.metrics.clone();
-    services.objects_health.clone().spawn_prober(services.objects.clone(), services.clock.clone(), move |state| {
+    objects_health.spawn_prober(objects, services.clock.clone(), move |state| {
         metrics.object_store_state.set(i64::from(state.as_u8()));
     });
     Ok((services, local))
