@@ -25,7 +25,7 @@ mod seq;
 
 use async_trait::async_trait;
 use mysql_async::prelude::Queryable;
-use mysql_async::{Row, TxOpts, Value};
+use mysql_async::{Conn, Row, TxOpts, Value};
 
 use self::cluster::Cluster;
 use self::errors::Failure;
@@ -99,6 +99,30 @@ async fn video_by_id(conn: &mut impl Queryable, id: &str) -> Result<Option<Video
     let sql = format!("SELECT {VIDEO_COLUMNS} FROM {VIDEO_FROM} WHERE v.id = ?");
     let row: Option<Row> = conn.exec_first(sql, (id,)).await?;
     row.map(rows::video).transpose()
+}
+
+/// Runs one `UPDATE` of live stream `id` in a transaction: `NotFound` when there is no
+/// live stream with this id. MariaDB counts only the rows an update changed, so when it
+/// changed none the stream is looked for (it may have been left as it was).
+async fn update_live_stream(conn: &mut Conn, sql: &str, params: Vec<Value>, id: &str) -> Result<(), Failure> {
+    let mut tx = conn.start_transaction(TxOpts::default()).await?;
+    tx.exec_drop(sql, params).await?;
+    if tx.affected_rows() == 0 {
+        let found: Option<i64> = tx.exec_first("SELECT 1 FROM videos WHERE id = ? AND source = 'LIVE'", (id,)).await?;
+        if found.is_none() {
+            return Err(StoreError::NotFound.into());
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Whether `video` is the recording `media` published (so a publication that changed
+/// nothing was this operation's own earlier attempt: the keys are unique to it).
+fn published_with(video: &Video, media: &PublishedMedia) -> bool {
+    matches!(&video.source, VideoSource::Stored { video_key, preview_key }
+        if *video_key == media.video_key && *preview_key == media.preview_key)
+        && video.duration_ms == Some(media.duration_ms)
 }
 
 /// Cuts `rows` (fetched with `limit + 1`) to `limit`, reporting whether more exist.
@@ -419,6 +443,130 @@ impl MetaStore for MariaMeta {
                     )
                     .await?;
                     Ok(usize::try_from(conn.affected_rows()).unwrap_or(usize::MAX))
+                })
+            })
+            .await
+    }
+
+    async fn note_recording_segment(&self, id: &str, index: u32) -> Result<()> {
+        let id = id.to_owned();
+        self.cluster
+            .run("note recording segment", move |conn| {
+                let id = id.clone();
+                Box::pin(async move {
+                    update_live_stream(
+                        conn,
+                        "UPDATE videos SET recording_segments = GREATEST(recording_segments, ?) \
+                         WHERE id = ? AND source = 'LIVE'",
+                        vec![index.into(), id.as_str().into()],
+                        &id,
+                    )
+                    .await
+                })
+            })
+            .await
+    }
+
+    async fn claim_recording(&self, id: &str, claimer: &str, now: i64, until: i64) -> Result<Option<u32>> {
+        let (id, claimer) = (id.to_owned(), claimer.to_owned());
+        self.cluster
+            .run("claim recording", move |conn| {
+                let (id, claimer) = (id.clone(), claimer.clone());
+                Box::pin(async move {
+                    let mut tx = conn.start_transaction(TxOpts::default()).await?;
+                    tx.exec_drop(
+                        "UPDATE videos SET recording_claim = ?, recording_claim_until = ? \
+                         WHERE id = ? AND source = 'LIVE' AND live_state = 'ended' AND recording_segments > 0 \
+                         AND (recording_claim IS NULL OR recording_claim_until <= ? OR recording_claim = ?)",
+                        (claimer.as_str(), until, id.as_str(), now, claimer.as_str()),
+                    )
+                    .await?;
+                    let changed = tx.affected_rows() > 0;
+                    let row: Option<(u32, Option<String>, Option<i64>)> = tx
+                        .exec_first(
+                            "SELECT recording_segments, recording_claim, recording_claim_until FROM videos \
+                             WHERE id = ? AND source = 'LIVE' AND live_state = 'ended'",
+                            (id.as_str(),),
+                        )
+                        .await?;
+                    tx.commit().await?;
+                    // Nothing changed: lost, unless the claim already is exactly this one (an
+                    // earlier attempt of this call, or a renewal to the same time).
+                    Ok(row
+                        .filter(|(segments, holder, held_until)| {
+                            *segments > 0
+                                && (changed
+                                    || (holder.as_deref() == Some(claimer.as_str()) && *held_until == Some(until)))
+                        })
+                        .map(|(segments, ..)| segments))
+                })
+            })
+            .await
+    }
+
+    async fn unfinished_recordings(&self, now: i64, limit: u32) -> Result<Vec<String>> {
+        self.cluster
+            .run("unfinished recordings", move |conn| {
+                Box::pin(async move {
+                    let ids: Vec<String> = conn
+                        .exec(
+                            "SELECT id FROM videos \
+                             WHERE recording_segments > 0 AND source = 'LIVE' AND live_state = 'ended' \
+                             AND (recording_claim IS NULL OR recording_claim_until <= ?) \
+                             ORDER BY seq LIMIT ?",
+                            (now, i64::from(limit)),
+                        )
+                        .await?;
+                    Ok(ids)
+                })
+            })
+            .await
+    }
+
+    async fn publish_recording(&self, id: &str, media: &PublishedMedia, now: i64) -> Result<Video> {
+        let (id, media) = (id.to_owned(), media.clone());
+        self.cluster
+            .run("publish recording", move |conn| {
+                let (id, media) = (id.clone(), media.clone());
+                Box::pin(async move {
+                    let mut tx = conn.start_transaction(TxOpts::default()).await?;
+                    tx.exec_drop(
+                        "UPDATE videos SET source = 'MYVID', live_state = NULL, live_host = NULL, \
+                         media_staged = FALSE, video_key = ?, preview_key = ?, duration_ms = ?, \
+                         visibility = 'public', published_at = COALESCE(published_at, ?), \
+                         recording_segments = 0, recording_claim = NULL, recording_claim_until = NULL \
+                         WHERE id = ? AND source = 'LIVE' AND live_state = 'ended' AND recording_segments > 0",
+                        (media.video_key.as_str(), media.preview_key.as_str(), media.duration_ms, now, id.as_str()),
+                    )
+                    .await?;
+                    let changed = tx.affected_rows() > 0;
+                    let video = video_by_id(&mut tx, &id).await?;
+                    tx.commit().await?;
+                    // Nothing changed: not an ended stream with a recording, unless this
+                    // publication's own earlier attempt already went through.
+                    match video {
+                        Some(video) if changed || published_with(&video, &media) => Ok(video),
+                        _ => Err(StoreError::NotFound.into()),
+                    }
+                })
+            })
+            .await
+    }
+
+    async fn drop_recording(&self, id: &str) -> Result<()> {
+        let id = id.to_owned();
+        self.cluster
+            .run("drop recording", move |conn| {
+                let id = id.clone();
+                Box::pin(async move {
+                    update_live_stream(
+                        conn,
+                        "UPDATE videos SET recording_segments = 0, recording_claim = NULL, \
+                         recording_claim_until = NULL WHERE id = ? AND source = 'LIVE'",
+                        vec![id.as_str().into()],
+                        &id,
+                    )
+                    .await
                 })
             })
             .await

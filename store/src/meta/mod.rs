@@ -91,7 +91,9 @@ pub enum VideoSource {
         /// Key of the preview image in [`crate::Bucket::Staging`].
         preview_key: String,
     },
-    /// A live stream, broadcast through the SFU.
+    /// A live stream, broadcast through the SFU (which records it). Once the stream has
+    /// ended, its recording may be published in its place, as a [`VideoSource::Stored`]
+    /// video with the same id ([`MetaStore::publish_recording`]).
     Live {
         /// Where it is in its life.
         state: LiveState,
@@ -322,6 +324,39 @@ pub trait MetaStore: Send + Sync + 'static {
     /// Ends every stream still marked live (their SFU is gone, e.g. after a crash of a
     /// single-process deployment) and returns how many there were.
     async fn end_all_live(&self, now: i64) -> Result<usize>;
+
+    /// Records that live stream `id` (in any [`LiveState`]) has stored recording segment
+    /// `index` (segments are numbered 1, 2, 3…): its recording's segment count becomes
+    /// the greater of the two, so it only grows, whatever order the reports come in.
+    /// Ending a stream keeps the count (see [`MetaStore::unfinished_recordings`]).
+    /// `NotFound` if there is no live stream with this id.
+    async fn note_recording_segment(&self, id: &str, index: u32) -> Result<()>;
+
+    /// Takes, for `claimer`, the right to finish (join and publish) the recording of
+    /// ended live stream `id` until `until` (unix seconds), and returns its segment
+    /// count. Succeeds only for an ended stream with segments whose claim is free,
+    /// expired (its end is at or before `now`) or already held by `claimer` (a renewal);
+    /// otherwise `None`. Of claimers racing for a free recording exactly one wins.
+    async fn claim_recording(&self, id: &str, claimer: &str, now: i64, until: i64) -> Result<Option<u32>>;
+
+    /// Ids of the ended live streams whose recording waits to be finished (they have
+    /// segments and no claim unexpired at `now`), oldest first, at most `limit`.
+    async fn unfinished_recordings(&self, now: i64, limit: u32) -> Result<Vec<String>>;
+
+    /// Publishes the finished recording of ended live stream `id` in one update: the
+    /// stream becomes a public [`VideoSource::Stored`] video at the same id, with the
+    /// final keys and decoded duration of `media`, keeping its title, description,
+    /// owner and first publication time (set when it went live; `now` if it never
+    /// did); its recording is cleared. `NotFound` if there is no ended live stream with
+    /// segments with this id (absent, not ended, nothing recorded, or already
+    /// published: a published video's media never changes).
+    async fn publish_recording(&self, id: &str, media: &PublishedMedia, now: i64) -> Result<Video>;
+
+    /// Gives up the recording of live stream `id` (its segments cannot be made into a
+    /// video): its segment count returns to 0 and its claim is released, so it is no
+    /// longer an [unfinished recording](MetaStore::unfinished_recordings). Dropping
+    /// again is fine; `NotFound` if there is no live stream with this id.
+    async fn drop_recording(&self, id: &str) -> Result<()>;
 
     /// Public videos matching the words of `query`, best match first (title weighs more
     /// than description). Words match as prefixes; any word may match.

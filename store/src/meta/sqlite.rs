@@ -176,13 +176,30 @@ fn update_then_read(
     params: &[&dyn ToSql],
     id: &str,
 ) -> rusqlite::Result<Option<Video>> {
+    Ok(update_then(conn, sql, params, |tx| video_where(tx, "v.id = ?1", &id))?.flatten())
+}
+
+/// Runs one conditional `UPDATE` and, when it matched a row, `read` after it, in one
+/// transaction; `None` (nothing written) when the update matched no row.
+fn update_then<T>(
+    conn: &mut Connection,
+    sql: &str,
+    params: &[&dyn ToSql],
+    read: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Option<T>> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     if tx.prepare_cached(sql)?.execute(params)? == 0 {
         return Ok(None);
     }
-    let video = video_where(&tx, "v.id = ?1", &id)?;
+    let value = read(&tx)?;
     tx.commit()?;
-    Ok(video)
+    Ok(Some(value))
+}
+
+/// `Ok` when an update matched a row (SQLite counts the rows matched, changed or not),
+/// else `NotFound`.
+fn matched(rows: usize) -> Result<()> {
+    if rows == 0 { Err(StoreError::NotFound) } else { Ok(()) }
 }
 
 /// One video by sequence number or id.
@@ -381,6 +398,85 @@ impl MetaStore for SqliteMeta {
             .execute([])
         })
         .await
+    }
+
+    async fn note_recording_segment(&self, id: &str, index: u32) -> Result<()> {
+        let id = id.to_owned();
+        let rows = self
+            .call(move |conn| {
+                conn.prepare_cached(
+                    "UPDATE videos SET recording_segments = MAX(recording_segments, ?2) \
+                     WHERE id = ?1 AND source = 'LIVE'",
+                )?
+                .execute(params![id, index])
+            })
+            .await?;
+        matched(rows)
+    }
+
+    async fn claim_recording(&self, id: &str, claimer: &str, now: i64, until: i64) -> Result<Option<u32>> {
+        let (id, claimer) = (id.to_owned(), claimer.to_owned());
+        self.call(move |conn| {
+            update_then(
+                conn,
+                "UPDATE videos SET recording_claim = ?2, recording_claim_until = ?4 \
+                 WHERE id = ?1 AND source = 'LIVE' AND live_state = 'ended' AND recording_segments > 0 \
+                 AND (recording_claim IS NULL OR recording_claim_until <= ?3 OR recording_claim = ?2)",
+                params![id, claimer, now, until],
+                |tx| {
+                    tx.prepare_cached("SELECT recording_segments FROM videos WHERE id = ?1")?
+                        .query_row([&id], |r| r.get(0))
+                },
+            )
+        })
+        .await
+    }
+
+    async fn unfinished_recordings(&self, now: i64, limit: u32) -> Result<Vec<String>> {
+        self.call(move |conn| {
+            let mut statement = conn.prepare_cached(
+                "SELECT id FROM videos \
+                 WHERE recording_segments > 0 AND source = 'LIVE' AND live_state = 'ended' \
+                 AND (recording_claim IS NULL OR recording_claim_until <= ?1) \
+                 ORDER BY seq LIMIT ?2",
+            )?;
+            let rows = statement.query_map(params![now, i64::from(limit)], |r| r.get(0))?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn publish_recording(&self, id: &str, media: &PublishedMedia, now: i64) -> Result<Video> {
+        let id = id.to_owned();
+        let media = media.clone();
+        self.call(move |conn| {
+            update_then_read(
+                conn,
+                "UPDATE videos SET source = 'MYVID', live_state = NULL, live_host = NULL, media_staged = 0, \
+                 video_key = ?2, preview_key = ?3, duration_ms = ?4, \
+                 visibility = 'public', published_at = COALESCE(published_at, ?5), \
+                 recording_segments = 0, recording_claim = NULL, recording_claim_until = NULL \
+                 WHERE id = ?1 AND source = 'LIVE' AND live_state = 'ended' AND recording_segments > 0",
+                params![id, media.video_key, media.preview_key, media.duration_ms, now],
+                &id,
+            )
+        })
+        .await?
+        .ok_or(StoreError::NotFound)
+    }
+
+    async fn drop_recording(&self, id: &str) -> Result<()> {
+        let id = id.to_owned();
+        let rows = self
+            .call(move |conn| {
+                conn.prepare_cached(
+                    "UPDATE videos SET recording_segments = 0, recording_claim = NULL, recording_claim_until = NULL \
+                     WHERE id = ?1 AND source = 'LIVE'",
+                )?
+                .execute([&id])
+            })
+            .await?;
+        matched(rows)
     }
 
     async fn end_orphaned_live(&self, alive: &[String], _now: i64) -> Result<usize> {

@@ -39,6 +39,15 @@ macro_rules! every_check {
             an_ended_stream_cannot_go_live_again,
             server_registry_tracks_heartbeats,
             streams_of_a_vanished_media_server_are_ended,
+            recording_segments_only_grow_and_only_for_live_streams,
+            ended_streams_keep_their_recording_segments,
+            only_ended_recordings_with_segments_are_claimed,
+            a_recording_claim_is_exclusive_renewable_and_expires,
+            racing_claimers_exactly_one_wins,
+            unfinished_recordings_are_the_ended_unclaimed_ones,
+            a_published_recording_is_a_public_stored_video,
+            only_ended_streams_with_segments_publish_a_recording,
+            a_dropped_recording_is_no_longer_unfinished,
         }
     };
 }
@@ -614,4 +623,266 @@ pub async fn server_registry_tracks_heartbeats(store: &dyn MetaStore) {
     store.remove_server("e-stale").await.unwrap();
     store.remove_server("never-there").await.unwrap();
     assert!(store.live_servers(endpoint, 0).await.unwrap().is_empty());
+}
+
+/// A live stream `id` of `owner` titled `title`, taken to `state` (live at `NOW + 5`,
+/// ended at `NOW + 100`, through live), with recording segments `1..=segments` stored.
+async fn recorded_stream(
+    store: &dyn MetaStore,
+    owner: &User,
+    id: &str,
+    title: &str,
+    state: LiveState,
+    segments: u32,
+) -> Video {
+    store.create_video(stream_record(owner, id, title)).await.expect("create stream");
+    if state != LiveState::Pending {
+        store.set_live_state(id, LiveState::Live, None, NOW + 5).await.expect("go live");
+    }
+    for index in 1..=segments {
+        store.note_recording_segment(id, index).await.expect("note segment");
+    }
+    if state == LiveState::Ended {
+        store.set_live_state(id, LiveState::Ended, None, NOW + 100).await.expect("end");
+    }
+    store.video(id).await.expect("read").expect("exists")
+}
+
+/// The ids of [`MetaStore::unfinished_recordings`] at `now` that start with `prefix`
+/// (other checks may share the store).
+async fn unfinished_with(store: &dyn MetaStore, prefix: &str, now: i64) -> Vec<String> {
+    let ids = store.unfinished_recordings(now, 10_000).await.expect("unfinished recordings");
+    ids.into_iter().filter(|id| id.starts_with(prefix)).collect()
+}
+
+/// Asserts `result` is `NotFound`.
+fn assert_not_found<T: std::fmt::Debug>(result: Result<T, StoreError>, what: &str) {
+    assert!(matches!(result, Err(StoreError::NotFound)), "{what}: expected NotFound, got {result:?}");
+}
+
+/// A live stream's segment count (read through a claim once it has ended) is the
+/// highest index noted, in whatever order and however often; in every live state. A
+/// stored, staged, external or absent video has no recording: `NotFound`.
+pub async fn recording_segments_only_grow_and_only_for_live_streams(store: &dyn MetaStore) {
+    let owner = user(store, "rec-grower").await;
+    store.create_video(stream_record(&owner, "recgrow-1", "Growing")).await.expect("create stream");
+    store.note_recording_segment("recgrow-1", 1).await.expect("while pending");
+    store.set_live_state("recgrow-1", LiveState::Live, None, NOW + 1).await.expect("go live");
+    for index in [2, 3, 5, 4, 1, 5] {
+        store.note_recording_segment("recgrow-1", index).await.expect("while live");
+    }
+    store.set_live_state("recgrow-1", LiveState::Ended, None, NOW + 2).await.expect("end");
+    store.note_recording_segment("recgrow-1", 2).await.expect("while ended");
+    assert_eq!(store.claim_recording("recgrow-1", "sfu-a", NOW, NOW + 60).await.unwrap(), Some(5), "never lowered");
+    store.note_recording_segment("recgrow-1", 6).await.expect("a late segment");
+    assert_eq!(store.claim_recording("recgrow-1", "sfu-a", NOW, NOW + 60).await.unwrap(), Some(6));
+
+    store.create_video(stored("recgrow-staged", None, "Staged", "", Visibility::Private)).await.unwrap();
+    store.create_video(stored("recgrow-stored", None, "Stored", "", Visibility::Public)).await.unwrap();
+    store.create_video(external("recgrow-ext", "External")).await.unwrap();
+    for id in ["recgrow-staged", "recgrow-stored", "recgrow-ext", "recgrow-absent"] {
+        assert_not_found(store.note_recording_segment(id, 1).await, id);
+    }
+    let staged = store.video("recgrow-staged").await.unwrap().unwrap();
+    assert!(matches!(staged.source, VideoSource::Staged { .. }), "unchanged");
+}
+
+/// Ending a stream, whichever way, keeps its segment count (so that its recording can
+/// still be finished).
+pub async fn ended_streams_keep_their_recording_segments(store: &dyn MetaStore) {
+    let owner = user(store, "rec-keeper").await;
+    let by_state = recorded_stream(store, &owner, "reckeep-1", "Kept", LiveState::Ended, 2).await;
+    assert_eq!(by_state.source, VideoSource::Live { state: LiveState::Ended });
+    store.set_live_state("reckeep-1", LiveState::Ended, None, NOW + 101).await.expect("ended twice");
+
+    recorded_stream(store, &owner, "reckeep-2", "Kept", LiveState::Live, 3).await;
+    store.set_live_state("reckeep-2", LiveState::Live, Some("reckeep-sfu-dead"), NOW + 6).await.expect("host");
+    let alive = vec!["reckeep-sfu-alive".to_owned()];
+    assert!(store.end_orphaned_live(&alive, NOW + 7).await.expect("reap") >= 1);
+
+    recorded_stream(store, &owner, "reckeep-3", "Kept", LiveState::Live, 4).await;
+    assert!(store.end_all_live(NOW + 8).await.expect("end all") >= 1);
+
+    for (id, segments) in [("reckeep-1", 2), ("reckeep-2", 3), ("reckeep-3", 4)] {
+        let video = store.video(id).await.unwrap().unwrap();
+        assert_eq!(video.source, VideoSource::Live { state: LiveState::Ended }, "{id}");
+        assert_eq!(store.claim_recording(id, "sfu-k", NOW + 10, NOW + 70).await.unwrap(), Some(segments), "{id}");
+    }
+}
+
+/// Only an ended live stream with segments has a recording to claim.
+pub async fn only_ended_recordings_with_segments_are_claimed(store: &dyn MetaStore) {
+    let owner = user(store, "rec-claimant").await;
+    recorded_stream(store, &owner, "recclaim-pending", "Claim", LiveState::Pending, 2).await;
+    recorded_stream(store, &owner, "recclaim-live", "Claim", LiveState::Live, 2).await;
+    recorded_stream(store, &owner, "recclaim-empty", "Claim", LiveState::Ended, 0).await;
+    store.create_video(stored("recclaim-stored", None, "Claim", "", Visibility::Public)).await.unwrap();
+    store.create_video(stored("recclaim-staged", None, "Claim", "", Visibility::Private)).await.unwrap();
+    for id in ["recclaim-pending", "recclaim-live", "recclaim-empty", "recclaim-stored", "recclaim-staged", "nope"] {
+        assert_eq!(store.claim_recording(id, "sfu-a", NOW, NOW + 60).await.unwrap(), None, "{id}");
+    }
+    // Once the live one has ended, it can be claimed.
+    store.set_live_state("recclaim-live", LiveState::Ended, None, NOW + 100).await.expect("end");
+    assert_eq!(store.claim_recording("recclaim-live", "sfu-a", NOW, NOW + 60).await.unwrap(), Some(2));
+}
+
+/// A claim keeps other claimers out until it expires (at its end time); its holder may
+/// renew it (even after expiry, if nobody took it), and after expiry anyone may take it.
+pub async fn a_recording_claim_is_exclusive_renewable_and_expires(store: &dyn MetaStore) {
+    let owner = user(store, "rec-holder").await;
+    recorded_stream(store, &owner, "rechold-1", "Held", LiveState::Ended, 3).await;
+    let claim = |claimer: &'static str, now: i64, until: i64| store.claim_recording("rechold-1", claimer, now, until);
+
+    assert_eq!(claim("sfu-a", NOW, NOW + 60).await.unwrap(), Some(3), "a free recording");
+    assert_eq!(claim("sfu-b", NOW + 1, NOW + 61).await.unwrap(), None, "held by sfu-a");
+    assert_eq!(claim("sfu-b", NOW + 59, NOW + 119).await.unwrap(), None, "held until NOW + 60");
+    assert_eq!(claim("sfu-a", NOW + 30, NOW + 90).await.unwrap(), Some(3), "renewed by its holder");
+    assert_eq!(claim("sfu-a", NOW + 30, NOW + 90).await.unwrap(), Some(3), "renewed to the same time");
+    assert_eq!(claim("sfu-b", NOW + 89, NOW + 149).await.unwrap(), None, "the renewal holds until NOW + 90");
+    assert_eq!(claim("sfu-b", NOW + 90, NOW + 150).await.unwrap(), Some(3), "expired: taken over");
+    assert_eq!(claim("sfu-a", NOW + 91, NOW + 151).await.unwrap(), None, "the former holder is out");
+    assert_eq!(claim("sfu-b", NOW + 200, NOW + 260).await.unwrap(), Some(3), "renewed after expiry");
+    assert_eq!(claim("sfu-a", NOW + 259, NOW + 300).await.unwrap(), None);
+}
+
+/// Two claimers racing for each of several free recordings: exactly one wins each.
+pub async fn racing_claimers_exactly_one_wins(store: &dyn MetaStore) {
+    let owner = user(store, "rec-racer").await;
+    for i in 0..8 {
+        let id = format!("recrace-{i}");
+        recorded_stream(store, &owner, &id, "Race", LiveState::Ended, 1 + i).await;
+        let (a, b) = tokio::join!(
+            store.claim_recording(&id, "sfu-a", NOW, NOW + 60),
+            store.claim_recording(&id, "sfu-b", NOW, NOW + 60),
+        );
+        let winners: Vec<u32> = [a.expect("claim a"), b.expect("claim b")].into_iter().flatten().collect();
+        assert_eq!(winners, [1 + i], "{id}: exactly one claimer wins");
+        assert_eq!(unfinished_with(store, &id, NOW + 1).await, Vec::<String>::new(), "{id} is claimed");
+    }
+}
+
+/// Unfinished recordings are the ended streams with segments and no unexpired claim,
+/// oldest first, at most `limit`.
+pub async fn unfinished_recordings_are_the_ended_unclaimed_ones(store: &dyn MetaStore) {
+    let owner = user(store, "rec-sweeper").await;
+    recorded_stream(store, &owner, "recunf-1", "Unfinished", LiveState::Ended, 2).await;
+    recorded_stream(store, &owner, "recunf-2", "No segments", LiveState::Ended, 0).await;
+    recorded_stream(store, &owner, "recunf-3", "Still live", LiveState::Live, 2).await;
+    recorded_stream(store, &owner, "recunf-4", "Claimed", LiveState::Ended, 1).await;
+    recorded_stream(store, &owner, "recunf-5", "Claim expired", LiveState::Ended, 4).await;
+    recorded_stream(store, &owner, "recunf-6", "Pending", LiveState::Pending, 1).await;
+    store.create_video(stored("recunf-7", None, "Stored", "", Visibility::Public)).await.unwrap();
+    assert_eq!(store.claim_recording("recunf-4", "sfu-a", NOW, NOW + 60).await.unwrap(), Some(1));
+    assert_eq!(store.claim_recording("recunf-5", "sfu-a", NOW, NOW + 10).await.unwrap(), Some(4));
+
+    assert_eq!(unfinished_with(store, "recunf-", NOW + 9).await, ["recunf-1"]);
+    assert_eq!(unfinished_with(store, "recunf-", NOW + 10).await, ["recunf-1", "recunf-5"], "expired at its end");
+    assert_eq!(unfinished_with(store, "recunf-", NOW + 60).await, ["recunf-1", "recunf-4", "recunf-5"]);
+
+    // The whole list (other checks may share the store) is oldest first and limited.
+    let all = store.unfinished_recordings(NOW + 60, 10_000).await.unwrap();
+    let mut seqs = Vec::new();
+    for id in &all {
+        seqs.push(store.video(id).await.unwrap().expect("listed ids exist").seq);
+    }
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "oldest first: {all:?}");
+    assert_eq!(store.unfinished_recordings(NOW + 60, 2).await.unwrap(), all[..2]);
+    assert!(store.unfinished_recordings(NOW + 60, 0).await.unwrap().is_empty());
+
+    // The live one joins the list once it has ended.
+    store.set_live_state("recunf-3", LiveState::Ended, None, NOW + 100).await.expect("end");
+    assert_eq!(unfinished_with(store, "recunf-", NOW + 9).await, ["recunf-1", "recunf-3"]);
+}
+
+/// Publishing a recording turns its ended stream into a public stored video at the
+/// same id, found by search and in its owner's listing, keeping title, description,
+/// owner and first publication time; it is then no stream and no recording any more,
+/// and publishing again is `NotFound` and changes nothing.
+pub async fn a_published_recording_is_a_public_stored_video(store: &dyn MetaStore) {
+    let owner = user(store, "rec-publisher").await;
+    let stream = recorded_stream(store, &owner, "recpub-1", "Axolotl recital", LiveState::Ended, 3).await;
+    assert_eq!(stream.published_at, Some(NOW + 5), "it went live at NOW + 5");
+    assert!(search_all(store, "axolotl", 10).await.is_empty(), "ended streams are not listed");
+    assert_eq!(store.claim_recording("recpub-1", "sfu-a", NOW + 150, NOW + 210).await.unwrap(), Some(3));
+
+    let published = store.publish_recording("recpub-1", &media("recpub-1", 61_000), NOW + 200).await.unwrap();
+    let expected = Video {
+        source: VideoSource::Stored { video_key: "recpub-1/n1.mp4".into(), preview_key: "recpub-1/n1.jpg".into() },
+        visibility: Visibility::Public,
+        duration_ms: Some(61_000),
+        ..stream.clone()
+    };
+    assert_eq!(published, expected, "same id, seq, title, description, owner, created_at and published_at");
+    assert_eq!(published.owner_name.as_deref(), Some("rec-publisher"));
+    assert_eq!(store.video("recpub-1").await.unwrap(), Some(published.clone()));
+    assert_eq!(search_all(store, "axolotl", 10).await, ["recpub-1"]);
+    assert!(list_public_all(store, 50).await.contains(&"recpub-1".to_owned()));
+    let page = store.list_by_owner(owner.id, 10, None).await.unwrap();
+    assert_eq!(page.items, std::slice::from_ref(&published));
+
+    // No stream, no recording any more.
+    assert!(unfinished_with(store, "recpub-", NOW + 1_000).await.is_empty());
+    assert_eq!(store.claim_recording("recpub-1", "sfu-a", NOW + 300, NOW + 360).await.unwrap(), None);
+    assert_not_found(store.note_recording_segment("recpub-1", 4).await, "note after publishing");
+    assert_not_found(store.drop_recording("recpub-1").await, "drop after publishing");
+    assert_not_found(store.set_live_state("recpub-1", LiveState::Ended, None, NOW + 300).await, "set_live_state");
+    let other =
+        PublishedMedia { video_key: "recpub-1/n2.mp4".into(), preview_key: "recpub-1/n2.jpg".into(), duration_ms: 5 };
+    assert_not_found(store.publish_recording("recpub-1", &other, NOW + 400).await, "published again");
+    assert_not_found(store.publish_video("recpub-1", &other, NOW + 400).await, "published as an upload");
+    assert_eq!(store.video("recpub-1").await.unwrap(), Some(published), "unchanged by the refusals");
+
+    // A stream given up before it went live was never published: now it is.
+    recorded_stream(store, &owner, "recpub-2", "Axolotl rehearsal", LiveState::Pending, 1).await;
+    let ended = store.set_live_state("recpub-2", LiveState::Ended, None, NOW + 500).await.expect("end");
+    assert_eq!(ended.published_at, None);
+    let published = store.publish_recording("recpub-2", &media("recpub-2", 1_000), NOW + 600).await.unwrap();
+    assert_eq!(published.published_at, Some(NOW + 600));
+    assert_eq!(published.visibility, Visibility::Public);
+    assert_eq!(search_all(store, "axolotl rehearsal", 10).await[0], "recpub-2");
+}
+
+/// Only an ended stream with segments publishes a recording; anything else is
+/// `NotFound` and left as it was.
+pub async fn only_ended_streams_with_segments_publish_a_recording(store: &dyn MetaStore) {
+    let owner = user(store, "rec-refused").await;
+    recorded_stream(store, &owner, "recnot-live", "Refused", LiveState::Live, 2).await;
+    recorded_stream(store, &owner, "recnot-pending", "Refused", LiveState::Pending, 2).await;
+    recorded_stream(store, &owner, "recnot-empty", "Refused", LiveState::Ended, 0).await;
+    store.create_video(stored("recnot-staged", None, "Refused", "", Visibility::Private)).await.unwrap();
+    store.create_video(external("recnot-ext", "Refused")).await.unwrap();
+    for id in ["recnot-live", "recnot-pending", "recnot-empty", "recnot-staged", "recnot-ext", "recnot-absent"] {
+        let before = store.video(id).await.unwrap();
+        assert_not_found(store.publish_recording(id, &media(id, 1_000), NOW + 200).await, id);
+        assert_eq!(store.video(id).await.unwrap(), before, "{id} unchanged");
+    }
+    // A live stream that goes on recording is still a stream, and still listed.
+    store.note_recording_segment("recnot-live", 3).await.expect("still live");
+    let live = store.video("recnot-live").await.unwrap().unwrap();
+    assert_eq!(live.source, VideoSource::Live { state: LiveState::Live });
+    assert_eq!(live.visibility, Visibility::Public);
+}
+
+/// A dropped recording is no longer unfinished: it cannot be claimed or published.
+/// Dropping again is fine; a video that is no live stream is `NotFound`.
+pub async fn a_dropped_recording_is_no_longer_unfinished(store: &dyn MetaStore) {
+    let owner = user(store, "rec-dropper").await;
+    recorded_stream(store, &owner, "recdrop-1", "Dropped", LiveState::Ended, 3).await;
+    recorded_stream(store, &owner, "recdrop-2", "Kept", LiveState::Ended, 1).await;
+    assert_eq!(unfinished_with(store, "recdrop-", NOW).await, ["recdrop-1", "recdrop-2"]);
+    assert_eq!(store.claim_recording("recdrop-1", "sfu-a", NOW, NOW + 60).await.unwrap(), Some(3));
+
+    store.drop_recording("recdrop-1").await.expect("drop");
+    assert_eq!(unfinished_with(store, "recdrop-", NOW + 60).await, ["recdrop-2"]);
+    store.drop_recording("recdrop-1").await.expect("dropping again is fine");
+    assert_eq!(store.claim_recording("recdrop-1", "sfu-a", NOW, NOW + 60).await.unwrap(), None);
+    assert_eq!(store.claim_recording("recdrop-1", "sfu-b", NOW + 60, NOW + 120).await.unwrap(), None);
+    assert_not_found(store.publish_recording("recdrop-1", &media("recdrop-1", 1), NOW).await, "publish dropped");
+    let video = store.video("recdrop-1").await.unwrap().unwrap();
+    assert_eq!(video.source, VideoSource::Live { state: LiveState::Ended }, "still an ended stream");
+
+    store.create_video(stored("recdrop-staged", None, "Dropped", "", Visibility::Private)).await.unwrap();
+    for id in ["recdrop-staged", "recdrop-absent"] {
+        assert_not_found(store.drop_recording(id).await, id);
+    }
 }

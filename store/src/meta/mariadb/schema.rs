@@ -20,6 +20,7 @@ use crate::error::StoreError;
 const MIGRATIONS: &[(u32, &str, &str)] = &[
     (1, "users, sessions, videos, server registry", include_str!("0001_init.sql")),
     (2, "live streams' media servers", include_str!("0002_live_host.sql")),
+    (3, "recordings of live streams", include_str!("0003_recordings.sql")),
 ];
 
 /// How long a lock holder may take before others treat it as crashed.
@@ -160,6 +161,6 @@ mod tests {
             }
         }
         assert_eq!(statements("-- c\nA;\nB\n  x;\n"), vec!["A", "B\n  x"]);
-        assert_eq!(latest(), 2);
+        assert_eq!(latest(), 3);
     }
 }
