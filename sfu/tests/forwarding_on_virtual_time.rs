@@ -276,3 +276,74 @@ fn one_packet_reaches_a_thousand_viewers() {
     assert_eq!(count, 3_000);
     assert_eq!(stream.viewer_count(), viewers.len());
 }
+
+/// Feeds `packets` to viewers and the recorder; returns what the recorder took:
+/// (layer, its seq) of video packets.
+fn feed_recorded(
+    stream: &mut Stream,
+    now: Instant,
+    packets: &[InPacket],
+    received: &mut Received,
+) -> Vec<(Layer, u16)> {
+    let mut recorded = Vec::new();
+    for packet in packets {
+        feed(stream, now, std::slice::from_ref(packet), received);
+        if let Some((seq, _)) = stream.record(now, packet)
+            && packet.kind == MediaKind::Video
+        {
+            recorded.push((packet.layer, seq));
+        }
+    }
+    recorded
+}
+
+#[test]
+fn the_recorder_takes_the_best_layer_uncounted_and_continuous_across_a_switch() {
+    let t0 = Instant::now();
+    let mut stream = Stream::new(StreamConfig::default());
+    let mut publisher = Publisher::new(15);
+    let mut received = Received::new();
+    let mut now = t0;
+    // Both layers flow before recording starts, so the meter knows layer 2 is the best.
+    for _ in 0..10 {
+        now += Duration::from_millis(33);
+        feed(&mut stream, now, &publisher.frame(0, 100), &mut received);
+        feed(&mut stream, now, &publisher.frame(2, 2_000), &mut received);
+    }
+    stream.add_recorder(now);
+    assert!(stream.is_recorded());
+    assert_eq!(stream.viewer_count(), 0, "the recorder is not a viewer");
+    assert_eq!(outputs(&mut stream), vec![Output::RequestKeyframe { layer: 2 }]);
+    let mut recorded = Vec::new();
+    for _ in 0..30 {
+        now += Duration::from_millis(33);
+        recorded.extend(feed_recorded(&mut stream, now, &publisher.frame(0, 100), &mut received));
+        recorded.extend(feed_recorded(&mut stream, now, &publisher.frame(2, 2_000), &mut received));
+        if stream.poll_timeout().is_some_and(|t| t <= now) {
+            stream.handle_timeout(now);
+        }
+    }
+    assert!(!recorded.is_empty() && recorded.iter().all(|(layer, _)| *layer == 2), "only the best layer");
+    assert_eq!(stream.recorder_layer(), Some(2));
+    // Layer 2 stops: the recorder moves to layer 0 at its next keyframe, numbers running on.
+    for i in 0..60 {
+        now += Duration::from_millis(33);
+        if i == 20 {
+            publisher.force_keyframe(0);
+        }
+        recorded.extend(feed_recorded(&mut stream, now, &publisher.frame(0, 100), &mut received));
+        if stream.poll_timeout().is_some_and(|t| t <= now) {
+            stream.handle_timeout(now);
+        }
+    }
+    assert_eq!(stream.recorder_layer(), Some(0), "moved to the live layer");
+    assert!(recorded.iter().any(|(layer, _)| *layer == 0));
+    let seqs: Vec<u16> = recorded.iter().map(|(_, seq)| *seq).collect();
+    assert!(contiguous(&seqs), "the recorder's sequence numbers run on across the switch");
+    stream.handle_recorder_keyframe_request(now + KEYFRAME_MIN_INTERVAL);
+    assert_eq!(
+        outputs(&mut stream).last(),
+        Some(&Output::RequestKeyframe { layer: 0 }),
+        "its keyframe wish reaches the publisher"
+    );
+}

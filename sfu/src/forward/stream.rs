@@ -7,7 +7,12 @@
 //!  handle_viewer_nack ─▶ origin ─▶ cache ─▶ send(viewer, Forward{retransmission})
 //!  handle_viewer_estimate ─▶ choose_layer ─▶ new target (switch at its keyframe)
 //!  poll_timeout / handle_timeout ─▶ due keyframe requests, periodic layer review
+//!  add_recorder / record ─▶ the recorder's own rewrite (best layer, not a viewer)
 //! ```
+//!
+//! The recorder is a viewer without a session: it gets the best live layer (no
+//! bandwidth limit), its sequence numbers and timestamps run on across layer switches
+//! like a viewer's, and it is not counted in [`Stream::viewer_count`].
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -94,6 +99,8 @@ pub struct Stream {
     outputs: VecDeque<Output>,
     next_review: Option<Instant>,
     generation: u32,
+    /// The recorder's rewriters, while the stream is recorded.
+    recorder: Option<Viewer>,
 }
 
 impl Stream {
@@ -110,6 +117,7 @@ impl Stream {
             outputs: VecDeque::new(),
             next_review: None,
             generation: 0,
+            recorder: None,
         }
     }
 
@@ -164,6 +172,49 @@ impl Stream {
         self.request_keyframe(now, layer);
         self.next_review.get_or_insert(now + REVIEW_INTERVAL);
         ViewerId { index: id, generation: self.generation }
+    }
+
+    /// Starts recording the stream: from now on [`Stream::record`] rewrites its packets
+    /// for the recorder, which gets video from the next keyframe of the best live layer
+    /// (requested now). Calling it again changes nothing.
+    pub fn add_recorder(&mut self, now: Instant) {
+        if self.recorder.is_some() {
+            return;
+        }
+        let layer = choose_layer(self.meter.rates(now), None, None).unwrap_or(0);
+        self.recorder = Some(Viewer {
+            generation: 0,
+            video: TrackRewriter::new(MediaKind::Video, self.config.video_clock_rate, layer),
+            audio: TrackRewriter::new(MediaKind::Audio, self.config.audio_clock_rate, 0),
+            estimate: None,
+        });
+        self.request_keyframe(now, layer);
+        self.next_review.get_or_insert(now + REVIEW_INTERVAL);
+    }
+
+    /// Whether the stream is recorded.
+    pub fn is_recorded(&self) -> bool {
+        self.recorder.is_some()
+    }
+
+    /// The recorder's sequence number and timestamp for a packet already given to
+    /// [`Stream::handle_publisher_rtp`], or `None` if the recorder does not take it (not
+    /// recording, another layer, or video before its first keyframe).
+    pub fn record(&mut self, now: Instant, packet: &InPacket) -> Option<(u16, u32)> {
+        self.recorder.as_mut()?.track(packet.kind).rewrite(now, packet)
+    }
+
+    /// The recorder asks for a keyframe (to start a segment, or after a loss).
+    pub fn handle_recorder_keyframe_request(&mut self, now: Instant) {
+        if let Some(recorder) = &self.recorder {
+            let layer = recorder.video.current().unwrap_or(recorder.video.target());
+            self.request_keyframe(now, layer);
+        }
+    }
+
+    /// The layer the recorder gets now, if video reaches it yet.
+    pub fn recorder_layer(&self) -> Option<Layer> {
+        self.recorder.as_ref()?.video.current()
     }
 
     /// Removes a viewer; the others are not affected.
@@ -279,10 +330,10 @@ impl Stream {
         if now < due {
             return;
         }
-        self.next_review = (self.count > 0).then(|| now + REVIEW_INTERVAL);
+        self.next_review = (self.count > 0 || self.recorder.is_some()).then(|| now + REVIEW_INTERVAL);
         let rates = self.meter.rates(now);
         let mut wanted_keyframes = [false; MAX_LAYERS];
-        for viewer in self.viewers.iter_mut().flatten() {
+        for viewer in self.viewers.iter_mut().flatten().chain(self.recorder.as_mut()) {
             let current = viewer.video.current();
             if let Some(layer) = choose_layer(rates, viewer.estimate, current)
                 && layer != viewer.video.target()

@@ -18,6 +18,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::error::MediaError;
 use super::event::{EventReceiver, SessionId};
+use crate::record::RecordTap;
 
 /// Commands queued for the media task before senders wait: enough for a burst of joins,
 /// small enough that a stalled task pushes back on signalling instead of growing memory.
@@ -91,6 +92,10 @@ pub struct MediaStats {
     /// Packets resent to viewers from the streams' caches, answering NACKs (as RTX where
     /// the viewer negotiated it).
     pub retransmissions: u64,
+    /// Packets handed to recorders.
+    pub recorded: u64,
+    /// Packets a recorder's full queue refused (the recording has a gap there).
+    pub recording_dropped: u64,
 }
 
 /// One request to the media task.
@@ -103,6 +108,8 @@ pub enum Command {
         stream_id: String,
         /// The publisher's offer.
         offer_sdp: String,
+        /// Where to send the stream's packets to be recorded, if it is recorded.
+        record: Option<RecordTap>,
         /// Answer, session and events.
         reply: Reply<Publication>,
     },
@@ -182,8 +189,18 @@ impl MediaHandle {
 
     /// See [`Command::Publish`].
     pub async fn publish(&self, stream_id: &str, offer_sdp: String) -> Result<Publication, MediaError> {
+        self.publish_recorded(stream_id, offer_sdp, None).await
+    }
+
+    /// See [`Command::Publish`]; `record` taps the stream for its recorder.
+    pub async fn publish_recorded(
+        &self,
+        stream_id: &str,
+        offer_sdp: String,
+        record: Option<RecordTap>,
+    ) -> Result<Publication, MediaError> {
         let stream_id = stream_id.to_owned();
-        self.call(|reply| Command::Publish { stream_id, offer_sdp, reply }).await
+        self.call(|reply| Command::Publish { stream_id, offer_sdp, record, reply }).await
     }
 
     /// See [`Command::View`].

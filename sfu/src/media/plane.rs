@@ -59,8 +59,10 @@ use super::event::{EventReceiver, SessionEvent, SessionId};
 use super::peer::{self, Leg};
 use super::publisher::{KeyframeRequest, PublisherLeg};
 use super::viewer::{OutTrack, ViewerLeg};
+use crate::codec::Codec;
 use crate::codec::keyframe::starts_keyframe;
 use crate::forward::{InPacket, Layer, MediaKind, Output, Stream, StreamConfig};
+use crate::record::{RecordTap, TapItem, TapPacket, TapTracks};
 
 /// Sequence numbers answered per RTCP compound packet from a viewer: a viewer cannot
 /// make one datagram of NACKs cost more than this many retransmissions (a real
@@ -115,6 +117,14 @@ struct StreamState {
     forwarding: Vec<Option<SessionId>>,
     /// Every viewer session of the stream, connected or not (to end them with it).
     members: Vec<SessionId>,
+    /// The stream's recorder, if it is recorded.
+    recording: Option<Recording>,
+}
+
+/// A recorded stream's tap, and the one video codec the recording takes.
+struct Recording {
+    tap: RecordTap,
+    video: Option<Codec>,
 }
 
 /// Why a session is removed: decides the event its owner gets.
@@ -209,8 +219,8 @@ impl MediaPlane {
     pub fn handle_command(&mut self, now: Instant, command: Command) {
         self.now = now;
         match command {
-            Command::Publish { stream_id, offer_sdp, reply } => {
-                let _ = reply.send(self.publish(stream_id, offer_sdp));
+            Command::Publish { stream_id, offer_sdp, record, reply } => {
+                let _ = reply.send(self.publish(stream_id, offer_sdp, record));
             }
             Command::View { stream_id, reply } => {
                 let _ = reply.send(self.view(stream_id));
@@ -266,6 +276,9 @@ impl MediaPlane {
         for id in due.drain(..) {
             if let Some(stream) = self.streams.get_mut(&id) {
                 stream.forward.handle_timeout(now);
+                if stream.recording.as_ref().is_some_and(|r| r.tap.take_keyframe_request()) {
+                    stream.forward.handle_recorder_keyframe_request(now);
+                }
             }
             self.drain_stream_outputs(id);
         }
@@ -426,7 +439,7 @@ impl MediaPlane {
             keyframe,
             payload: packet.payload,
         };
-        let StreamState { forward, forwarding, .. } = stream;
+        let StreamState { forward, forwarding, recording, .. } = stream;
         let (sessions, dirty, stats, now) = (&mut self.sessions, &mut self.dirty, &mut self.stats, self.now);
         forward.handle_publisher_rtp(now, &input, |viewer, out| {
             let Some(Some(viewer_id)) = forwarding.get(viewer.index() as usize).copied() else { return };
@@ -443,6 +456,25 @@ impl MediaPlane {
             }
             mark(dirty, viewer_id, session);
         });
+        if let Some(recording) = recording
+            && (source.kind == MediaKind::Audio || codec == recording.video)
+            && let Some((seq, timestamp)) = forward.record(now, &input)
+        {
+            let packet = TapPacket {
+                kind: input.kind,
+                seq,
+                timestamp,
+                marker: input.marker,
+                keyframe: input.keyframe,
+                payload: input.payload.clone(),
+                arrived: now,
+            };
+            if recording.tap.offer(TapItem::Packet(packet)) {
+                stats.recorded += 1;
+            } else {
+                stats.recording_dropped += 1;
+            }
+        }
         self.drain_stream_outputs(id);
     }
 
@@ -521,7 +553,12 @@ impl MediaPlane {
         if self.sessions.len() >= self.config.max_sessions { Err(MediaError::Full) } else { Ok(()) }
     }
 
-    fn publish(&mut self, stream_id: String, offer_sdp: String) -> Result<Publication, MediaError> {
+    fn publish(
+        &mut self,
+        stream_id: String,
+        offer_sdp: String,
+        record: Option<RecordTap>,
+    ) -> Result<Publication, MediaError> {
         if offer_sdp.len() > MAX_SDP_BYTES {
             return Err(MediaError::SdpTooLarge(offer_sdp.len()));
         }
@@ -546,15 +583,16 @@ impl MediaPlane {
         let (events, receiver) = mpsc::unbounded_channel();
         self.demux.add_session(id, ufrag.clone());
         self.live.insert(stream_id.clone(), id);
-        self.streams.insert(
-            id,
-            StreamState {
-                forward: Stream::new(StreamConfig::default()),
-                codecs,
-                forwarding: Vec::new(),
-                members: Vec::new(),
-            },
-        );
+        let mut forward = Stream::new(StreamConfig::default());
+        let recording = record.map(|tap| {
+            let video = codecs.video.as_ref().and_then(|c| Codec::from_mime_name(&c.mime_type));
+            let audio = codecs.audio.is_some();
+            tap.offer(TapItem::Tracks(TapTracks { video, audio }));
+            forward.add_recorder(now);
+            Recording { tap, video }
+        });
+        self.streams
+            .insert(id, StreamState { forward, codecs, forwarding: Vec::new(), members: Vec::new(), recording });
         info!(session = %id, stream = %stream_id, ?keyframe_request, "publisher session created");
         self.insert(id, pc, ufrag, stream_id, Role::Publisher(PublisherLeg::new(keyframe_request)), events);
         Ok(Publication { session: id, answer_sdp, events: receiver })

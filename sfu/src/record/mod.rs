@@ -10,8 +10,29 @@
 
 //! - [`webm`]: frames into WebM as init bytes plus clusters that start at keyframes,
 //!   which join into one file (webm-iterable writes the elements).
+//! - [`interleave`]: the two tracks' frames merged in time order.
+//! - [`recorder`]: all of the above for one stream, from tap packets to segments.
+//! - [`tap`]: the bounded queue from the media task; [`task`]: the recorder's task;
+//!   [`sink`]: where segments go (the binary's object store).
+//!
+//! ```text
+//!  media task: Stream::record ─▶ RecordTap (bounded, drops when full)
+//!        ─▶ recorder task: Recorder ─▶ segments ─▶ RecordingSink ─▶ store
+//! ```
 
 pub mod frames;
+pub mod interleave;
+pub mod recorder;
 pub mod reorder;
+pub mod sink;
+pub mod tap;
+pub mod task;
+#[cfg(test)]
+mod test_clip;
 pub mod timeline;
 pub mod webm;
+
+pub use recorder::Recorder;
+pub use sink::{Container, RecordingSink, RecordingSummary, Segment, SharedSink, SinkFull};
+pub use tap::{RecordTap, TAP_QUEUE, TapItem, TapPacket, TapReceiver, TapTracks, tap};
+pub use task::spawn_recorder;

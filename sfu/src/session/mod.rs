@@ -62,6 +62,7 @@ use self::gate::{PublishGate, PublishRefusal};
 use self::holders::{Claim, Holders};
 use crate::drain::{DRAINING_CODE, DRAINING_MESSAGE, Drain};
 use crate::media::{EventReceiver, MediaError, MediaHandle, SessionEvent, SessionId};
+use crate::record::{self, SharedSink};
 
 /// Checks a publisher's token for a stream: `Ok` to allow, `Err(reason)` to refuse (the
 /// reason is logged, never sent: it could tell an attacker which streams exist). The
@@ -108,6 +109,7 @@ pub struct Signalling {
     gate: Option<PublishGate>,
     drain: Option<Drain>,
     on_live: Option<Arc<LiveHook>>,
+    recording: Option<SharedSink>,
     resume_grace: Duration,
     parked: Arc<Mutex<HashMap<String, Parked>>>,
     /// Resume keys of connections that still hold their media session.
@@ -219,6 +221,7 @@ impl Signalling {
             gate: None,
             drain: None,
             on_live: None,
+            recording: None,
             resume_grace: DEFAULT_RESUME_GRACE,
             parked: Arc::new(Mutex::new(HashMap::new())),
             holders: Holders::default(),
@@ -247,6 +250,12 @@ impl Signalling {
     /// Also report streams going live and ending to `hook`.
     pub fn with_live_hook(mut self, hook: LiveHook) -> Self {
         self.on_live = Some(Arc::new(hook));
+        self
+    }
+
+    /// Record every published stream into `sink` (see [`crate::record`]).
+    pub fn with_recording(mut self, sink: SharedSink) -> Self {
+        self.recording = Some(sink);
         self
     }
 
@@ -446,7 +455,12 @@ impl Signalling {
                     info!(stream = %stream_id, ?refusal, "publish refused by the gate");
                     return send(out, &gate_refusal(refusal)).await;
                 }
-                match self.media.publish(stream_id, sdp).await {
+                let tap = self.recording.as_ref().map(|sink| {
+                    let (tap, receiver) = record::tap(record::TAP_QUEUE);
+                    record::spawn_recorder(stream_id.to_owned(), receiver, sink.clone());
+                    tap
+                });
+                match self.media.publish_recorded(stream_id, sdp, tap).await {
                     Ok(publication) => {
                         *media = Media::Publishing { id: publication.session, events: publication.events, live: false };
                         match send(out, &ServerMessage::Answer { sdp: publication.answer_sdp }).await {

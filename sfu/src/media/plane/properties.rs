@@ -140,7 +140,10 @@ fn plane() -> MediaPlane {
 
 fn publish(plane: &mut MediaPlane, stream: &str, sdp: String) -> Result<String, MediaError> {
     let (reply, mut answer) = oneshot::channel();
-    plane.handle_command(Instant::now(), Command::Publish { stream_id: stream.into(), offer_sdp: sdp, reply });
+    plane.handle_command(
+        Instant::now(),
+        Command::Publish { stream_id: stream.into(), offer_sdp: sdp, record: None, reply },
+    );
     answer.try_recv().expect("answered at once").map(|p| p.answer_sdp)
 }
 
