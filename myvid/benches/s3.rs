@@ -28,9 +28,13 @@ use support::percentile;
 #[path = "../tests/support/role.rs"]
 #[allow(dead_code)]
 mod role;
+#[path = "../tests/support/s3.rs"]
+#[allow(dead_code)]
+mod s3;
 mod support;
 
-use role::{Role, post};
+use role::Role;
+use s3::{env, grant, publish, put_files, sign_up, start};
 
 const UPLOAD_BYTES: usize = 256 << 20;
 const TTFB_REQUESTS: usize = 200;
@@ -55,26 +59,6 @@ fn store_pids(s3: &S3Store) -> Vec<u32> {
         .collect()
 }
 
-fn env(s3: &S3Store) -> Vec<(String, String)> {
-    vec![
-        ("MYVID_OBJECTS__BACKEND".into(), "s3".into()),
-        ("MYVID_OBJECTS__ENDPOINT".into(), s3.endpoint()),
-        ("MYVID_OBJECTS__REGION".into(), s3.region().into()),
-        ("MYVID_OBJECTS__PATH_STYLE".into(), "true".into()),
-        ("AWS_ACCESS_KEY_ID".into(), s3.access_key().into()),
-        ("AWS_SECRET_ACCESS_KEY".into(), s3.secret_key().into()),
-        ("MYVID_UPLOADS__MAX_VIDEO_BYTES".into(), (1u64 << 30).to_string()),
-        ("MYVID_LIVE__SFU_SECRET".into(), "sfu-secret-shared-by-the-roles-0123456789".into()),
-        ("MYVID_LIVE__STREAM_SECRET".into(), "stream-secret-shared-by-the-roles-0123456789".into()),
-        ("MYVID_TURN__SECRET".into(), "turn-secret-shared-by-the-roles-0123456789".into()),
-    ]
-}
-
-fn start(role: &str, data: &Path, env: &[(String, String)]) -> Role {
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    Role::start(role, data, &env)
-}
-
 /// `myvid dev` (every role, embedded stores) on a free port over `data`.
 fn start_dev(data: &Path) -> Role {
     use std::io::BufRead;
@@ -91,22 +75,6 @@ fn start_dev(data: &Path) -> Role {
     let url =
         line.trim().strip_prefix("myvid listening on ").unwrap_or_else(|| panic!("first line {line:?}")).to_owned();
     Role { child, url, log }
-}
-
-async fn sign_up(http: &Client, api: &str, name: &str) -> String {
-    let body =
-        json!({"username": name, "email": format!("{name}@example.org"), "password": format!("password-{name}")});
-    let res = post(http, format!("{api}/v1/auth/signup"), None, body).await;
-    assert_eq!(res.status(), 201);
-    res.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned()
-}
-
-async fn grant(http: &Client, endpoint: &str, token: &str, title: &str) -> Value {
-    let body =
-        json!({"title": title, "description": "benchmark", "preview_filename": "p.png", "video_filename": "v.webm"});
-    let res = post(http, format!("{endpoint}/NEWVIDEOUPLOAD"), Some(token), body).await;
-    assert_eq!(res.status(), 200);
-    res.json().await.unwrap()
 }
 
 /// A 10 s 640x360 VP8 clip and a PNG preview made by ffmpeg in `dir`.
@@ -131,16 +99,13 @@ fn make_media(dir: &Path) -> (Vec<u8>, Vec<u8>) {
 
 /// Uploads the test clip and preview through `endpoint` and publishes them at `api`;
 /// returns the presigned playback URL.
-async fn published_clip(http: &Client, media: &(Vec<u8>, Vec<u8>), endpoint: &str, api: &str, token: &str) -> String {
+async fn published_clip(http: &Client, media: &(Vec<u8>, Vec<u8>), endpoint: &str, api: &Role, token: &str) -> String {
     let upload = grant(http, endpoint, token, "Benchmark clip").await;
-    for (field, bytes) in [("preview_upload_url", media.1.clone()), ("video_upload_url", media.0.clone())] {
-        let res = http.put(upload[field].as_str().unwrap()).body(bytes).send().await.unwrap();
-        assert!(res.status().is_success(), "PUT {field}: {}", res.status());
-    }
+    put_files(http, &upload, &media.1, &media.0).await;
     let id = upload["id"].as_str().unwrap();
-    let res = post(http, format!("{api}/API/PUBLISH/{id}"), Some(token), json!({})).await;
+    let res = publish(http, api, token, id).await;
     assert_eq!(res.status(), 200, "publish: {}", res.text().await.unwrap());
-    let video: Value = http.get(format!("{api}/API/VIDEO/{id}")).send().await.unwrap().json().await.unwrap();
+    let video: Value = http.get(format!("{}/API/VIDEO/{id}", api.url)).send().await.unwrap().json().await.unwrap();
     video["url"].as_str().unwrap().to_owned()
 }
 
@@ -217,12 +182,13 @@ async fn main() {
     let s3 = S3Store::start();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let env = env(&s3);
+    let max_video = (1u64 << 30).to_string();
+    let env = env(&s3, &[("MYVID_UPLOADS__MAX_VIDEO_BYTES", max_video.as_str())]);
     let endpoint = start("endpoint", &data, &env);
     let api = start("api", &data, &env);
     let dev = start_dev(&dir.path().join("dev-data"));
     let http = Client::new();
-    let token = sign_up(&http, &api.url, "bench").await;
+    let token = sign_up(&http, &api, "bench").await;
 
     // Upload throughput through a presigned PUT, and who spent CPU meanwhile.
     let body: Vec<u8> = (0..UPLOAD_BYTES).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
@@ -272,9 +238,9 @@ async fn main() {
 
     // Time to first byte: the store's presigned GET against the embedded store's.
     let media = make_media(dir.path());
-    let from_store = published_clip(&http, &media, &endpoint.url, &api.url, &token).await;
-    let dev_token = sign_up(&http, &dev.url, "bench").await;
-    let from_dev = published_clip(&http, &media, &dev.url, &dev.url, &dev_token).await;
+    let from_store = published_clip(&http, &media, &endpoint.url, &api, &token).await;
+    let dev_token = sign_up(&http, &dev, "bench").await;
+    let from_dev = published_clip(&http, &media, &dev.url, &dev, &dev_token).await;
     let (mut store_times, mut dev_times) = (Vec::new(), Vec::new());
     for _ in 0..TTFB_REQUESTS {
         store_times.push(ttfb(&http, &from_store).await);

@@ -46,7 +46,7 @@ async fn play(http: &Client, api: &Role, id: &str) {
 
 async fn upload_and_publish(http: &Client, endpoint: &Role, api: &Role, token: &str, title: &str) -> String {
     let upload = grant(http, &endpoint.url, token, title).await;
-    put_files(http, &upload).await;
+    put_files(http, &upload, &read(&media().preview), &read(&media().clip)).await;
     let id = upload["id"].as_str().unwrap().to_owned();
     let published = publish(http, api, token, &id).await;
     assert_eq!(published.status(), 200, "publish {title}: {}", published.text().await.unwrap());
@@ -87,7 +87,7 @@ async fn a_degraded_store_refuses_writes_clearly_keeps_search_and_recovers_by_it
 
     // Files staged, then a third OSD dies before publishing.
     let staged = grant(&http, &endpoint.url, &token, "Staged before the third fault").await;
-    put_files(&http, &staged).await;
+    put_files(&http, &staged, &read(&media().preview), &read(&media().clip)).await;
     kill_osds(&s3, &[2]);
 
     // The publish's calls to the store hang; it answers 503 within its timeouts.

@@ -1,5 +1,6 @@
 //! Roles of the real binary on the test S3 store (`tools/ceph-harness`): their
-//! environment, and the upload steps the S3 tests share.
+//! environment, and the upload steps the S3 tests and the S3 benchmark share (so it
+//! needs only `super::role`).
 
 use std::path::Path;
 
@@ -54,11 +55,11 @@ pub async fn new_upload(http: &Client, endpoint: &str, token: &str, title: &str)
     post(http, format!("{endpoint}/NEWVIDEOUPLOAD"), Some(token), body).await
 }
 
-/// PUTs the test preview and clip to an upload's presigned URLs (on the store).
-pub async fn put_files(http: &Client, upload: &Value) {
-    for (field, file) in [("preview_upload_url", &super::media().preview), ("video_upload_url", &super::media().clip)] {
+/// PUTs a preview image and a video file to an upload's presigned URLs (on the store).
+pub async fn put_files(http: &Client, upload: &Value, preview: &[u8], video: &[u8]) {
+    for (field, bytes) in [("preview_upload_url", preview), ("video_upload_url", video)] {
         let url = upload[field].as_str().unwrap();
-        let res = http.put(url).body(super::read(file)).send().await.unwrap();
+        let res = http.put(url).body(bytes.to_vec()).send().await.unwrap();
         assert_eq!(res.status(), 200, "PUT {field}");
     }
 }
