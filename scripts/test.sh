@@ -30,6 +30,8 @@ echo "== resumable upload end-to-end test (200 MB in parts from Chromium, a page
 (cd client-js && MYVID_BIN="$bin" npm run test:resumable)
 echo "== live streaming end-to-end tests (Chromium broadcaster and viewers through the SFU)"
 (cd client-js && MYVID_BIN="$bin" npm run test:live)
+echo "== recording end-to-end test (a Chromium broadcast becomes a stored video that plays whole)"
+(cd client-js && MYVID_BIN="$bin" npm run test:recording)
 echo "== endpoint failover test (two endpoints, one killed while live)"
 (cd client-js && MYVID_BIN="$bin" npm run test:failover)
 echo "== roles on a Galera cluster (two APIs on different database nodes, endpoint, SFU; Chromium live)"

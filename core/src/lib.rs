@@ -29,6 +29,7 @@ pub mod new_video;
 pub mod object_health;
 pub mod password_work;
 pub mod passwords;
+pub mod recordings;
 pub mod registry;
 pub mod route_table;
 pub mod services;

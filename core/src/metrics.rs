@@ -62,6 +62,12 @@ pub struct Metrics {
     pub object_store_state: Gauge,
     /// Writing calls refused because the object store was degraded.
     pub object_store_refusals: Counter,
+    /// Recording segments stored.
+    pub recording_segments: Counter,
+    /// Bytes of recording segments stored.
+    pub recording_bytes: Counter,
+    /// Recording segments lost (the store refused them after retries, or the queue was full).
+    pub recording_segments_lost: Counter,
 }
 
 impl Default for Metrics {
@@ -91,6 +97,9 @@ impl Default for Metrics {
             turn_rate_limited_packets: Counter::default(),
             object_store_state: Gauge::default(),
             object_store_refusals: Counter::default(),
+            recording_segments: Counter::default(),
+            recording_bytes: Counter::default(),
+            recording_segments_lost: Counter::default(),
             registry: Registry::default(),
         };
         registry.register("http_requests", "HTTP requests answered", metrics.http_requests.clone());
@@ -103,6 +112,13 @@ impl Default for Metrics {
             "object_store_refusals",
             "Uploads and publishes refused because the object store was degraded",
             metrics.object_store_refusals.clone(),
+        );
+        registry.register("recording_segments", "Recording segments stored", metrics.recording_segments.clone());
+        registry.register("recording_bytes", "Bytes of recording segments stored", metrics.recording_bytes.clone());
+        registry.register(
+            "recording_segments_lost",
+            "Recording segments lost: refused by the store after retries",
+            metrics.recording_segments_lost.clone(),
         );
         registry.register("http_request_duration_seconds", "HTTP request latency", metrics.http_latency.clone());
         registry.register("signups", "Accounts created", metrics.signups.clone());

@@ -126,6 +126,9 @@ pub struct LiveConfig {
     /// STUN/TURN URLs handed to broadcasters and viewers, e.g. `stun:stun.example.org:3478`
     /// (default none: on one host or a LAN, host candidates suffice; at most 16).
     pub ice_servers: Vec<String>,
+    /// Record every live stream (default true): the SFU stores it in segments while it is
+    /// live, and the ended stream becomes a stored video at the same id.
+    pub record: bool,
 }
 
 /// `[sfu]`: the media server `myvid dev` runs in-process.
@@ -325,6 +328,7 @@ impl std::fmt::Debug for LiveConfig {
             .field("stream_secret", &self.stream_secret.as_ref().map(|_| "<redacted>"))
             .field("stream_token_ttl_secs", &self.stream_token_ttl_secs)
             .field("ice_servers", &self.ice_servers)
+            .field("record", &self.record)
             .finish()
     }
 }
@@ -395,6 +399,7 @@ impl Default for LiveConfig {
             stream_secret: None,
             stream_token_ttl_secs: 24 * 3600,
             ice_servers: Vec::new(),
+            record: true,
         }
     }
 }

@@ -20,6 +20,7 @@ pub mod import;
 pub mod multipart_reaper;
 pub mod openapi;
 pub mod orphans;
+pub mod recordings;
 pub mod roles;
 pub mod secret;
 pub mod shutdown;

@@ -8,8 +8,11 @@ use super::tool::{MediaTools, ToolError, input_args, run};
 const START_WINDOW: f64 = 2.0;
 /// The end window starts this long before the claimed end, in seconds.
 const END_LEAD: f64 = 5.0;
-/// And decodes at most this long from there, in seconds (a header that claims less
-/// than the file holds cannot make the check decode the whole file).
+/// And decodes up to this long after where it starts, in seconds (a header that claims
+/// less than the file holds cannot make the check decode the whole file). The end is
+/// absolute: the seek lands on the keyframe before the start, which may be a whole GOP
+/// earlier (recordings have one keyframe in 8–10 s), and a window counted from there
+/// would stop short of the end.
 const END_WINDOW: f64 = 10.0;
 /// One line of frame output is about 20 bytes; 1 MiB holds tens of thousands of
 /// frames, far more than the windows hold at any real frame rate.
@@ -39,7 +42,8 @@ pub async fn decode_check(
         Err(why) => return Ok(DecodeCheck::Broken(format!("its beginning does not decode ({why})"))),
     };
     let from = claimed_seconds.map_or(0.0, |s| (s - END_LEAD).max(0.0));
-    let end = match frames(tools, input, &format!("{from:.3}%+{END_WINDOW}")).await? {
+    let until = from + END_WINDOW;
+    let end = match frames(tools, input, &format!("{from:.3}%{until:.3}")).await? {
         Ok(times) => times,
         Err(why) => return Ok(DecodeCheck::Broken(format!("its end does not decode ({why})"))),
     };
@@ -107,6 +111,25 @@ async fn frames(tools: &MediaTools, input: &str, interval: &str) -> Result<Resul
 #[cfg(test)]
 mod tests {
     use super::length;
+    use super::{DecodeCheck, MediaTools, decode_check};
+
+    #[tokio::test]
+    async fn a_clip_with_keyframes_far_apart_is_measured_to_its_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let clip = dir.path().join("long-gop.webm");
+        // 22 s with a keyframe every 10 s: the end window's seek lands 2 s before its start.
+        let made = std::process::Command::new("ffmpeg")
+            .args(["-v", "error", "-f", "lavfi", "-i", "testsrc=duration=22:size=160x120:rate=20"])
+            .args(["-c:v", "libvpx", "-g", "200", "-b:v", "100k"])
+            .arg(&clip)
+            .status()
+            .expect("ffmpeg runs (apt-get install ffmpeg)");
+        assert!(made.success());
+        let input = clip.to_string_lossy();
+        let checked = decode_check(&MediaTools::default(), &input, Some(22.0)).await.unwrap();
+        let DecodeCheck::Plays { duration_ms } = checked else { panic!("{checked:?}") };
+        assert!((21_900..=22_100).contains(&duration_ms), "measured {duration_ms} ms of 22 s");
+    }
 
     #[test]
     fn length_runs_from_the_first_frame_to_the_end_of_the_last() {

@@ -48,6 +48,7 @@ use tokio_util::sync::CancellationToken;
 use super::common::{self, open_services, public_url};
 use crate::config::Config;
 use crate::orphans::Reaper;
+use crate::recordings::{SWEEP_EVERY, SegmentUploader, Sweeper};
 use crate::stream_states::StreamStates;
 
 /// What the SFU role needs to start.
@@ -68,6 +69,8 @@ pub struct SfuSetup {
     pub meta: Arc<dyn MetaStore>,
     /// How long a shutdown lets live streams go on.
     pub drain_timeout: Duration,
+    /// Record every stream into these services' object store (`None`: no recording).
+    pub recording: Option<Services>,
 }
 
 /// How long the links stay open after a drain ended streams at its deadline: time for
@@ -129,12 +132,15 @@ pub async fn start(
     let server_id = format!("sfu-{}", myvid_core::ids::new_token());
     let states = StreamStates::start(setup.meta.clone(), setup.clock.clone(), hosted.clone(), server_id.clone());
     let drain = Drain::new(media_stop);
-    let signalling = Arc::new(
-        Signalling::new(server.handle.clone(), check)
-            .with_live_hook(states.hook())
-            .with_publish_gate(states.gate())
-            .with_drain(drain.clone()),
-    );
+    let mut signalling = Signalling::new(server.handle.clone(), check)
+        .with_live_hook(states.hook())
+        .with_publish_gate(states.gate())
+        .with_drain(drain.clone());
+    if let Some(services) = setup.recording {
+        signalling = signalling.with_recording(SegmentUploader::start(services.clone(), server_id.clone()));
+        tokio::spawn(Sweeper::new(services, server_id.clone(), SWEEP_EVERY).run(stop.clone()));
+    }
+    let signalling = Arc::new(signalling);
 
     let (clients_tx, mut clients) = mpsc::channel::<ClientLink>(256);
     let sessions = SessionCount::default();
@@ -197,6 +203,7 @@ pub fn setup(config: &Config, services: &Services, sfu_secret: String) -> anyhow
         clock: services.clock.clone(),
         meta: services.meta.clone(),
         drain_timeout: config.sfu.drain_timeout(),
+        recording: config.live.record.then(|| services.clone()),
     })
 }
 

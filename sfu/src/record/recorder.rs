@@ -255,7 +255,15 @@ impl Recorder {
                     let anchor =
                         u64::try_from(p.arrived.saturating_duration_since(start).as_millis()).unwrap_or(u64::MAX);
                     let timeline = track.timeline.get_or_insert_with(|| Timeline::new(track.clock_rate, anchor));
-                    let ms = timeline.stamp(frame.timestamp).ms;
+                    let stamp = timeline.stamp(frame.timestamp);
+                    if stamp.discontinuity {
+                        tracing::info!(
+                            video,
+                            ms = stamp.ms,
+                            "recording: the track's timestamps jumped; taken as a new timeline"
+                        );
+                    }
+                    let ms = stamp.ms;
                     self.interleaver.push(TimedFrame { video, ms, keyframe: frame.keyframe, data: frame.data });
                 }
             }
@@ -295,6 +303,7 @@ impl Recorder {
         let tracks = Tracks { video, opus_channels: self.audio.is_some().then_some(2) };
         match WebmSegments::start(tracks) {
             Ok((webm, init)) => {
+                tracing::debug!(ms = frame.ms, ?tracks, "recording: the file starts");
                 self.webm = Some(webm);
                 self.summary.container = Some(Container::Webm);
                 self.emit(init, out);

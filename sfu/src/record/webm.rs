@@ -38,6 +38,14 @@ pub struct Tracks {
     pub opus_channels: Option<u8>,
 }
 
+/// The `DefaultDuration` written for video, in nanoseconds: 2 ms, finer than any real
+/// frame interval. WebRTC video is variable-rate (capture times jitter by a few ms), and
+/// without it ffmpeg guesses a nominal rate from the first frames (say 20.08 fps) and,
+/// decoding, rounds two frames 48 ms apart onto one tick of that rate ("non monotonically
+/// increasing dts"). With it ffmpeg keeps the frames' own millisecond times; players time
+/// frames by their timestamps, so the nominal duration changes nothing else.
+const VIDEO_DEFAULT_DURATION_NS: u64 = 2_000_000;
+
 /// The Matroska track number of video and of audio.
 const VIDEO_TRACK: u64 = 1;
 const AUDIO_TRACK: u64 = 2;
@@ -116,6 +124,7 @@ impl WebmSegments {
                 M::TrackUID(VIDEO_TRACK),
                 M::TrackType(1),
                 M::CodecID(codec_id(codec).into()),
+                M::DefaultDuration(VIDEO_DEFAULT_DURATION_NS),
                 M::Video(Master::Full(vec![M::PixelWidth(width.into()), M::PixelHeight(height.into())])),
             ])));
         }

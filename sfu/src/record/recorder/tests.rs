@@ -6,6 +6,11 @@ use rtc::rtp::packetizer::Payloader;
 use super::*;
 use crate::record::test_clip::{ClipFrame, clip, decode};
 
+/// A deterministic 0–7 ms offset per frame time (frames stay in order at 40 ms apart).
+fn jitter_ms(ms: u64) -> u64 {
+    (ms / 40 * 7919) % 8
+}
+
 /// The clip's frames as the tap would carry them, arriving in real time from `start`.
 fn tap_packets(frames: &[ClipFrame], start: Instant) -> Vec<TapPacket> {
     let mut payloader = Vp8Payloader::default();
@@ -21,7 +26,8 @@ fn tap_packets(frames: &[ClipFrame], start: Instant) -> Vec<TapPacket> {
                 out.push(TapPacket {
                     kind: MediaKind::Video,
                     seq: video_seq,
-                    timestamp: u32::try_from(frame.ms * 90).unwrap().wrapping_add(7_000_000),
+                    // Capture times jitter by a few ms, as a browser's do.
+                    timestamp: u32::try_from((frame.ms + jitter_ms(frame.ms)) * 90).unwrap().wrapping_add(7_000_000),
                     marker: i == last,
                     keyframe: frame.keyframe && i == 0,
                     payload,

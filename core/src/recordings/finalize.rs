@@ -1,0 +1,145 @@
+//! [`finalize`]: an ended stream's recording into the stored video at its id (see the
+//! parent module for the steps).
+
+use std::path::PathBuf;
+
+use myvid_store::meta::PublishedMedia;
+use myvid_store::{Bucket, StoreError};
+
+use super::join::{JoinError, join_run, join_runs};
+use super::{MAX_RUNS, segment_key};
+use crate::media::{self, DecodeCheck, Probe};
+use crate::services::Services;
+
+/// How long a finalizer's claim lasts: a finalizer that dies is replaced after this.
+pub const CLAIM_SECS: i64 = 600;
+
+/// What [`finalize`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finalized {
+    /// The stream is now a stored video of this many milliseconds.
+    Published {
+        /// Its decoded length.
+        duration_ms: i64,
+    },
+    /// Another finalizer holds it, or it is not an ended stream with a recording.
+    NotClaimed,
+    /// Nothing playable was recorded; the recording was dropped (why).
+    Dropped(String),
+}
+
+/// Why finalizing stopped without an answer (the claim expires; it is tried again).
+#[derive(Debug, thiserror::Error)]
+pub enum FinalizeError {
+    /// The metadata or object store failed.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// ffmpeg or ffprobe could not run, or timed out.
+    #[error("media tools: {0}")]
+    Tools(String),
+}
+
+/// Makes `stream`'s recording the stored video at its id, as `claimer` (this server's
+/// id). Safe to call from several servers at once: one claims it, the others get
+/// [`Finalized::NotClaimed`].
+pub async fn finalize(services: &Services, stream: &str, claimer: &str) -> Result<Finalized, FinalizeError> {
+    let now = services.clock.now();
+    let Some(last) = services.meta.claim_recording(stream, claimer, now, now + CLAIM_SECS).await? else {
+        return Ok(Finalized::NotClaimed);
+    };
+    let dir = tempfile::tempdir().map_err(|e| FinalizeError::Tools(format!("no temporary directory: {e}")))?;
+    let mut run_files = Vec::new();
+    for run in 1..=MAX_RUNS {
+        let header = segment_key(stream, run, 0, "webm");
+        if services.objects.head(Bucket::Staging, &header).await?.is_none() {
+            break;
+        }
+        let file = dir.path().join(format!("run{run}.webm"));
+        match join_run(services.objects.as_ref(), &services.settings.media, stream, run, last, &file).await {
+            Ok(found) => {
+                tracing::info!(%stream, run, found, last, "recording run joined");
+                run_files.push(file);
+            }
+            Err(JoinError::Store(e)) => return Err(e.into()),
+            Err(JoinError::Timeout(t)) => return Err(FinalizeError::Tools(format!("join took longer than {t:?}"))),
+            Err(JoinError::Ffmpeg(why)) => tracing::warn!(%stream, run, %why, "a recording run could not be joined"),
+        }
+    }
+    let joined = match run_files.len() {
+        0 => return drop_recording(services, stream, last, "no run of the recording could be joined").await,
+        1 => run_files.remove(0),
+        _ => {
+            let file = dir.path().join("joined.webm");
+            if let Err(e) = join_runs(&services.settings.media, &run_files, &file).await {
+                tracing::warn!(%stream, error = %e, "runs could not be joined; keeping the last one");
+            }
+            if file.exists() { file } else { run_files.pop().unwrap_or_default() }
+        }
+    };
+    publish(services, stream, last, joined).await
+}
+
+/// Checks the joined file, stores it and its thumbnail, and publishes the recording.
+async fn publish(services: &Services, stream: &str, last: u32, file: PathBuf) -> Result<Finalized, FinalizeError> {
+    let tools = &services.settings.media;
+    let input = file.to_string_lossy().into_owned();
+    let tool_failed = |e: media::ToolError| FinalizeError::Tools(e.to_string());
+    let probed = media::probe(tools, &input).await.map_err(tool_failed)?;
+    if let Err(why) = media::video_type(&probed) {
+        return drop_recording(services, stream, last, &why).await;
+    }
+    let claimed = match probed {
+        Probe::Media { claimed_seconds, .. } => claimed_seconds,
+        Probe::Unreadable(_) => None,
+    };
+    let duration_ms = match media::decode_check(tools, &input, claimed).await.map_err(tool_failed)? {
+        DecodeCheck::Plays { duration_ms } => duration_ms,
+        DecodeCheck::Broken(why) => return drop_recording(services, stream, last, &why).await,
+    };
+    let jpeg = match media::thumbnail(tools, &input).await.map_err(tool_failed)? {
+        Ok(jpeg) => jpeg,
+        Err(why) => return drop_recording(services, stream, last, &why).await,
+    };
+    let nonce = format!("{:016x}", rand::random::<u64>());
+    let video_key = format!("{stream}/{nonce}.webm");
+    let preview_key = format!("{stream}/{nonce}.jpg");
+    let body = tokio::fs::File::open(&file).await.map_err(|e| FinalizeError::Tools(e.to_string()))?;
+    services.objects.put_stream(Bucket::Videos, &video_key, Box::pin(body)).await?;
+    services.objects.put(Bucket::Previews, &preview_key, jpeg).await?;
+    let media = PublishedMedia { video_key: video_key.clone(), preview_key: preview_key.clone(), duration_ms };
+    match services.meta.publish_recording(stream, &media, services.clock.now()).await {
+        Ok(_) => {
+            services.metrics.videos_published.inc();
+            tracing::info!(%stream, duration_ms, "recording published");
+            delete_segments(services, stream, last).await;
+            Ok(Finalized::Published { duration_ms })
+        }
+        Err(e) => {
+            for (bucket, key) in [(Bucket::Videos, &video_key), (Bucket::Previews, &preview_key)] {
+                let _ = services.objects.delete(bucket, key).await;
+            }
+            if matches!(e, StoreError::NotFound) { Ok(Finalized::NotClaimed) } else { Err(e.into()) }
+        }
+    }
+}
+
+/// Gives up a recording nothing playable came of, and removes its segments.
+async fn drop_recording(services: &Services, stream: &str, last: u32, why: &str) -> Result<Finalized, FinalizeError> {
+    tracing::warn!(%stream, %why, "the recording could not be made into a video; dropped");
+    services.meta.drop_recording(stream).await?;
+    delete_segments(services, stream, last).await;
+    Ok(Finalized::Dropped(why.to_owned()))
+}
+
+/// Removes every segment of every run (best effort: staging is never served).
+async fn delete_segments(services: &Services, stream: &str, last: u32) {
+    for run in 1..=MAX_RUNS {
+        let header = segment_key(stream, run, 0, "webm");
+        if !matches!(services.objects.head(Bucket::Staging, &header).await, Ok(Some(_))) {
+            break;
+        }
+        for index in (0..=last).rev() {
+            let _ = services.objects.delete(Bucket::Staging, &segment_key(stream, run, index, "webm")).await;
+        }
+    }
+}
