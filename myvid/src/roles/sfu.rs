@@ -11,6 +11,8 @@
 //!                                  stream_states: MetaStore::set_live_state (live / ended, host = this SFU)
 //!  Heartbeat{kind: sfu, load = open client links, or DRAINING_LOAD} ──▶ registry
 //!  orphans::Reaper ──every 10 s──▶ end the live streams of SFUs gone from the registry
+//!  recorders ──segments──▶ recordings::SegmentUploader ──▶ staging; stream ended ──▶ finalize
+//!  recordings::Sweeper ──every 20 s──▶ finalize the recordings of SFUs that died
 //! ```
 //!
 //! Shutdown drains ([`SfuRunning::shutdown`]): the SFU refuses new `publish`/`join`/
