@@ -34,6 +34,7 @@ pub mod registry;
 pub mod route_table;
 pub mod services;
 pub mod text_schema;
+pub mod ticks;
 pub mod turn_credentials;
 pub mod uploads;
 pub mod view;

@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 use crate::clock::Clock;
 use crate::error::ApiError;
 use crate::services::Services;
+use crate::ticks::Ticks;
 
 /// How often a server renews its entry.
 pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(2);
@@ -92,13 +93,9 @@ impl Heartbeat {
     /// readers stop choosing this server at once. A failed beat is logged and retried
     /// on the next tick (the entry simply ages meanwhile).
     pub async fn run(self, shutdown: CancellationToken) {
-        let mut tick = tokio::time::interval(HEARTBEAT_INTERVAL);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = tick.tick() => self.beat().await,
-                () = shutdown.cancelled() => break,
-            }
+        let mut ticks = Ticks::new(HEARTBEAT_INTERVAL, shutdown);
+        while ticks.next().await {
+            self.beat().await;
         }
         if let Err(err) = self.meta.remove_server(&self.id).await {
             tracing::warn!(%err, id = %self.id, "could not remove the registry entry");

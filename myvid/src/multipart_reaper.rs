@@ -10,6 +10,7 @@
 use std::time::Duration;
 
 use myvid_core::Services;
+use myvid_core::ticks::Ticks;
 use myvid_core::uploads::abandoned::reap_abandoned;
 use tokio_util::sync::CancellationToken;
 
@@ -23,13 +24,8 @@ pub const PASS_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Runs a pass every [`REAP_EVERY`] (the first one at once) until `stop`.
 pub async fn run(services: Services, stop: CancellationToken) {
-    let mut tick = tokio::time::interval(REAP_EVERY);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            () = stop.cancelled() => break,
-        }
+    let mut ticks = Ticks::new(REAP_EVERY, stop.clone());
+    while ticks.next().await {
         let now = services.clock.now();
         let after = services.settings.abandon_multipart_after_secs;
         let pass = reap_abandoned(services.objects.as_ref(), now, after);

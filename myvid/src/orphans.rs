@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use myvid_core::Clock;
+use myvid_core::ticks::Ticks;
 use myvid_store::{MetaStore, ServerKind};
 use tokio_util::sync::CancellationToken;
 
@@ -44,13 +45,8 @@ impl Reaper {
 
     /// Passes every [`REAP_EVERY`] until `stop`.
     pub async fn run(mut self, stop: CancellationToken) {
-        let mut tick = tokio::time::interval(REAP_EVERY);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {}
-                () = stop.cancelled() => break,
-            }
+        let mut ticks = Ticks::new(REAP_EVERY, stop);
+        while ticks.next().await {
             self.pass().await;
         }
     }

@@ -53,7 +53,7 @@ describe('recording a live stream', () => {
     await server?.stop();
   });
 
-  test('a 22 s broadcast becomes a video that plays whole at the stream id', { timeout: 240_000 }, async () => {
+  test('a 22 s broadcast becomes a video at the stream id that plays from its start and to its end', { timeout: 240_000 }, async () => {
     const b = await pages.openPage('broadcaster');
     const word = uniqueWord('rec');
     const title = `Recorded ${word}`;

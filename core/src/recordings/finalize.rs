@@ -49,11 +49,13 @@ pub async fn finalize(services: &Services, stream: &str, claimer: &str) -> Resul
     };
     let dir = tempfile::tempdir().map_err(|e| FinalizeError::Tools(format!("no temporary directory: {e}")))?;
     let mut run_files = Vec::new();
+    let mut runs = 0;
     for run in 1..=MAX_RUNS {
         let header = segment_key(stream, run, 0, "webm");
         if services.objects.head(Bucket::Staging, &header).await?.is_none() {
             break;
         }
+        runs = run;
         let file = dir.path().join(format!("run{run}.webm"));
         match join_run(services.objects.as_ref(), &services.settings.media, stream, run, last, &file).await {
             Ok(found) => {
@@ -66,7 +68,7 @@ pub async fn finalize(services: &Services, stream: &str, claimer: &str) -> Resul
         }
     }
     let joined = match run_files.len() {
-        0 => return drop_recording(services, stream, last, "no run of the recording could be joined").await,
+        0 => return drop_recording(services, stream, runs, last, "no run of the recording could be joined").await,
         1 => run_files.remove(0),
         _ => {
             let file = dir.path().join("joined.webm");
@@ -76,17 +78,23 @@ pub async fn finalize(services: &Services, stream: &str, claimer: &str) -> Resul
             if file.exists() { file } else { run_files.pop().unwrap_or_default() }
         }
     };
-    publish(services, stream, last, joined).await
+    publish(services, stream, runs, last, joined).await
 }
 
 /// Checks the joined file, stores it and its thumbnail, and publishes the recording.
-async fn publish(services: &Services, stream: &str, last: u32, file: PathBuf) -> Result<Finalized, FinalizeError> {
+async fn publish(
+    services: &Services,
+    stream: &str,
+    runs: u32,
+    last: u32,
+    file: PathBuf,
+) -> Result<Finalized, FinalizeError> {
     let tools = &services.settings.media;
     let input = file.to_string_lossy().into_owned();
     let tool_failed = |e: media::ToolError| FinalizeError::Tools(e.to_string());
     let probed = media::probe(tools, &input).await.map_err(tool_failed)?;
     if let Err(why) = media::video_type(&probed) {
-        return drop_recording(services, stream, last, &why).await;
+        return drop_recording(services, stream, runs, last, &why).await;
     }
     let claimed = match probed {
         Probe::Media { claimed_seconds, .. } => claimed_seconds,
@@ -94,11 +102,11 @@ async fn publish(services: &Services, stream: &str, last: u32, file: PathBuf) ->
     };
     let duration_ms = match media::decode_check(tools, &input, claimed).await.map_err(tool_failed)? {
         DecodeCheck::Plays { duration_ms } => duration_ms,
-        DecodeCheck::Broken(why) => return drop_recording(services, stream, last, &why).await,
+        DecodeCheck::Broken(why) => return drop_recording(services, stream, runs, last, &why).await,
     };
     let jpeg = match media::thumbnail(tools, &input).await.map_err(tool_failed)? {
         Ok(jpeg) => jpeg,
-        Err(why) => return drop_recording(services, stream, last, &why).await,
+        Err(why) => return drop_recording(services, stream, runs, last, &why).await,
     };
     let nonce = format!("{:016x}", rand::random::<u64>());
     let video_key = format!("{stream}/{nonce}.webm");
@@ -111,7 +119,7 @@ async fn publish(services: &Services, stream: &str, last: u32, file: PathBuf) ->
         Ok(_) => {
             services.metrics.videos_published.inc();
             tracing::info!(%stream, duration_ms, "recording published");
-            delete_segments(services, stream, last).await;
+            delete_segments(services, stream, runs, last).await;
             Ok(Finalized::Published { duration_ms })
         }
         Err(e) => {
@@ -124,21 +132,23 @@ async fn publish(services: &Services, stream: &str, last: u32, file: PathBuf) ->
 }
 
 /// Gives up a recording nothing playable came of, and removes its segments.
-async fn drop_recording(services: &Services, stream: &str, last: u32, why: &str) -> Result<Finalized, FinalizeError> {
+async fn drop_recording(
+    services: &Services,
+    stream: &str,
+    runs: u32,
+    last: u32,
+    why: &str,
+) -> Result<Finalized, FinalizeError> {
     tracing::warn!(%stream, %why, "the recording could not be made into a video; dropped");
     services.meta.drop_recording(stream).await?;
-    delete_segments(services, stream, last).await;
+    delete_segments(services, stream, runs, last).await;
     Ok(Finalized::Dropped(why.to_owned()))
 }
 
-/// Removes every segment of every run (best effort: staging is never served).
-async fn delete_segments(services: &Services, stream: &str, last: u32) {
-    for run in 1..=MAX_RUNS {
-        let header = segment_key(stream, run, 0, "webm");
-        if !matches!(services.objects.head(Bucket::Staging, &header).await, Ok(Some(_))) {
-            break;
-        }
-        for index in (0..=last).rev() {
+/// Removes every segment of runs `1..=runs` (best effort: staging is never served).
+async fn delete_segments(services: &Services, stream: &str, runs: u32, last: u32) {
+    for run in 1..=runs {
+        for index in 0..=last {
             let _ = services.objects.delete(Bucket::Staging, &segment_key(stream, run, index, "webm")).await;
         }
     }

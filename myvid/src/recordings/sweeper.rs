@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use myvid_core::Services;
 use myvid_core::recordings::{self, Finalized};
+use myvid_core::ticks::Ticks;
 use tokio_util::sync::CancellationToken;
 
 /// How often unfinished recordings are looked for.
@@ -34,13 +35,8 @@ impl Sweeper {
 
     /// Passes until `stop`.
     pub async fn run(mut self, stop: CancellationToken) {
-        let mut tick = tokio::time::interval(self.every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {}
-                () = stop.cancelled() => break,
-            }
+        let mut ticks = Ticks::new(self.every, stop);
+        while ticks.next().await {
             self.pass().await;
         }
     }

@@ -37,6 +37,7 @@ use anyhow::Context;
 use myvid_core::live::StreamTokens;
 use myvid_core::metrics::Metrics;
 use myvid_core::registry::{HEARTBEAT_INTERVAL, Heartbeat, LIVE_WINDOW_SECS};
+use myvid_core::ticks::Ticks;
 use myvid_core::{Clock, Services};
 use myvid_sfu::drain::{Drain, DrainEnd};
 use myvid_sfu::link::{self, ClientLink, DRAINING_LOAD, HostedStreams, LinkConfig, SessionCount};
@@ -266,13 +267,8 @@ impl Discovery {
     /// appeared, drops links to endpoints that stopped beating. Until `stop`.
     async fn run(self, stop: CancellationToken) {
         let mut links: HashMap<String, CancellationToken> = HashMap::new();
-        let mut tick = tokio::time::interval(HEARTBEAT_INTERVAL);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {}
-                () = stop.cancelled() => break,
-            }
+        let mut ticks = Ticks::new(HEARTBEAT_INTERVAL, stop.clone());
+        while ticks.next().await {
             let since = self.clock.now() - LIVE_WINDOW_SECS;
             let live = match self.meta.live_servers(ServerKind::Endpoint, since).await {
                 Ok(live) => live,

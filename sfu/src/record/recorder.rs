@@ -187,7 +187,7 @@ impl Recorder {
         let now = packet.arrived;
         let video = packet.kind == MediaKind::Video;
         let mut released = std::mem::take(&mut self.released);
-        if let Some(track) = if video { self.video.as_mut() } else { self.audio.as_mut() } {
+        if let Some(track) = self.track(video) {
             track.ring.push(packet.seq, now, packet, &mut released);
         }
         self.assemble(video, start, &mut released);
@@ -200,7 +200,7 @@ impl Recorder {
         let Some(start) = self.start else { return };
         let mut released = std::mem::take(&mut self.released);
         for video in [true, false] {
-            if let Some(track) = if video { self.video.as_mut() } else { self.audio.as_mut() } {
+            if let Some(track) = self.track(video) {
                 track.ring.expire(now, &mut released);
             }
             self.assemble(video, start, &mut released);
@@ -214,7 +214,7 @@ impl Recorder {
         if let Some(start) = self.start {
             let mut released = std::mem::take(&mut self.released);
             for video in [true, false] {
-                if let Some(track) = if video { self.video.as_mut() } else { self.audio.as_mut() } {
+                if let Some(track) = self.track(video) {
                     track.ring.flush(&mut released);
                 }
                 self.assemble(video, start, &mut released);
@@ -230,6 +230,11 @@ impl Recorder {
         }
         self.summary.duration_ms = self.last_ms;
         self.summary()
+    }
+
+    /// The video or the audio track, if the stream has it.
+    fn track(&mut self, video: bool) -> Option<&mut Track> {
+        if video { self.video.as_mut() } else { self.audio.as_mut() }
     }
 
     /// Released packets of one track into frames for the interleaver.
