@@ -4,7 +4,8 @@
 # ffmpeg/ffprobe, real MariaDB and 3-node Galera clusters on free loopback ports started
 # by tools/galera-harness; a real erasure-coded Ceph S3 store by tools/ceph-harness), and
 # the end-to-end browser tests (headless Debian Chromium), VOD, live, live with every
-# role its own process on Galera, objects on Ceph S3 while OSDs fail, live through TURN,
+# role its own process on Galera, recordings (also through packet loss and an SFU
+# crash), objects on Ceph S3 while OSDs fail, live through TURN,
 # WHIP/WHEP interoperability with aiortc, and schemathesis over the OpenAPI document
 # against a live server (scripts/api-fuzz.sh).
 set -euo pipefail
@@ -30,8 +31,10 @@ echo "== resumable upload end-to-end test (200 MB in parts from Chromium, a page
 (cd client-js && MYVID_BIN="$bin" npm run test:resumable)
 echo "== live streaming end-to-end tests (Chromium broadcaster and viewers through the SFU)"
 (cd client-js && MYVID_BIN="$bin" npm run test:live)
-echo "== recording end-to-end test (a Chromium broadcast becomes a stored video that plays whole)"
+echo "== recording end-to-end tests (a Chromium broadcast becomes a stored video that plays whole; with 5 % packet loss it still decodes)"
 (cd client-js && MYVID_BIN="$bin" npm run test:recording)
+echo "== SFU crash test (the SFU killed mid-stream: its stored segments become a video missing at most 10 s)"
+(cd client-js && MYVID_BIN="$bin" npm run test:sfu-crash)
 echo "== endpoint failover test (two endpoints, one killed while live)"
 (cd client-js && MYVID_BIN="$bin" npm run test:failover)
 echo "== roles on a Galera cluster (two APIs on different database nodes, endpoint, SFU; Chromium live)"

@@ -40,6 +40,15 @@ pub struct StreamRequest {
     #[serde(default)]
     #[schema(schema_with = crate::text_schema::description)]
     pub description: String,
+    /// Whether the stream is recorded and becomes a video at its id once it ends
+    /// (default true; `false` opts out).
+    #[serde(default = "recorded_by_default")]
+    #[schema(default = true)]
+    pub record: bool,
+}
+
+fn recorded_by_default() -> bool {
+    true
 }
 
 /// Everything a broadcaster needs to go live.
@@ -59,6 +68,8 @@ pub struct StreamGrant {
     pub token: String,
     /// STUN/TURN servers.
     pub ice_servers: Vec<IceServer>,
+    /// Whether the stream is recorded (as asked in the request).
+    pub record: bool,
 }
 
 /// Where clients reach a stream through an endpoint.
@@ -145,12 +156,14 @@ impl StreamTokens {
 pub async fn create_stream(services: &Services, user: &User, req: StreamRequest) -> Result<StreamGrant, ApiError> {
     let details = Details::check(&req.title, &req.description)?;
     let now = services.clock.now();
-    let stream = create_private(services, user, &details, |_| VideoSource::Live { state: LiveState::Pending }).await?;
+    let record = req.record;
+    let stream =
+        create_private(services, user, &details, |_| VideoSource::Live { state: LiveState::Pending, record }).await?;
     let settings = &services.settings;
     let endpoints = crate::registry::live_endpoints(services).await?;
     let endpoint = endpoints.first().to_owned();
     let urls = stream_urls(&endpoint, &stream.id);
-    tracing::info!(stream = %stream.id, user = %user.username, %endpoint, "live stream created");
+    tracing::info!(stream = %stream.id, user = %user.username, %endpoint, record, "live stream created");
     Ok(StreamGrant {
         token: services.stream_tokens.issue(&stream.id, now + settings.stream_token_ttl_secs),
         stream_id: stream.id,
@@ -159,6 +172,7 @@ pub async fn create_stream(services: &Services, user: &User, req: StreamRequest)
         whip_url: urls.whip_url,
         whep_url: urls.whep_url,
         ice_servers: ice_servers_at(settings, endpoints.turn.as_deref(), Some(user.id), now),
+        record,
     })
 }
 

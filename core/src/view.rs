@@ -50,6 +50,10 @@ pub struct VideoView {
     /// Live streams: STUN/TURN servers for the viewer.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ice_servers: Option<Vec<IceServer>>,
+    /// Live streams: whether it is recorded (once it ends, its recording becomes the
+    /// video at this id).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record: Option<bool>,
     /// Length in seconds, when known.
     pub duration_seconds: Option<f64>,
     /// Unix seconds at creation.
@@ -76,6 +80,7 @@ pub async fn video_view(services: &Services, video: &Video) -> Result<VideoView,
         ws_urls: None,
         whep_url: None,
         ice_servers: None,
+        record: None,
         // Millisecond precision is all we store; f64 holds it exactly for any real length.
         #[allow(clippy::cast_precision_loss)]
         duration_seconds: video.duration_ms.map(|ms| ms as f64 / 1000.0),
@@ -95,13 +100,14 @@ pub async fn video_view(services: &Services, video: &Video) -> Result<VideoView,
             view.url.clone_from(url);
             view.preview_url.clone_from(preview_url);
         }
-        VideoSource::Live { state } => {
+        VideoSource::Live { state, record } => {
             let endpoints = crate::registry::live_endpoints(services).await?;
             let urls = stream_urls(endpoints.first(), &video.id);
             view.kind = "WebRTC";
             view.source = "LIVE";
             view.url.clone_from(&urls.ws_url);
             view.live_state = Some(*state);
+            view.record = Some(*record);
             view.ws_url = Some(urls.ws_url);
             view.ws_urls = Some(endpoints.urls.iter().map(|e| stream_urls(e, &video.id).ws_url).collect());
             view.whep_url = Some(urls.whep_url);

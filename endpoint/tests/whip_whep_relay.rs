@@ -53,7 +53,7 @@ async fn start(config: WhipConfig) -> Endpoint {
     let dir = tempfile::tempdir().unwrap();
     let meta = SqliteMeta::open_in_memory().await.unwrap();
     for (id, source) in [
-        (STREAM, VideoSource::Live { state: LiveState::Pending }),
+        (STREAM, VideoSource::Live { state: LiveState::Pending, record: true }),
         ("upload-1", VideoSource::Staged { video_key: "v".into(), preview_key: "p".into() }),
     ] {
         let video = NewVideo {

@@ -151,6 +151,10 @@ pub struct SfuConfig {
     /// when this runs out, ending whatever is left (default 60; 0 ..= 86400; 0 ends every
     /// stream at once).
     pub drain_timeout_secs: u64,
+    /// Testing only: the percentage (0 ..= 50) of publishers' RTP packets the SFU drops
+    /// on arrival, as a lossy network would, to show that forwarding and recording cope
+    /// (default 0; never set it in production).
+    pub simulated_publisher_loss_percent: u8,
 }
 
 impl Default for SfuConfig {
@@ -161,6 +165,7 @@ impl Default for SfuConfig {
             announce_ip: None,
             max_sessions: 10_000,
             drain_timeout_secs: 60,
+            simulated_publisher_loss_percent: 0,
         }
     }
 }
@@ -558,6 +563,12 @@ impl Config {
         if !(1..=1_000_000).contains(&self.sfu.max_sessions) {
             bail!("`sfu.max_sessions` must be between 1 and 1000000, got {}", self.sfu.max_sessions);
         }
+        if self.sfu.simulated_publisher_loss_percent > 50 {
+            bail!(
+                "`sfu.simulated_publisher_loss_percent` must be at most 50, got {}",
+                self.sfu.simulated_publisher_loss_percent
+            );
+        }
         if self.sfu.drain_timeout_secs > MAX_DRAIN_TIMEOUT_SECS {
             bail!(
                 "`sfu.drain_timeout_secs` must be at most {MAX_DRAIN_TIMEOUT_SECS} (a day), got {}",
@@ -765,6 +776,7 @@ mod tests {
             (vec![("MYVID_SFU__MEDIA_BIND", "0.0.0.0:40000")], "`sfu.announce_ip`"),
             (vec![("MYVID_SFU__ANNOUNCE_IP", "example.org")], "`sfu.announce_ip`"),
             (vec![("MYVID_SFU__DRAIN_TIMEOUT_SECS", "86401")], "`sfu.drain_timeout_secs`"),
+            (vec![("MYVID_SFU__SIMULATED_PUBLISHER_LOSS_PERCENT", "51")], "`sfu.simulated_publisher_loss_percent`"),
             (vec![("MYVID_LIVE__STREAM_TOKEN_TTL_SECS", "1")], "`live.stream_token_ttl_secs`"),
             (vec![("MYVID_LIVE__ICE_SERVERS", "[\"http://x\"]")], "`live.ice_servers`"),
             (vec![("MYVID_TURN__LISTEN", "nowhere")], "`turn.listen`"),

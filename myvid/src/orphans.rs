@@ -104,7 +104,7 @@ mod tests {
             owner_id: None,
             title: format!("Stream {id}"),
             description: String::new(),
-            source: VideoSource::Live { state: LiveState::Pending },
+            source: VideoSource::Live { state: LiveState::Pending, record: true },
             visibility: Visibility::Private,
             duration_ms: None,
             created_at: 0,
@@ -135,8 +135,8 @@ mod tests {
         time.advance(10);
         meta.heartbeat(sfu("sfu-a", clock.now())).await.unwrap();
         assert_eq!(reaper.pass().await, 1);
-        assert_eq!(state(&meta, "on-b").await, VideoSource::Live { state: LiveState::Ended });
-        assert_eq!(state(&meta, "on-a").await, VideoSource::Live { state: LiveState::Live });
+        assert_eq!(state(&meta, "on-b").await, VideoSource::Live { state: LiveState::Ended, record: true });
+        assert_eq!(state(&meta, "on-a").await, VideoSource::Live { state: LiveState::Live, record: true });
     }
 
     #[tokio::test]
@@ -150,6 +150,6 @@ mod tests {
             time.advance(100);
             assert_eq!(reaper.pass().await, 0);
         }
-        assert_eq!(state(&meta, "on-b").await, VideoSource::Live { state: LiveState::Live });
+        assert_eq!(state(&meta, "on-b").await, VideoSource::Live { state: LiveState::Live, record: true });
     }
 }

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use myvid_core::Clock;
 use myvid_sfu::link::HostedStreams;
-use myvid_sfu::session::gate::{PublishGate, PublishRefusal};
+use myvid_sfu::session::gate::{Admission, PublishGate, PublishRefusal};
 use myvid_sfu::session::{LiveChange, LiveHook};
 use myvid_store::meta::{LiveState, VideoSource};
 use myvid_store::{MetaStore, StoreError};
@@ -112,13 +112,16 @@ impl StreamStates {
                     return Err(PublishRefusal::Ended);
                 }
                 match meta.video(&stream_id).await {
-                    Ok(Some(video)) if video.source == (VideoSource::Live { state: LiveState::Ended }) => {
-                        Err(PublishRefusal::Ended)
-                    }
-                    // Pending, or live with no broadcaster here (the media task refuses a
-                    // second one); a valid token for a record that is gone has nothing
-                    // to protect.
-                    Ok(_) => Ok(()),
+                    Ok(Some(video)) => match video.source {
+                        VideoSource::Live { state: LiveState::Ended, .. } => Err(PublishRefusal::Ended),
+                        // Pending, or live with no broadcaster here (the media task
+                        // refuses a second one).
+                        VideoSource::Live { record, .. } => Ok(Admission { record }),
+                        _ => Ok(Admission { record: false }),
+                    },
+                    // A valid token for a record that is gone has nothing to protect, and
+                    // nothing to record into.
+                    Ok(None) => Ok(Admission { record: false }),
                     Err(err) => {
                         tracing::warn!(stream = %stream_id, %err, "cannot read the stream's state; publish refused");
                         Err(PublishRefusal::Unavailable)

@@ -48,8 +48,20 @@ async fn newstream_hands_out_urls_and_a_token_that_verifies() {
     assert_eq!(tokens.verify(id, publish_token, now), Ok(()));
     assert!(tokens.verify("another-stream", publish_token, now).is_err());
 
+    assert_eq!(grant["record"], true, "recorded unless asked not to be");
+
     let v1 = server.post_json("/v1/streams", Some(&token), json!({"title": "Evening show"})).await;
     assert_eq!(v1.status(), 201);
+
+    // Opting out of the recording: the grant and the stream's own view say so.
+    let res = server.post_json("/API/NEWSTREAM/", Some(&token), json!({"title": "Off air", "record": false})).await;
+    let grant: Value = res.json().await.unwrap();
+    assert_eq!(grant["record"], false);
+    let id = grant["stream_id"].as_str().unwrap();
+    let view: Value = server.get(&format!("/API/VIDEO/{id}"), Some(&token)).await.json().await.unwrap();
+    assert_eq!(view["record"], false, "{view}");
+    let res = server.post_json("/API/NEWSTREAM/", Some(&token), json!({"title": "Odd", "record": "no"})).await;
+    assert_eq!(res.status(), 400, "record must be a boolean");
 }
 
 #[tokio::test]

@@ -28,7 +28,7 @@ async fn live_stream(meta: &SqliteMeta, id: &str, host: &str) {
         owner_id: None,
         title: format!("Stream {id}"),
         description: String::new(),
-        source: VideoSource::Live { state: LiveState::Pending },
+        source: VideoSource::Live { state: LiveState::Pending, record: true },
         visibility: Visibility::Private,
         duration_ms: None,
         created_at: 1,
@@ -70,16 +70,16 @@ async fn the_streams_of_a_crashed_sfu_are_ended_by_another() {
     let _ = doomed.child.wait();
     let killed = Instant::now();
     // Heartbeats older than 30 s, seen in two reads 10 s apart: ended within ~50 s.
-    while state(&meta, "on-doomed").await == (VideoSource::Live { state: LiveState::Live }) {
+    while state(&meta, "on-doomed").await == (VideoSource::Live { state: LiveState::Live, record: true }) {
         assert!(killed.elapsed() < Duration::from_secs(75), "the crashed SFU's stream is still live");
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     println!("the crashed SFU's stream ended {:?} after the kill", killed.elapsed());
-    assert_eq!(state(&meta, "on-doomed").await, VideoSource::Live { state: LiveState::Ended });
+    assert_eq!(state(&meta, "on-doomed").await, VideoSource::Live { state: LiveState::Ended, record: true });
     assert!(killed.elapsed() >= Duration::from_secs(30), "not before its heartbeats were 30 s old");
     assert_eq!(
         state(&meta, "on-survivor").await,
-        VideoSource::Live { state: LiveState::Live },
+        VideoSource::Live { state: LiveState::Live, record: true },
         "a live SFU's stream stays"
     );
 }

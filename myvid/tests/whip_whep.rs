@@ -1,7 +1,8 @@
 //! WHIP and WHEP against a real `myvid dev` (endpoint, relay and in-process SFU on
 //! loopback): a `webrtc`-crate broadcaster publishes by WHIP with the NEWSTREAM token, a
 //! WHEP viewer receives its video, and deleting the WHIP resource ends the viewer's
-//! session and the stream's record. Then every refusal with its status.
+//! session and the stream's record. A stream created with `"record": false` is not
+//! recorded while the default one is. Then every refusal with its status.
 
 mod support;
 mod whip_whep_clients;
@@ -13,7 +14,7 @@ use reqwest::header::{
 use reqwest::{Response, StatusCode};
 use serde_json::json;
 use support::{TestServer, assert_error};
-use whip_whep_clients::stream::{SDP, new_stream, post_offer, wait_live_state};
+use whip_whep_clients::stream::{SDP, new_stream, new_stream_with, post_offer, wait_live_state};
 use whip_whep_clients::{Broadcaster, Watcher};
 
 /// Half a second of video: 15 frames of 2 packets, plus the first keyframe's extras.
@@ -80,6 +81,46 @@ async fn a_whip_broadcast_reaches_a_whep_viewer_until_it_is_deleted() {
     assert_error(server.http.delete(server.at(&whip_resource)).send().await.unwrap(), 404, "not_found").await;
     println!("WHEP viewer: {received} consecutive video packets from a keyframe; then its connection went {state}");
     drop(whep_resource);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_created_with_record_false_is_not_recorded() {
+    let server = TestServer::start().await;
+    let recorded = new_stream_with(&server, "recorded", json!({"title": "On the record"})).await;
+    let unrecorded = new_stream_with(&server, "unrecorded", json!({"title": "Off", "record": false})).await;
+    let staging = server.dir.path().join("data/objects/staging/recordings");
+    let header = |id: &str| staging.join(id).join("r1/000000.webm");
+    let mut broadcasters = Vec::new();
+    // The unrecorded stream starts first: by the time the other is recorded, it has been
+    // publishing longer.
+    for (n, stream) in [&unrecorded, &recorded].into_iter().enumerate() {
+        let (mut broadcaster, offer) = Broadcaster::new(0x7200_0000 + 0x100 * n as u32).await;
+        let res = post_offer(&server, &stream.whip_url, Some(&stream.token), &offer).await;
+        let (resource, answer) = created(res, &format!("/whip/{}/", stream.id)).await;
+        broadcaster.pc.apply_answer(answer).await;
+        broadcaster.pc.connected().await;
+        broadcaster.send_media().await;
+        wait_live_state(&server, stream, "live").await;
+        broadcasters.push((broadcaster, resource));
+    }
+    // The recorded stream's header segment is stored at its first keyframe.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !header(&recorded.id).exists() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the default stream is recorded: no {:?}",
+            header(&recorded.id)
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // The other, publishing since before, has stored nothing.
+    assert!(!staging.join(&unrecorded.id).exists(), "a stream created with record: false is not recorded");
+    // Both broadcasts end (a live one would hold the server's shutdown for its drain).
+    for (broadcaster, resource) in &broadcasters {
+        broadcaster.stop();
+        assert_eq!(server.http.delete(server.at(resource)).send().await.unwrap().status(), StatusCode::OK);
+    }
     server.stop().await;
 }
 

@@ -2,8 +2,10 @@
 """Publish a synthetic moving test pattern through WHIP with aiortc.
 
     python3 aiortc_whip_publish.py WHIP_URL TOKEN [--seconds 20] [--width 640 --height 360]
+                                   [--codec vp8|h264]
 
-Sends WIDTHxHEIGHT video at 30 fps (VP8 preferred) to WHIP_URL with
+Sends WIDTHxHEIGHT video at 30 fps (VP8 unless --codec h264: then only H.264 is offered)
+to WHIP_URL with
 `Authorization: Bearer TOKEN`: the offer carries every candidate (no trickle), the
 answer must come back as `201` with a `Location`. Prints JSON lines on stdout
 ("answered", "state" connected, "progress" once a second with the frames sent, "done"),
@@ -78,8 +80,13 @@ async def main(args):
     try:
         transceiver = pc.addTransceiver(track, direction="sendonly")
         codecs = RTCRtpSender.getCapabilities("video").codecs
-        vp8 = [c for c in codecs if c.mimeType.lower() == "video/vp8"]
-        transceiver.setCodecPreferences(vp8 + [c for c in codecs if c not in vp8])
+        wanted = [c for c in codecs if c.mimeType.lower() == f"video/{args.codec}"]
+        if args.codec == "h264":
+            # Only H.264 (and its retransmissions): the server must take it or refuse.
+            rtx = [c for c in codecs if c.mimeType.lower() == "video/rtx"]
+            transceiver.setCodecPreferences(wanted + rtx)
+        else:
+            transceiver.setCodecPreferences(wanted + [c for c in codecs if c not in wanted])
         location = await exchange(pc, args.url, args.token, timeout=args.connect_timeout)
         await wait_connected(pc, args.connect_timeout)
         emit("publishing", width=args.width, height=args.height, fps=30,
@@ -105,6 +112,7 @@ if __name__ == "__main__":
     p.add_argument("--seconds", type=float, default=20.0, help="how long to publish once connected (default 20)")
     p.add_argument("--width", type=int, default=640)
     p.add_argument("--height", type=int, default=360)
+    p.add_argument("--codec", choices=["vp8", "h264"], default="vp8", help="the video codec to send (default vp8)")
     p.add_argument("--connect-timeout", type=float, default=20.0, help="offer/answer and ICE+DTLS limit (s)")
     args = p.parse_args()
     if args.width % 2 or args.height % 2 or args.width < 16 or args.height < 16:

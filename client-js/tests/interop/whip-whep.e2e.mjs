@@ -8,6 +8,9 @@
 //    must decode frames of that size; the publisher's DELETE ends the broadcast.
 // 2. Chromium broadcasts from broadcast.html; aiortc watches through WHEP
 //    (aiortc_whep_view.py) and must decode ≥ 30 frames of a size the broadcaster sends.
+// 3. aiortc publishes H.264 (only) through WHIP for 14 s; once it stops, the stream's
+//    recording is an MP4 video at the stream's id, within 2 s of the broadcast's length,
+//    that ffmpeg decodes without a word.
 //
 // Needs python3 with aiortc (scripts/install-deps.sh test installs it; set PYTHON to
 // use another interpreter). Every child process (the server, the Python scripts) is
@@ -16,14 +19,14 @@
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { createWriteStream, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { startServer } from '../support/server.mjs';
 import { launchBrowser } from '../support/browser.mjs';
-import { ARTIFACTS, LIVE_TIMEOUT, livePages, sleep, uniqueWord } from '../support/live-pages.mjs';
+import { ARTIFACTS, LIVE_TIMEOUT, livePages, sleep, uniqueWord, waitForRecording } from '../support/live-pages.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const PYTHON = process.env.PYTHON || 'python3';
@@ -341,6 +344,44 @@ describe('WHIP/WHEP interop with aiortc', () => {
     } finally {
       if (viewer) await viewer.stop();
       await b.close().catch(() => {});
+    }
+  });
+
+  test('aiortc publishes H.264 through WHIP; its recording is an MP4 that decodes without error', { timeout: 180_000 }, async () => {
+    const word = uniqueWord('zh');
+    const title = `H.264 recording ${word}`;
+    const token = await signUpApi('h_');
+    const created = await api(server.url, 'POST', '/API/NEWSTREAM/', { token, body: { title, description: 'aiortc H.264' } });
+    assert.ok([200, 201].includes(created.status), `NEWSTREAM: ${created.status} ${created.text}`);
+    const { stream_id: id, whip_url: whipUrl, token: publishToken } = created.json;
+    const seconds = 14;
+    const pub = python('whip-h264', 'aiortc_whip_publish.py', [whipUrl, publishToken, '--codec', 'h264', '--seconds', String(seconds)]);
+    try {
+      const publishing = await pub.waitFor('publishing', (e) => e.event === 'publishing');
+      assert.match(publishing.codec || '', /^H264\//i, `the server took H.264: ${JSON.stringify(publishing)}`);
+      const { code } = await pub.exited;
+      assert.equal(code, 0, `the publisher ran to its end: ${pub.describe()}`);
+      const deleted = pub.events.find((e) => e.event === 'deleted');
+      assert.ok(deleted && [200, 204].includes(deleted.status), `the publisher DELETEd its resource: ${JSON.stringify(deleted)}`);
+
+      const video = await waitForRecording(server.url, id);
+      assert.equal(video.title, title);
+      const url = new URL(video.url);
+      assert.match(url.pathname, /\.mp4$/, `an H.264 recording is stored as MP4: ${url.pathname}`);
+      const res = await fetch(video.url);
+      assert.equal(res.headers.get('content-type'), 'video/mp4');
+      const file = path.join(ARTIFACTS, 'interop-recording-h264.mp4');
+      writeFileSync(file, Buffer.from(await res.arrayBuffer()));
+      const probed = spawnSync('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name,width,height', '-of', 'csv=p=0', file], { encoding: 'utf8' });
+      const streams = probed.stdout.trim().split('\n');
+      console.log(`# H.264 recording: ${video.duration_seconds} s of a ${seconds} s broadcast; streams ${streams.join(' | ')}`);
+      assert.ok(streams.includes(`h264,${AIORTC_SIZE.width},${AIORTC_SIZE.height}`), `H.264 at the size sent: ${probed.stdout}`);
+      assert.ok(Math.abs(video.duration_seconds - seconds) <= 2, `the recording is ${video.duration_seconds} s of a ${seconds} s broadcast`);
+      const decoded = spawnSync('ffmpeg', ['-v', 'error', '-i', file, '-f', 'null', '-'], { encoding: 'utf8' });
+      assert.equal(decoded.status, 0, 'ffmpeg decodes it');
+      assert.equal(decoded.stderr, '', 'ffmpeg -v error prints nothing');
+    } finally {
+      await pub.stop();
     }
   });
 });

@@ -47,6 +47,21 @@ export async function apiJson(base, method, p, body) {
 }
 
 /**
+ * Polls `GET /API/VIDEO/{id}` until the ended stream is a stored video (its recording
+ * was published); returns the video. Throws after `timeout` ms with the last answer.
+ */
+export async function waitForRecording(base, id, timeout = 90_000) {
+  const deadline = Date.now() + timeout;
+  let last;
+  while (Date.now() < deadline) {
+    last = await apiJson(base, 'GET', `/API/VIDEO/${id}`);
+    if (last.status === 200 && last.json.type === 'HTTP' && last.json.source === 'MYVID') return last.json;
+    await sleep(1000);
+  }
+  throw new Error(`the stream did not become a stored video in ${timeout} ms; last answer: ${last && last.text}`);
+}
+
+/**
  * The helpers, bound to a browser and a server.
  *
  * @param {object} o

@@ -83,6 +83,7 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
  * @property {string} whep_url
  * @property {string} token Publish token, sent in `publish`.
  * @property {IceServer[]} ice_servers
+ * @property {boolean} record Whether the stream is recorded.
  */
 
 /**
@@ -130,12 +131,14 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
  * Create a live stream (login required). It stays private and unlisted until the
  * broadcast actually starts, and is listed only while live.
  *
- * @param {{title: string, description?: string}} fields Title: 1–200 characters.
+ * @param {{title: string, description?: string, record?: boolean}} fields Title: 1–200
+ *   characters. `record` (default true): record the stream, which becomes a video at
+ *   its id once it ends.
  * @returns {Promise<StreamGrant>}
  * @throws {MyVidError} `unauthorized`, `invalid_input`.
  */
-export async function newStream({ title, description = '' }) {
-  const grant = await request('POST', '/API/NEWSTREAM/', { auth: true, body: { title, description } });
+export async function newStream({ title, description = '', record = true }) {
+  const grant = await request('POST', '/API/NEWSTREAM/', { auth: true, body: { title, description, record } });
   if (!grant || typeof grant.ws_url !== 'string' || typeof grant.token !== 'string' || !grant.stream_id) {
     throw new MyVidError('The server gave an incomplete answer to NEWSTREAM.', 'bad_response', 200);
   }

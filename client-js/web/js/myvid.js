@@ -43,6 +43,8 @@
  * @property {"public"|"private"} visibility
  * @property {"MYVID"|"HTTP"|"LIVE"} source
  * @property {"pending"|"live"|"ended"} [live_state] Live streams only.
+ * @property {boolean} [record] Live streams only: whether it is recorded (once it
+ *   ends, its recording becomes the video at the same id).
  * @property {string} [ws_url] Live streams: signalling WebSocket.
  * @property {string} [whep_url] Live streams: WHEP URL.
  * @property {import('./live.js').IceServer[]} [ice_servers] Live streams: STUN/TURN servers.

@@ -4,10 +4,11 @@
 use std::path::PathBuf;
 
 use myvid_store::meta::PublishedMedia;
+use myvid_store::objects::media_type::MediaType;
 use myvid_store::{Bucket, StoreError};
 
-use super::join::{JoinError, join_run, join_runs};
-use super::{MAX_RUNS, segment_key};
+use super::join::{JoinError, Run, join_run, join_runs};
+use super::{MAX_RUNS, SegmentFormat, run_format, segment_key};
 use crate::media::{self, DecodeCheck, Probe};
 use crate::services::Services;
 
@@ -48,44 +49,48 @@ pub async fn finalize(services: &Services, stream: &str, claimer: &str) -> Resul
         return Ok(Finalized::NotClaimed);
     };
     let dir = tempfile::tempdir().map_err(|e| FinalizeError::Tools(format!("no temporary directory: {e}")))?;
+    let mut runs = Vec::new();
     let mut run_files = Vec::new();
-    let mut runs = 0;
     for run in 1..=MAX_RUNS {
-        let header = segment_key(stream, run, 0, "webm");
-        if services.objects.head(Bucket::Staging, &header).await?.is_none() {
-            break;
-        }
-        runs = run;
-        let file = dir.path().join(format!("run{run}.webm"));
-        match join_run(services.objects.as_ref(), &services.settings.media, stream, run, last, &file).await {
+        let Some(format) = run_format(services.objects.as_ref(), stream, run).await? else { break };
+        runs.push((run, format));
+        let file = dir.path().join(format!("run{run}.{}", format.joined().extension()));
+        let media = &services.settings.media;
+        match join_run(services.objects.as_ref(), media, Run { stream, run, format, last }, &file).await {
             Ok(found) => {
                 tracing::info!(%stream, run, found, last, "recording run joined");
-                run_files.push(file);
+                run_files.push((file, format));
             }
             Err(JoinError::Store(e)) => return Err(e.into()),
             Err(JoinError::Timeout(t)) => return Err(FinalizeError::Tools(format!("join took longer than {t:?}"))),
             Err(JoinError::Ffmpeg(why)) => tracing::warn!(%stream, run, %why, "a recording run could not be joined"),
         }
     }
-    let joined = match run_files.len() {
-        0 => return drop_recording(services, stream, runs, last, "no run of the recording could be joined").await,
-        1 => run_files.remove(0),
-        _ => {
-            let file = dir.path().join("joined.webm");
-            if let Err(e) = join_runs(&services.settings.media, &run_files, &file).await {
-                tracing::warn!(%stream, error = %e, "runs could not be joined; keeping the last one");
-            }
-            if file.exists() { file } else { run_files.pop().unwrap_or_default() }
-        }
+    let Some(&(_, last_format)) = run_files.last() else {
+        return drop_recording(services, stream, &runs, last, "no run of the recording could be joined").await;
     };
-    publish(services, stream, runs, last, joined).await
+    let joined = if run_files.len() == 1 {
+        run_files.remove(0).0
+    } else if run_files.iter().all(|(_, format)| *format == last_format) {
+        let kind = last_format.joined();
+        let file = dir.path().join(format!("joined.{}", kind.extension()));
+        let files: Vec<PathBuf> = run_files.iter().map(|(file, _)| file.clone()).collect();
+        if let Err(e) = join_runs(&services.settings.media, &files, kind, &file).await {
+            tracing::warn!(%stream, error = %e, "runs could not be joined; keeping the last one");
+        }
+        if file.exists() { file } else { run_files.pop().map(|(file, _)| file).unwrap_or_default() }
+    } else {
+        tracing::warn!(%stream, "the runs were recorded in different codecs; keeping the last one");
+        run_files.pop().map(|(file, _)| file).unwrap_or_default()
+    };
+    publish(services, stream, &runs, last, joined).await
 }
 
 /// Checks the joined file, stores it and its thumbnail, and publishes the recording.
 async fn publish(
     services: &Services,
     stream: &str,
-    runs: u32,
+    runs: &[(u32, SegmentFormat)],
     last: u32,
     file: PathBuf,
 ) -> Result<Finalized, FinalizeError> {
@@ -93,9 +98,10 @@ async fn publish(
     let input = file.to_string_lossy().into_owned();
     let tool_failed = |e: media::ToolError| FinalizeError::Tools(e.to_string());
     let probed = media::probe(tools, &input).await.map_err(tool_failed)?;
-    if let Err(why) = media::video_type(&probed) {
-        return drop_recording(services, stream, runs, last, &why).await;
-    }
+    let kind = match media::video_type(&probed) {
+        Ok(kind) => kind,
+        Err(why) => return drop_recording(services, stream, runs, last, &why).await,
+    };
     let claimed = match probed {
         Probe::Media { claimed_seconds, .. } => claimed_seconds,
         Probe::Unreadable(_) => None,
@@ -109,8 +115,8 @@ async fn publish(
         Err(why) => return drop_recording(services, stream, runs, last, &why).await,
     };
     let nonce = format!("{:016x}", rand::random::<u64>());
-    let video_key = format!("{stream}/{nonce}.webm");
-    let preview_key = format!("{stream}/{nonce}.jpg");
+    let video_key = format!("{stream}/{nonce}.{}", kind.extension());
+    let preview_key = format!("{stream}/{nonce}.{}", MediaType::Jpeg.extension());
     let body = tokio::fs::File::open(&file).await.map_err(|e| FinalizeError::Tools(e.to_string()))?;
     services.objects.put_stream(Bucket::Videos, &video_key, Box::pin(body)).await?;
     services.objects.put(Bucket::Previews, &preview_key, jpeg).await?;
@@ -135,7 +141,7 @@ async fn publish(
 async fn drop_recording(
     services: &Services,
     stream: &str,
-    runs: u32,
+    runs: &[(u32, SegmentFormat)],
     last: u32,
     why: &str,
 ) -> Result<Finalized, FinalizeError> {
@@ -145,11 +151,12 @@ async fn drop_recording(
     Ok(Finalized::Dropped(why.to_owned()))
 }
 
-/// Removes every segment of runs `1..=runs` (best effort: staging is never served).
-async fn delete_segments(services: &Services, stream: &str, runs: u32, last: u32) {
-    for run in 1..=runs {
+/// Removes every segment of `runs` (best effort: staging is never served).
+async fn delete_segments(services: &Services, stream: &str, runs: &[(u32, SegmentFormat)], last: u32) {
+    for &(run, format) in runs {
         for index in 0..=last {
-            let _ = services.objects.delete(Bucket::Staging, &segment_key(stream, run, index, "webm")).await;
+            let key = segment_key(stream, run, index, format.extension());
+            let _ = services.objects.delete(Bucket::Staging, &key).await;
         }
     }
 }

@@ -6,10 +6,11 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
+use myvid_store::objects::media_type::MediaType;
 use myvid_store::{Bucket, ObjectStore, StoreError};
 use tokio::process::Command;
 
-use super::segment_key;
+use super::{SegmentFormat, segment_key};
 use crate::media::MediaTools;
 
 /// Why a run could not be joined.
@@ -32,19 +33,41 @@ pub fn join_timeout(tools: &MediaTools, segments: u32) -> Duration {
     tools.timeout + Duration::from_secs(u64::from(segments / 20))
 }
 
-/// Joins segments `0..=last` of `run` (missing ones are skipped) into `out`, a WebM
-/// file. Returns the number of segments found.
+/// ffmpeg's output options for a joined file of type `joined`: WebM, or MP4 with its
+/// index at the front so that playback starts before the whole file is fetched.
+fn output_args(joined: MediaType) -> &'static [&'static str] {
+    match joined {
+        MediaType::Mp4 => &["-f", "mp4", "-movflags", "+faststart"],
+        _ => &["-f", "webm"],
+    }
+}
+
+/// A run to join: which, in what format, and its last segment's index.
+#[derive(Debug, Clone, Copy)]
+pub struct Run<'a> {
+    /// The stream.
+    pub stream: &'a str,
+    /// The run's number.
+    pub run: u32,
+    /// Its segments' container.
+    pub format: SegmentFormat,
+    /// The highest segment index noted for the stream.
+    pub last: u32,
+}
+
+/// Joins segments `0..=last` of a run (missing ones are skipped) into `out`, a file of
+/// the format's joined type. Returns the number of segments found.
 pub async fn join_run(
     objects: &dyn ObjectStore,
     tools: &MediaTools,
-    stream: &str,
-    run: u32,
-    last: u32,
+    run: Run<'_>,
     out: &Path,
 ) -> Result<u32, JoinError> {
+    let Run { stream, run, format, last } = run;
     let limit = join_timeout(tools, last + 1);
     let mut child = Command::new(&tools.ffmpeg)
-        .args(["-nostdin", "-v", "error", "-y", "-f", "webm", "-i", "pipe:0", "-c", "copy", "-f", "webm"])
+        .args(["-nostdin", "-v", "error", "-y", "-f", "matroska", "-i", "pipe:0", "-c", "copy"])
+        .args(output_args(format.joined()))
         .arg(out)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
@@ -56,7 +79,7 @@ pub async fn join_run(
     let feed = async {
         let mut found = 0;
         for index in 0..=last {
-            let key = segment_key(stream, run, index, "webm");
+            let key = segment_key(stream, run, index, format.extension());
             let mut body = match objects.get_stream(Bucket::Staging, &key, None).await {
                 Ok(body) => body,
                 Err(StoreError::NotFound) => continue,
@@ -83,8 +106,14 @@ pub async fn join_run(
     tokio::time::timeout(limit, work).await.map_err(|_| JoinError::Timeout(limit))?
 }
 
-/// Joins several runs' files into `out` (ffmpeg's concat demuxer, `-c copy`).
-pub async fn join_runs(tools: &MediaTools, runs: &[std::path::PathBuf], out: &Path) -> Result<(), JoinError> {
+/// Joins several runs' files, all of type `joined`, into `out` (ffmpeg's concat demuxer,
+/// `-c copy`).
+pub async fn join_runs(
+    tools: &MediaTools,
+    runs: &[std::path::PathBuf],
+    joined: MediaType,
+    out: &Path,
+) -> Result<(), JoinError> {
     let dir = out.parent().unwrap_or(Path::new("."));
     let list = dir.join("runs.txt");
     let lines: String = runs.iter().map(|p| format!("file '{}'\n", p.display())).collect();
@@ -92,7 +121,8 @@ pub async fn join_runs(tools: &MediaTools, runs: &[std::path::PathBuf], out: &Pa
     let run = Command::new(&tools.ffmpeg)
         .args(["-nostdin", "-v", "error", "-y", "-f", "concat", "-safe", "0", "-i"])
         .arg(&list)
-        .args(["-c", "copy", "-f", "webm"])
+        .args(["-c", "copy"])
+        .args(output_args(joined))
         .arg(out)
         .kill_on_drop(true)
         .output();

@@ -88,7 +88,7 @@ async fn run(services: Services, server_id: String, mut queue: mpsc::Receiver<Jo
 /// The first run number of `stream` with no header stored yet.
 async fn free_run(services: &Services, stream: &str) -> u32 {
     for run in 1..=MAX_RUNS {
-        match services.objects.head(Bucket::Staging, &segment_key(stream, run, 0, "webm")).await {
+        match recordings::run_format(services.objects.as_ref(), stream, run).await {
             Ok(None) => return run,
             Ok(Some(_)) => {}
             Err(e) => {
@@ -142,6 +142,20 @@ async fn finalize_when_ended(services: &Services, stream: &str, server_id: &str)
                 tracing::warn!(%stream, error = %e, "recording not finalized now; the sweeper will try again");
                 return;
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use myvid_core::recordings::SegmentFormat;
+    use myvid_sfu::record::Container;
+
+    #[test]
+    fn every_container_the_sfu_writes_is_a_format_finalize_joins() {
+        for container in [Container::Webm, Container::Matroska] {
+            let named = SegmentFormat::ALL.iter().any(|f| f.extension() == container.extension());
+            assert!(named, "{container:?} segments would never be found");
         }
     }
 }

@@ -74,6 +74,8 @@ pub struct SfuSetup {
     pub drain_timeout: Duration,
     /// Record every stream into these services' object store (`None`: no recording).
     pub recording: Option<Services>,
+    /// Testing only: the share of publishers' RTP packets dropped on arrival (percent).
+    pub simulated_publisher_loss_percent: u8,
 }
 
 /// How long the links stay open after a drain ended streams at its deadline: time for
@@ -117,8 +119,15 @@ pub async fn start(
         bind: setup.media_bind,
         announce_ip: setup.announce_ip,
         max_sessions: setup.max_sessions,
+        simulated_publisher_loss_percent: setup.simulated_publisher_loss_percent,
         ..MediaConfig::default()
     };
+    if setup.simulated_publisher_loss_percent > 0 {
+        tracing::warn!(
+            percent = setup.simulated_publisher_loss_percent,
+            "TESTING: the SFU drops this share of publishers' packets on purpose (sfu.simulated_publisher_loss_percent)"
+        );
+    }
     // `stop` ends everything: the links (and with them every client's signalling), the
     // registry entry and the media plane, which ends each stream cleanly. A drain ends
     // the media plane first (`media_stop`).
@@ -207,6 +216,7 @@ pub fn setup(config: &Config, services: &Services, sfu_secret: String) -> anyhow
         meta: services.meta.clone(),
         drain_timeout: config.sfu.drain_timeout(),
         recording: config.live.record.then(|| services.clone()),
+        simulated_publisher_loss_percent: config.sfu.simulated_publisher_loss_percent,
     })
 }
 

@@ -25,9 +25,14 @@ pub struct Stream {
 
 /// A pending stream from NEWSTREAM, once the in-process SFU has registered.
 pub async fn new_stream(server: &TestServer) -> Stream {
+    new_stream_with(server, "caster", json!({"title": "WHIP show"})).await
+}
+
+/// A stream created by a new user `owner` with NEWSTREAM body `body`.
+pub async fn new_stream_with(server: &TestServer, owner: &str, body: serde_json::Value) -> Stream {
     wait_for_sfu(server).await;
-    let owner = server.signup("caster").await;
-    let res = server.post_json("/API/NEWSTREAM/", Some(&owner), json!({"title": "WHIP show"})).await;
+    let owner = server.signup(owner).await;
+    let res = server.post_json("/API/NEWSTREAM/", Some(&owner), body).await;
     assert_eq!(res.status(), 200);
     let grant: Value = res.json().await.unwrap();
     let text = |k: &str| grant[k].as_str().unwrap().to_owned();

@@ -96,6 +96,9 @@ pub struct MediaStats {
     pub recorded: u64,
     /// Packets a recorder's full queue refused (the recording has a gap there).
     pub recording_dropped: u64,
+    /// Publishers' RTP datagrams dropped on purpose
+    /// ([`MediaConfig::simulated_publisher_loss_percent`](super::MediaConfig)).
+    pub simulated_losses: u64,
 }
 
 /// One request to the media task.

@@ -36,6 +36,10 @@ pub struct MediaConfig {
     pub max_candidates: usize,
     /// A session not connected this long after it was created is dropped.
     pub connect_timeout: Duration,
+    /// Testing only: the share of publishers' RTP datagrams (0 ..= 50 percent) dropped
+    /// on arrival, before anything reads them, as a lossy network would. The SFU asks
+    /// for them again (NACK) like for any loss. Default 0.
+    pub simulated_publisher_loss_percent: u8,
 }
 
 impl Default for MediaConfig {
@@ -46,6 +50,7 @@ impl Default for MediaConfig {
             max_sessions: DEFAULT_MAX_SESSIONS,
             max_candidates: MAX_CANDIDATES_PER_SESSION,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            simulated_publisher_loss_percent: 0,
         }
     }
 }
@@ -59,6 +64,9 @@ pub enum ConfigError {
     /// A limit of zero would refuse everything.
     #[error("media.{0} must be greater than zero")]
     Zero(&'static str),
+    /// More simulated loss than any test needs.
+    #[error("the simulated publisher loss must be at most 50 percent, got {0}")]
+    TooMuchLoss(u8),
 }
 
 impl MediaConfig {
@@ -69,6 +77,9 @@ impl MediaConfig {
         }
         if self.connect_timeout.is_zero() {
             return Err(ConfigError::Zero("connect_timeout"));
+        }
+        if self.simulated_publisher_loss_percent > 50 {
+            return Err(ConfigError::TooMuchLoss(self.simulated_publisher_loss_percent));
         }
         if self.announce_ip.is_some_and(|ip| ip.is_unspecified()) {
             return Err(ConfigError::NoAnnounceAddress(self.bind));

@@ -203,6 +203,14 @@ impl MediaPlane {
             return;
         };
         let Some(session) = self.sessions.get_mut(&id) else { return };
+        if self.config.simulated_publisher_loss_percent > 0
+            && matches!(session.role, Role::Publisher(_))
+            && is_rtp(&datagram)
+            && rand::random_range(0..100u8) < self.config.simulated_publisher_loss_percent
+        {
+            self.stats.simulated_losses += 1;
+            return;
+        }
         let transport = TransportContext {
             local_addr: self.announce,
             peer_addr: from,
@@ -847,6 +855,28 @@ fn request_keyframe(session: &mut Session, layer: Layer, now: Instant) -> bool {
             debug!(%err, "keyframe request not sent");
             false
         }
+    }
+}
+
+/// Whether a datagram is RTP (RFC 7983 §7: first byte 128 ..= 191 is RTP or RTCP; RFC
+/// 5761 §4: RTCP's packet types 192 ..= 223 sit where RTP has its marker and payload type).
+fn is_rtp(datagram: &[u8]) -> bool {
+    matches!(datagram, [128..=191, second, ..] if !(192..=223).contains(second))
+}
+
+#[cfg(test)]
+mod rtp_tests {
+    use super::is_rtp;
+
+    #[test]
+    fn rtp_is_told_from_rtcp_stun_and_dtls() {
+        assert!(is_rtp(&[0x80, 96, 0, 1]), "VP8 RTP");
+        assert!(is_rtp(&[0x80, 0x80 | 96, 0, 1]), "with the marker bit");
+        assert!(!is_rtp(&[0x80, 200, 0, 6]), "RTCP sender report");
+        assert!(!is_rtp(&[0x81, 205, 0, 3]), "RTCP NACK");
+        assert!(!is_rtp(&[0x00, 0x01, 0, 0]), "STUN binding request");
+        assert!(!is_rtp(&[22, 0xfe, 0xfd]), "DTLS handshake");
+        assert!(!is_rtp(&[0x80]), "too short");
     }
 }
 

@@ -114,6 +114,9 @@ impl<D: Depacketizer> FrameAssembler<D> {
             return None;
         };
         let partial = self.partial.as_mut()?;
+        // H.264 may open a keyframe with an SEI or the parameter sets: any packet that
+        // starts the IDR picture makes the frame a keyframe.
+        partial.keyframe |= packet.keyframe;
         partial.data.extend_from_slice(&piece);
         if !self.depacketizer.is_partition_tail(packet.marker, &packet.payload) {
             return None;

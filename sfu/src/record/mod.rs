@@ -7,9 +7,9 @@
 //!   dropping what a loss broke until the next keyframe.
 //! - [`timeline`]: one track's RTP timestamps as milliseconds of the recording, never
 //!   going back, with a publisher's resume taken as a discontinuity.
-
-//! - [`webm`]: frames into WebM as init bytes plus clusters that start at keyframes,
-//!   which join into one file (webm-iterable writes the elements).
+//! - [`matroska`]: frames into Matroska (WebM for VP8/VP9) as init bytes plus clusters
+//!   that start at keyframes, which join into one file (webm-iterable writes the
+//!   elements); [`h264`]: what H.264 needs for it (AVC form, the decoder's setup).
 //! - [`interleave`]: the two tracks' frames merged in time order.
 //! - [`recorder`]: all of the above for one stream, from tap packets to segments.
 //! - [`tap`]: the bounded queue from the media task; [`task`]: the recorder's task;
@@ -21,7 +21,9 @@
 //! ```
 
 pub mod frames;
+pub mod h264;
 pub mod interleave;
+pub mod matroska;
 pub mod recorder;
 pub mod reorder;
 pub mod sink;
@@ -30,7 +32,6 @@ pub mod task;
 #[cfg(test)]
 mod test_clip;
 pub mod timeline;
-pub mod webm;
 
 pub use recorder::Recorder;
 pub use sink::{Container, RecordingSink, RecordingSummary, Segment, SharedSink, SinkFull};

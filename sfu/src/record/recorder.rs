@@ -1,10 +1,12 @@
-//! [`Recorder`]: a stream's forwarded packets into segments of a WebM file, as a state
+//! [`Recorder`]: a stream's forwarded packets into segments of a Matroska file (WebM for
+//! VP8 and VP9, plain Matroska for H.264), as a state
 //! machine without I/O (the task in [`super::task`] feeds it and stores what it cuts).
 //!
 //! ```text
 //!  TapItem::Tracks ─▶ one Track per kind (reorder ring ─▶ frame assembler ─▶ timeline)
 //!  TapItem::Packet ─▶ its Track ─▶ whole frames in time order ─▶ Interleaver
-//!        ─▶ WebmSegments: segment 0 = header (at the first video keyframe), then one
+//!        ─▶ MatroskaSegments: segment 0 = header (at the first video keyframe; for H.264
+//!           one that carries its parameter sets), then one
 //!           segment per cluster: cut at a keyframe after CUT_AFTER_MS, at the latest
 //!           after MAX_SEGMENT_MS (so the store has the stream at least that often)
 //!  loss ─▶ the broken frames are dropped until the next keyframe, which is asked for
@@ -23,12 +25,13 @@ use rtc::rtp::codec::vp9::Vp9Packet;
 use rtc::rtp::packetizer::Depacketizer;
 
 use super::frames::{FrameAssembler, RecPacket};
+use super::h264::{AvcDepacketizer, avc_config};
 use super::interleave::{Interleaver, TimedFrame};
+use super::matroska::{Frame, MatroskaSegments, Tracks, VideoCodec, VideoTrack};
 use super::reorder::{Released, ReorderRing};
 use super::sink::{Container, RecordingSummary, Segment};
 use super::tap::{TapItem, TapPacket, TapTracks};
 use super::timeline::Timeline;
-use super::webm::{Frame, Tracks, VideoCodec, WebmSegments};
 use crate::codec::Codec;
 use crate::forward::MediaKind;
 
@@ -99,7 +102,7 @@ pub struct Recorder {
     /// The first packet's arrival: the recording's time zero.
     start: Option<Instant>,
     interleaver: Interleaver,
-    webm: Option<WebmSegments>,
+    file: Option<MatroskaSegments>,
     next_index: u32,
     /// Start of the open segment's media, and whether its keyframe was asked for.
     open_since: Option<u64>,
@@ -126,7 +129,7 @@ impl Recorder {
             audio: None,
             start: None,
             interleaver: Interleaver::default(),
-            webm: None,
+            file: None,
             next_index: 0,
             open_since: None,
             asked_this_segment: false,
@@ -169,6 +172,7 @@ impl Recorder {
         let (codec, depacketizer): (Option<VideoCodec>, Option<Box<dyn Depacketizer + Send>>) = match tracks.video {
             Some(Codec::Vp8) => (Some(VideoCodec::Vp8), Some(Box::new(Vp8Packet::default()))),
             Some(Codec::Vp9) => (Some(VideoCodec::Vp9), Some(Box::new(Vp9Packet::default()))),
+            Some(Codec::H264) => (Some(VideoCodec::H264), Some(Box::new(AvcDepacketizer::default()))),
             Some(other) => {
                 tracing::warn!(codec = ?other, "streams in this video codec are not recorded yet");
                 return;
@@ -223,8 +227,8 @@ impl Recorder {
         for frame in self.interleaver.drain() {
             self.write(&frame, out);
         }
-        if let Some(webm) = self.webm.as_mut()
-            && let Ok(Some(bytes)) = webm.close()
+        if let Some(file) = self.file.as_mut()
+            && let Ok(Some(bytes)) = file.close()
         {
             self.emit(bytes, out);
         }
@@ -273,7 +277,7 @@ impl Recorder {
                 }
             }
         }
-        if track.assembler.wants_keyframe() && video && self.webm.is_none() {
+        if track.assembler.wants_keyframe() && video && self.file.is_none() {
             self.keyframe_wanted = true;
         }
     }
@@ -294,23 +298,35 @@ impl Recorder {
     /// Starts the file at the first frame that can open it: a video keyframe (or any
     /// audio frame when there is no video). Returns whether it is open.
     fn open(&mut self, frame: &TimedFrame, out: &mut Vec<Segment>) -> bool {
-        if self.webm.is_some() {
+        if self.file.is_some() {
             return true;
         }
-        let video = self.video_codec.map(|codec| {
-            let size = if codec == VideoCodec::Vp8 { vp8_size(&frame.data) } else { None };
-            let (width, height) = size.unwrap_or(NOMINAL_SIZE);
-            (codec, width, height)
-        });
-        if video.is_some() && !(frame.video && frame.keyframe) {
+        if self.video_codec.is_some() && !(frame.video && frame.keyframe) {
             return false;
         }
+        let video = match self.video_codec {
+            None => None,
+            Some(VideoCodec::H264) => {
+                let Some(private) = avc_config(&frame.data) else {
+                    // A decoder cannot start without the parameter sets: wait for a
+                    // keyframe that carries them.
+                    self.keyframe_wanted = true;
+                    return false;
+                };
+                Some(VideoTrack { codec: VideoCodec::H264, size: NOMINAL_SIZE, private: Some(private) })
+            }
+            Some(codec) => {
+                let size = if codec == VideoCodec::Vp8 { vp8_size(&frame.data) } else { None };
+                Some(VideoTrack { codec, size: size.unwrap_or(NOMINAL_SIZE), private: None })
+            }
+        };
         let tracks = Tracks { video, opus_channels: self.audio.is_some().then_some(2) };
-        match WebmSegments::start(tracks) {
-            Ok((webm, init)) => {
+        let container = if tracks.is_webm() { Container::Webm } else { Container::Matroska };
+        match MatroskaSegments::start(&tracks) {
+            Ok((file, init)) => {
                 tracing::debug!(ms = frame.ms, ?tracks, "recording: the file starts");
-                self.webm = Some(webm);
-                self.summary.container = Some(Container::Webm);
+                self.file = Some(file);
+                self.summary.container = Some(container);
                 self.emit(init, out);
                 true
             }
@@ -329,15 +345,15 @@ impl Recorder {
         let ms = frame.ms.max(self.last_ms);
         if let Some(since) = self.open_since
             && ms.saturating_sub(since) >= MAX_SEGMENT_MS
-            && let Some(Ok(Some(bytes))) = self.webm.as_mut().map(WebmSegments::close)
+            && let Some(Ok(Some(bytes))) = self.file.as_mut().map(MatroskaSegments::close)
         {
             self.emit(bytes, out);
             self.open_since = None;
         }
-        let Some(webm) = self.webm.as_mut() else { return };
+        let Some(file) = self.file.as_mut() else { return };
         let opening = self.open_since.is_none();
         let data = Frame { video: frame.video, ms, keyframe: frame.keyframe, data: &frame.data };
-        match webm.push(&data, CUT_AFTER_MS) {
+        match file.push(&data, CUT_AFTER_MS) {
             Ok(closed) => {
                 if let Some(bytes) = closed {
                     self.emit(bytes, out);
@@ -358,7 +374,8 @@ impl Recorder {
         self.next_index += 1;
         let start_ms = if index == 0 { 0 } else { self.open_since.unwrap_or(self.last_ms) };
         let end_ms = if index == 0 { 0 } else { self.last_ms };
-        out.push(Segment { index, container: Container::Webm, bytes, start_ms, end_ms });
+        let container = self.summary.container.unwrap_or(Container::Webm);
+        out.push(Segment { index, container, bytes, start_ms, end_ms });
     }
 }
 

@@ -14,13 +14,16 @@ use std::sync::Arc;
 pub enum Container {
     /// WebM (Matroska): VP8 or VP9 video, Opus audio.
     Webm,
+    /// Matroska: H.264 video, Opus audio.
+    Matroska,
 }
 
 impl Container {
-    /// The file extension of its segments and of the joined file.
+    /// The file extension of its segments.
     pub fn extension(self) -> &'static str {
         match self {
             Container::Webm => "webm",
+            Container::Matroska => "mkv",
         }
     }
 }

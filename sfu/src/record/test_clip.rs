@@ -1,5 +1,5 @@
 //! Real media for the recorder's tests: a test pattern and a tone encoded by ffmpeg
-//! (VP8 + Opus in WebM), read back frame by frame with webm-iterable.
+//! (VP8 or H.264, with Opus, in Matroska), read back frame by frame with webm-iterable.
 
 use std::path::Path;
 use std::process::Command;
@@ -14,8 +14,6 @@ pub struct ClipFrame {
     pub video: bool,
     /// Milliseconds from the start.
     pub ms: u64,
-    /// A video keyframe.
-    pub keyframe: bool,
     /// The codec's frame.
     pub data: Vec<u8>,
 }
@@ -23,13 +21,27 @@ pub struct ClipFrame {
 /// `seconds` of 320×240 VP8 at 25 fps with a keyframe every `gop` frames, and 48 kHz
 /// stereo Opus in 20 ms frames, in decoding order.
 pub fn clip(dir: &Path, seconds: u32, gop: u32) -> Vec<ClipFrame> {
-    let file = dir.join("clip.webm");
+    let gop = gop.to_string();
+    encode(dir.join("clip.webm"), seconds, &["-c:v", "libvpx", "-g", &gop, "-b:v", "300k", "-auto-alt-ref", "0"])
+}
+
+/// Like [`clip`] in H.264 (constrained baseline, as browsers send it), each frame as
+/// length-prefixed NAL units, keyframes carrying their SPS and PPS (after the first,
+/// which may open with an SEI).
+pub fn h264_clip(dir: &Path, seconds: u32, gop: u32) -> Vec<ClipFrame> {
+    let gop = gop.to_string();
+    let x264 = ["-c:v", "libx264", "-profile:v", "baseline", "-pix_fmt", "yuv420p", "-g", &gop];
+    encode(dir.join("clip.mkv"), seconds, &[&x264[..], &["-x264-params", "repeat-headers=1"]].concat())
+}
+
+/// Encodes the test pattern and tone with `video_args` into `file` and reads its frames.
+fn encode(file: std::path::PathBuf, seconds: u32, video_args: &[&str]) -> Vec<ClipFrame> {
     let status = Command::new("ffmpeg")
         .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
         .arg(format!("testsrc=duration={seconds}:size=320x240:rate=25"))
         .args(["-f", "lavfi", "-i"])
         .arg(format!("sine=frequency=440:duration={seconds}:sample_rate=48000"))
-        .args(["-c:v", "libvpx", "-g", &gop.to_string(), "-b:v", "300k", "-auto-alt-ref", "0"])
+        .args(video_args)
         .args(["-c:a", "libopus", "-ac", "2", "-frame_duration", "20"])
         .arg(&file)
         .status()
@@ -45,7 +57,7 @@ pub fn clip(dir: &Path, seconds: u32, gop: u32) -> Vec<ClipFrame> {
                 let block: SimpleBlock = (&data).try_into().unwrap();
                 let ms = cluster_ms.saturating_add_signed(i64::from(block.timestamp));
                 let video = block.track == 1;
-                frames.push(ClipFrame { video, ms, keyframe: block.keyframe, data: block.raw_frame_data().to_vec() });
+                frames.push(ClipFrame { video, ms, data: block.raw_frame_data().to_vec() });
             }
             _ => {}
         }

@@ -1,13 +1,13 @@
 //! The publish gate: asked before every `publish`, once the token has been checked.
 //!
 //! The token says *who* may publish a stream; the gate says whether the stream may
-//! (still) go live. A stream's life only goes forward — pending, live, ended — so an
+//! (still) go live, and whether it is recorded. A stream's life only goes forward — pending, live, ended — so an
 //! ended stream is refused even with a valid token. The SFU itself knows nothing of
 //! that life (it lives in the metadata store), hence a hook; without one every stream
 //! may be published.
 //!
 //! ```text
-//!  publish{token,sdp} ─▶ TokenCheck ─▶ PublishGate(stream) ─┬─ Ok ─▶ media.publish
+//!  publish{token,sdp} ─▶ TokenCheck ─▶ PublishGate(stream) ─┬─ Ok(Admission) ─▶ media.publish
 //!                                                          └─ Err ─▶ error{code, message}
 //! ```
 
@@ -35,8 +35,15 @@ impl PublishRefusal {
     }
 }
 
+/// What the gate lets a publisher of one stream do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Admission {
+    /// Whether the stream is recorded (when the SFU records at all).
+    pub record: bool,
+}
+
 /// The gate's answer for one stream.
-pub type GateAnswer = Pin<Box<dyn Future<Output = Result<(), PublishRefusal>> + Send>>;
+pub type GateAnswer = Pin<Box<dyn Future<Output = Result<Admission, PublishRefusal>> + Send>>;
 
 /// Asked with the stream id before each `publish` (after the token check); must not
 /// block (return a future that does the slow part).

@@ -58,7 +58,7 @@ use tokio::sync::mpsc::{Receiver, Sender};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
-use self::gate::{PublishGate, PublishRefusal};
+use self::gate::{Admission, PublishGate, PublishRefusal};
 use self::holders::{Claim, Holders};
 use crate::drain::{DRAINING_CODE, DRAINING_MESSAGE, Drain};
 use crate::media::{EventReceiver, MediaError, MediaHandle, SessionEvent, SessionId};
@@ -449,13 +449,17 @@ impl Signalling {
                     info!(stream = %stream_id, %reason, "publish refused");
                     return send(out, &error_frame("unauthorized", "the stream token was refused")).await;
                 }
-                if let Some(gate) = &self.gate
-                    && let Err(refusal) = gate(stream_id).await
-                {
-                    info!(stream = %stream_id, ?refusal, "publish refused by the gate");
-                    return send(out, &gate_refusal(refusal)).await;
-                }
-                let tap = self.recording.as_ref().map(|sink| {
+                let admission = match &self.gate {
+                    Some(gate) => match gate(stream_id).await {
+                        Ok(admission) => admission,
+                        Err(refusal) => {
+                            info!(stream = %stream_id, ?refusal, "publish refused by the gate");
+                            return send(out, &gate_refusal(refusal)).await;
+                        }
+                    },
+                    None => Admission { record: true },
+                };
+                let tap = self.recording.as_ref().filter(|_| admission.record).map(|sink| {
                     let (tap, receiver) = record::tap(record::TAP_QUEUE);
                     record::spawn_recorder(stream_id.to_owned(), receiver, sink.clone());
                     tap

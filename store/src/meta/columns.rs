@@ -7,7 +7,7 @@ use super::{LiveState, NewVideo, Video, VideoSource, Visibility};
 /// The columns a video row reads, for `videos v LEFT JOIN users u ON u.id = v.owner_id`.
 pub(crate) const VIDEO_COLUMNS: &str = "v.seq, v.id, v.owner_id, u.username, v.title, v.description, \
      v.source, v.video_key, v.preview_key, v.external_url, v.external_preview_url, \
-     v.visibility, v.duration_ms, v.created_at, v.published_at, v.live_state, v.media_staged";
+     v.visibility, v.duration_ms, v.created_at, v.published_at, v.live_state, v.media_staged, v.live_record";
 
 /// The `FROM` clause that goes with [`VIDEO_COLUMNS`].
 pub(crate) const VIDEO_FROM: &str = "videos v LEFT JOIN users u ON u.id = v.owner_id";
@@ -35,6 +35,7 @@ pub(crate) struct VideoColumns {
     pub published_at: Option<i64>,
     pub live_state: Option<String>,
     pub media_staged: bool,
+    pub live_record: bool,
 }
 
 impl VideoColumns {
@@ -57,7 +58,8 @@ impl VideoColumns {
             },
             "LIVE" => {
                 let state = required(self.live_state, "live_state")?;
-                VideoSource::Live { state: live_state(&state).ok_or_else(|| format!("unknown live state {state:?}"))? }
+                let state = live_state(&state).ok_or_else(|| format!("unknown live state {state:?}"))?;
+                VideoSource::Live { state, record: self.live_record }
             }
             other => return Err(format!("unknown video source {other:?}")),
         };
@@ -111,11 +113,14 @@ pub(crate) struct NewVideoColumns<'a> {
     pub live_state: Option<&'static str>,
     /// Whether stored media still sits under staging keys.
     pub staged: bool,
+    /// Whether a live stream is recorded (true for every other source).
+    pub record: bool,
 }
 
 /// The columns a new video is inserted with (after `seq`, which backends assign).
 pub(crate) const NEW_VIDEO_COLUMNS: &str = "id, owner_id, title, description, source, video_key, preview_key, \
-     external_url, external_preview_url, visibility, duration_ms, created_at, published_at, live_state, media_staged";
+     external_url, external_preview_url, visibility, duration_ms, created_at, published_at, live_state, media_staged, \
+     live_record";
 
 impl<'a> NewVideoColumns<'a> {
     /// The values to insert for `video`.
@@ -128,9 +133,10 @@ impl<'a> NewVideoColumns<'a> {
             VideoSource::External { url, preview_url } => {
                 ("HTTP", (None, None), (Some(url.as_str()), preview_url.as_deref()), None)
             }
-            VideoSource::Live { state } => ("LIVE", (None, None), (None, None), Some(state.as_str())),
+            VideoSource::Live { state, .. } => ("LIVE", (None, None), (None, None), Some(state.as_str())),
         };
         let published_at = (video.visibility == Visibility::Public).then_some(video.created_at);
+        let record = !matches!(video.source, VideoSource::Live { record: false, .. });
         NewVideoColumns {
             video,
             source,
@@ -140,6 +146,7 @@ impl<'a> NewVideoColumns<'a> {
             published_at,
             live_state,
             staged,
+            record,
         }
     }
 }

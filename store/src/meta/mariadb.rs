@@ -134,7 +134,7 @@ fn cut(mut rows: Vec<Video>, limit: u32) -> (Vec<Video>, bool) {
 
 /// The `INSERT` of `count` videos (`seq` then [`NEW_VIDEO_COLUMNS`]), then `tail`.
 fn insert_videos_sql(count: usize, tail: &str) -> String {
-    let one = format!("({})", vec!["?"; 16].join(", "));
+    let one = format!("({})", vec!["?"; 17].join(", "));
     let values = vec![one; count].join(", ");
     format!("INSERT INTO videos (seq, {NEW_VIDEO_COLUMNS}) VALUES {values} {tail}")
 }
@@ -532,7 +532,7 @@ impl MetaStore for MariaMeta {
                     let mut tx = conn.start_transaction(TxOpts::default()).await?;
                     tx.exec_drop(
                         "UPDATE videos SET source = 'MYVID', live_state = NULL, live_host = NULL, \
-                         media_staged = FALSE, video_key = ?, preview_key = ?, duration_ms = ?, \
+                         media_staged = FALSE, live_record = TRUE, video_key = ?, preview_key = ?, duration_ms = ?, \
                          visibility = 'public', published_at = COALESCE(published_at, ?), \
                          recording_segments = 0, recording_claim = NULL, recording_claim_until = NULL \
                          WHERE id = ? AND source = 'LIVE' AND live_state = 'ended' AND recording_segments > 0",

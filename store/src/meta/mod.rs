@@ -91,12 +91,14 @@ pub enum VideoSource {
         /// Key of the preview image in [`crate::Bucket::Staging`].
         preview_key: String,
     },
-    /// A live stream, broadcast through the SFU (which records it). Once the stream has
-    /// ended, its recording may be published in its place, as a [`VideoSource::Stored`]
-    /// video with the same id ([`MetaStore::publish_recording`]).
+    /// A live stream, broadcast through the SFU (which records it unless told not to).
+    /// Once the stream has ended, its recording may be published in its place, as a
+    /// [`VideoSource::Stored`] video with the same id ([`MetaStore::publish_recording`]).
     Live {
         /// Where it is in its life.
         state: LiveState,
+        /// Whether it is recorded (the broadcaster may opt out when creating it).
+        record: bool,
     },
     /// An external HTTP URL (imported catalogue entries).
     External {

@@ -452,7 +452,7 @@ impl MetaStore for SqliteMeta {
         self.call(move |conn| {
             update_then_read(
                 conn,
-                "UPDATE videos SET source = 'MYVID', live_state = NULL, live_host = NULL, media_staged = 0, \
+                "UPDATE videos SET source = 'MYVID', live_state = NULL, live_host = NULL, media_staged = 0, live_record = 1, \
                  video_key = ?2, preview_key = ?3, duration_ms = ?4, \
                  visibility = 'public', published_at = COALESCE(published_at, ?5), \
                  recording_segments = 0, recording_claim = NULL, recording_claim_until = NULL \

@@ -48,6 +48,7 @@ macro_rules! every_check {
             a_published_recording_is_a_public_stored_video,
             only_ended_streams_with_segments_publish_a_recording,
             a_dropped_recording_is_no_longer_unfinished,
+            a_stream_keeps_its_recording_choice,
         }
     };
 }
@@ -493,7 +494,7 @@ fn stream_record(owner: &User, id: &str, title: &str) -> NewVideo {
         owner_id: Some(owner.id),
         title: title.to_owned(),
         description: "a quokka, live".to_owned(),
-        source: VideoSource::Live { state: LiveState::Pending },
+        source: VideoSource::Live { state: LiveState::Pending, record: true },
         visibility: Visibility::Private,
         duration_ms: None,
         created_at: NOW,
@@ -532,7 +533,7 @@ pub async fn an_ended_stream_cannot_go_live_again(store: &dyn MetaStore) {
 pub async fn live_streams_are_listed_only_while_live(store: &dyn MetaStore) {
     let owner = user(store, "broadcaster").await;
     let created = store.create_video(stream_record(&owner, "live-1", "Quokkacam live")).await.expect("create stream");
-    assert_eq!(created.source, VideoSource::Live { state: LiveState::Pending });
+    assert_eq!(created.source, VideoSource::Live { state: LiveState::Pending, record: true });
     assert!(search_all(store, "quokkacam", 10).await.is_empty(), "pending streams are not listed");
 
     let live = store.set_live_state("live-1", LiveState::Live, None, NOW + 5).await.expect("go live");
@@ -542,7 +543,7 @@ pub async fn live_streams_are_listed_only_while_live(store: &dyn MetaStore) {
 
     let ended = store.set_live_state("live-1", LiveState::Ended, None, NOW + 60).await.expect("end");
     assert_eq!(ended.visibility, Visibility::Private);
-    assert_eq!(ended.source, VideoSource::Live { state: LiveState::Ended });
+    assert_eq!(ended.source, VideoSource::Live { state: LiveState::Ended, record: true });
     assert!(search_all(store, "quokkacam", 10).await.is_empty(), "ended streams are not listed");
 
     let mut second = stream_record(&owner, "live-2", "Quokkacam second");
@@ -555,7 +556,7 @@ pub async fn live_streams_are_listed_only_while_live(store: &dyn MetaStore) {
     assert!(ended >= 1);
     assert!(search_all(store, "quokkacam", 10).await.is_empty(), "ended by end_all_live");
     let record = store.video("live-2").await.expect("read").expect("exists");
-    assert_eq!(record.source, VideoSource::Live { state: LiveState::Ended });
+    assert_eq!(record.source, VideoSource::Live { state: LiveState::Ended, record: true });
     assert_eq!(store.end_all_live(NOW + 102).await.expect("again"), 0, "nothing left live");
 
     assert!(matches!(store.publish_video("live-1", &media("live-1", 1), NOW).await, Err(StoreError::NotFound)));
@@ -582,9 +583,18 @@ pub async fn streams_of_a_vanished_media_server_are_ended(store: &dyn MetaStore)
     let alive = vec!["sfu-alive".to_owned(), "sfu-other".to_owned()];
     assert_eq!(store.end_orphaned_live(&alive, NOW + 3).await.expect("reap"), 1);
     let state = |v: Option<Video>| v.map(|v| v.source);
-    assert_eq!(state(store.video("orph-1").await.unwrap()), Some(VideoSource::Live { state: LiveState::Ended }));
-    assert_eq!(state(store.video("orph-2").await.unwrap()), Some(VideoSource::Live { state: LiveState::Live }));
-    assert_eq!(state(store.video("orph-3").await.unwrap()), Some(VideoSource::Live { state: LiveState::Live }));
+    assert_eq!(
+        state(store.video("orph-1").await.unwrap()),
+        Some(VideoSource::Live { state: LiveState::Ended, record: true })
+    );
+    assert_eq!(
+        state(store.video("orph-2").await.unwrap()),
+        Some(VideoSource::Live { state: LiveState::Live, record: true })
+    );
+    assert_eq!(
+        state(store.video("orph-3").await.unwrap()),
+        Some(VideoSource::Live { state: LiveState::Live, record: true })
+    );
     assert_eq!(search_all(store, "wombatcam", 10).await.len(), 2, "the ended one is no longer listed");
     assert_eq!(store.end_orphaned_live(&alive, NOW + 4).await.expect("again"), 0);
     // Ended streams forget their server: it may be gone later without effect.
@@ -692,7 +702,7 @@ pub async fn recording_segments_only_grow_and_only_for_live_streams(store: &dyn 
 pub async fn ended_streams_keep_their_recording_segments(store: &dyn MetaStore) {
     let owner = user(store, "rec-keeper").await;
     let by_state = recorded_stream(store, &owner, "reckeep-1", "Kept", LiveState::Ended, 2).await;
-    assert_eq!(by_state.source, VideoSource::Live { state: LiveState::Ended });
+    assert_eq!(by_state.source, VideoSource::Live { state: LiveState::Ended, record: true });
     store.set_live_state("reckeep-1", LiveState::Ended, None, NOW + 101).await.expect("ended twice");
 
     recorded_stream(store, &owner, "reckeep-2", "Kept", LiveState::Live, 3).await;
@@ -705,7 +715,7 @@ pub async fn ended_streams_keep_their_recording_segments(store: &dyn MetaStore) 
 
     for (id, segments) in [("reckeep-1", 2), ("reckeep-2", 3), ("reckeep-3", 4)] {
         let video = store.video(id).await.unwrap().unwrap();
-        assert_eq!(video.source, VideoSource::Live { state: LiveState::Ended }, "{id}");
+        assert_eq!(video.source, VideoSource::Live { state: LiveState::Ended, record: true }, "{id}");
         assert_eq!(store.claim_recording(id, "sfu-k", NOW + 10, NOW + 70).await.unwrap(), Some(segments), "{id}");
     }
 }
@@ -859,7 +869,7 @@ pub async fn only_ended_streams_with_segments_publish_a_recording(store: &dyn Me
     // A live stream that goes on recording is still a stream, and still listed.
     store.note_recording_segment("recnot-live", 3).await.expect("still live");
     let live = store.video("recnot-live").await.unwrap().unwrap();
-    assert_eq!(live.source, VideoSource::Live { state: LiveState::Live });
+    assert_eq!(live.source, VideoSource::Live { state: LiveState::Live, record: true });
     assert_eq!(live.visibility, Visibility::Public);
 }
 
@@ -879,10 +889,27 @@ pub async fn a_dropped_recording_is_no_longer_unfinished(store: &dyn MetaStore) 
     assert_eq!(store.claim_recording("recdrop-1", "sfu-b", NOW + 60, NOW + 120).await.unwrap(), None);
     assert_not_found(store.publish_recording("recdrop-1", &media("recdrop-1", 1), NOW).await, "publish dropped");
     let video = store.video("recdrop-1").await.unwrap().unwrap();
-    assert_eq!(video.source, VideoSource::Live { state: LiveState::Ended }, "still an ended stream");
+    assert_eq!(video.source, VideoSource::Live { state: LiveState::Ended, record: true }, "still an ended stream");
 
     store.create_video(stored("recdrop-staged", None, "Dropped", "", Visibility::Private)).await.unwrap();
     for id in ["recdrop-staged", "recdrop-absent"] {
         assert_not_found(store.drop_recording(id).await, id);
     }
+}
+
+/// A live stream created with `record: false` reads back so at every state; the
+/// default (`true`) too.
+pub async fn a_stream_keeps_its_recording_choice(store: &dyn MetaStore) {
+    let owner = user(store, "unrecorded").await;
+    let mut unrecorded = stream_record(&owner, "norec-1", "Wombat off the record");
+    unrecorded.source = VideoSource::Live { state: LiveState::Pending, record: false };
+    let created = store.create_video(unrecorded).await.expect("create stream");
+    assert_eq!(created.source, VideoSource::Live { state: LiveState::Pending, record: false });
+    let live = store.set_live_state("norec-1", LiveState::Live, None, NOW + 1).await.expect("live");
+    assert_eq!(live.source, VideoSource::Live { state: LiveState::Live, record: false });
+    let ended = store.set_live_state("norec-1", LiveState::Ended, None, NOW + 2).await.expect("ended");
+    assert_eq!(ended.source, VideoSource::Live { state: LiveState::Ended, record: false });
+
+    let recorded = store.create_video(stream_record(&owner, "norec-2", "Wombat on the record")).await.unwrap();
+    assert_eq!(recorded.source, VideoSource::Live { state: LiveState::Pending, record: true });
 }

@@ -112,6 +112,7 @@ function render() {
   // ---- form ----
   const title = h('input', { name: 'title', required: true, maxlength: '200', testid: 'live-title', autocomplete: 'off', placeholder: 'What is this stream about?' });
   const description = h('textarea', { name: 'description', rows: '4', maxlength: '5000', testid: 'live-description' });
+  const record = h('input', { type: 'checkbox', name: 'record', checked: true, testid: 'live-record' });
   const goLive = h('button', { type: 'submit', testid: 'go-live', disabled: true }, h('span', { class: 'live-dot', 'aria-hidden': 'true' }), 'Go live');
   const formError = h('div', { class: 'msg msg-error', role: 'alert', testid: 'live-error', hidden: true });
   const note = h('p', { class: 'muted small', testid: 'camera-note', hidden: true });
@@ -122,6 +123,7 @@ function render() {
     { class: 'panel broadcast-form', testid: 'broadcast-form' },
     h('label', null, 'Title', title),
     h('label', null, 'Description', description),
+    h('label', { class: 'check' }, record, 'Record it: the broadcast becomes a video here once it ends'),
     note,
     formError,
     h('div', { class: 'actions' }, goLive),
@@ -175,6 +177,7 @@ function render() {
   const formEnabled = (on) => {
     title.disabled = !on;
     description.disabled = !on;
+    record.disabled = !on;
     goLive.disabled = !on || !camera;
   };
 
@@ -235,7 +238,7 @@ function render() {
     setStatus('starting');
     let grant;
     try {
-      grant = await newStream({ title: title.value.trim(), description: description.value });
+      grant = await newStream({ title: title.value.trim(), description: description.value, record: record.checked });
     } catch (err) {
       setStatus('failed');
       showError(`Could not create the stream — ${errorText(err)}`);

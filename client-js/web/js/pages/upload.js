@@ -264,6 +264,13 @@ function render() {
     }
   }
 
+  /** What "Your videos" says of a stream that is not live: an ended recorded one is
+   * being made into its replay (it then appears as a video of its own). */
+  function streamLabel(v, state) {
+    if (state !== 'ended') return `live stream · ${state}`;
+    return v.record === false ? 'live stream · ended · not recorded' : 'live stream · ended · replay being prepared';
+  }
+
   function mineItem(v) {
     if (isLive(v)) {
       // Live streams are not published like uploads: they are public while live.
@@ -272,7 +279,7 @@ function render() {
         'li',
         { testid: 'mine-item', dataset: { videoId: v.id } },
         h('a', { href: watchHref(v.id) }, v.title || 'Untitled'),
-        state === 'live' ? liveBadge() : h('span', { class: 'badge' }, `live stream · ${state}`),
+        state === 'live' ? liveBadge() : h('span', { class: 'badge', testid: 'mine-stream-state' }, streamLabel(v, state)),
         h('span', { class: 'muted' }, formatDate(v.created_at)),
       );
     }

@@ -1,5 +1,7 @@
 // Watch page: watch.html?v=ID. Stored videos play from their URL; live streams
-// (type WebRTC) play through live.js with a LIVE badge and a status overlay.
+// (type WebRTC) play through live.js with a LIVE badge and a status overlay. Once a
+// recorded stream ends, the page waits for its recording (the video at the same id)
+// and offers the replay.
 // `&relay=1` forces a live stream through TURN (`iceTransportPolicy: 'relay'`), to
 // test a TURN deployment.
 import { getVideo, isLive, watch } from '../myvid.js';
@@ -81,6 +83,9 @@ const LIVE_TEXT = {
   playing: '',
   reconnecting: 'Connection lost — reconnecting…',
   ended: 'The broadcast has ended.',
+  replayPending: 'The broadcast has ended. Its replay will be here in a moment…',
+  replayReady: 'The broadcast has ended. Its replay is ready.',
+  notRecorded: 'The broadcast has ended. It was not recorded.',
   failed: 'The live stream could not be played.',
 };
 
@@ -101,6 +106,9 @@ function mutedIcon() {
 
 /** How often to look again while a stream is pending (owner's view only). */
 const PENDING_POLL_MS = 3000;
+/** How often, and how long, to look for an ended stream's recording. */
+const REPLAY_POLL_MS = 3000;
+const REPLAY_WAIT_MS = 5 * 60_000;
 /**
  * Failures worth joining again by ourselves (the media path or the live server went
  * away — say, the TURN server of an endpoint that died — or is shutting down), after 1 s, 2 s, 4 s…, at most
@@ -135,13 +143,15 @@ function playLive(video) {
   const spinner = h('span', { class: 'spinner', 'aria-hidden': 'true' });
   const retry = h('button', { type: 'button', class: 'secondary small', testid: 'live-retry', hidden: true }, 'Try again');
   const home = h('a', { href: 'index.html', class: 'overlay-link', hidden: true }, 'Find other videos');
-  const overlay = h('div', { class: 'live-overlay', testid: 'live-status', dataset: { state: 'connecting' }, role: 'status', 'aria-live': 'polite' }, spinner, statusText, retry, home);
+  const replay = h('a', { href: location.href, class: 'replay-link', testid: 'watch-replay', hidden: true }, 'Watch the replay');
+  const overlay = h('div', { class: 'live-overlay', testid: 'live-status', dataset: { state: 'connecting' }, role: 'status', 'aria-live': 'polite' }, spinner, statusText, retry, replay, home);
   const unmute = h('button', { type: 'button', class: 'unmute', testid: 'unmute', hidden: true }, mutedIcon(), 'Unmute');
   const badge = liveBadge('stage-badge');
   wrap.append(overlay, h('div', { class: 'stage-top' }, badge), unmute);
 
   let handle = null;
   let pendingTimer = null;
+  let replayTimer = null;
   let rejoins = 0;
 
   const show = (state, text) => {
@@ -156,6 +166,43 @@ function playLive(video) {
     setBadgeState(metaBadge, state);
     home.hidden = state !== 'ended';
     if (state === 'ended' && startedAt) date.textContent = `Started at ${startedAt}`;
+    if (state === 'ended') awaitReplay(text);
+  };
+
+  /**
+   * Once a recorded stream has ended: look for its recording (the stored video at the
+   * same id) every few seconds, and offer it when it is there. `ending` is the text
+   * the overlay was given, kept when the stream is not recorded.
+   */
+  const awaitReplay = (ending) => {
+    if (replayTimer !== null) return;
+    if (video.record === false) {
+      if (ending === undefined) statusText.textContent = LIVE_TEXT.notRecorded;
+      return;
+    }
+    statusText.textContent = LIVE_TEXT.replayPending;
+    overlay.dataset.replay = 'pending';
+    const giveUpAt = Date.now() + REPLAY_WAIT_MS;
+    const look = async () => {
+      try {
+        const now = await getVideo(video.id);
+        if (!isLive(now) && now.url) {
+          statusText.textContent = LIVE_TEXT.replayReady;
+          overlay.dataset.replay = 'ready';
+          replay.hidden = false;
+          return;
+        }
+      } catch {
+        // Ended streams are private until their recording is published: keep looking.
+      }
+      if (Date.now() < giveUpAt) {
+        replayTimer = setTimeout(look, REPLAY_POLL_MS);
+      } else {
+        statusText.textContent = LIVE_TEXT.ended;
+        overlay.dataset.replay = 'none';
+      }
+    };
+    replayTimer = setTimeout(look, REPLAY_POLL_MS);
   };
 
   unmute.addEventListener('click', () => {
@@ -225,6 +272,7 @@ function playLive(video) {
   });
   addEventListener('pagehide', () => {
     clearTimeout(pendingTimer);
+    clearTimeout(replayTimer);
     if (handle) handle.stop('the viewer left');
   });
 

@@ -44,6 +44,7 @@ pub(super) fn video(mut row: Row) -> Result<Video, Failure> {
         published_at: take(row, 14)?,
         live_state: take(row, 15)?,
         media_staged: take(row, 16)?,
+        live_record: take(row, 17)?,
     };
     columns.into_video().map_err(|e| StoreError::Internal(e).into())
 }
@@ -87,5 +88,6 @@ pub(super) fn new_video_values(seq: i64, video: &NewVideo) -> Vec<Value> {
         c.published_at.into(),
         c.live_state.into(),
         c.staged.into(),
+        c.record.into(),
     ]
 }

@@ -21,6 +21,7 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
     (1, "users, sessions, videos, server registry", include_str!("0001_init.sql")),
     (2, "live streams' media servers", include_str!("0002_live_host.sql")),
     (3, "recordings of live streams", include_str!("0003_recordings.sql")),
+    (4, "live streams that are not recorded", include_str!("0004_live_record.sql")),
 ];
 
 /// How long a lock holder may take before others treat it as crashed.
@@ -161,6 +162,6 @@ mod tests {
             }
         }
         assert_eq!(statements("-- c\nA;\nB\n  x;\n"), vec!["A", "B\n  x"]);
-        assert_eq!(latest(), 3);
+        assert_eq!(latest(), 4);
     }
 }

@@ -33,6 +33,7 @@ pub(super) fn video(row: &Row) -> rusqlite::Result<Video> {
         published_at: row.get(14)?,
         live_state: row.get(15)?,
         media_staged: row.get(16)?,
+        live_record: row.get(17)?,
     };
     columns.into_video().map_err(|message| rusqlite::Error::FromSqlConversionFailure(6, Type::Text, message.into()))
 }
@@ -42,7 +43,7 @@ pub(super) fn video(row: &Row) -> rusqlite::Result<Video> {
 pub(super) fn insert_video_sql(tail: &str) -> String {
     format!(
         "INSERT INTO videos ({NEW_VIDEO_COLUMNS}) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) {tail}"
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) {tail}"
     )
 }
 
@@ -56,7 +57,7 @@ pub(super) struct VideoParams<'a>(NewVideoColumns<'a>);
 
 impl VideoParams<'_> {
     /// The positional parameters.
-    pub(super) fn as_params(&self) -> [&dyn ToSql; 15] {
+    pub(super) fn as_params(&self) -> [&dyn ToSql; 16] {
         let c = &self.0;
         [
             &c.video.id,
@@ -74,6 +75,7 @@ impl VideoParams<'_> {
             &c.published_at,
             &c.live_state,
             &c.staged,
+            &c.record,
         ]
     }
 }

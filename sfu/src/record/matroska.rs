@@ -1,10 +1,11 @@
-//! [`WebmSegments`]: frames into WebM (Matroska) as an init object plus clusters, each of
-//! which can be stored as it is cut.
+//! [`MatroskaSegments`]: frames into Matroska as an init object plus clusters, each of
+//! which can be stored as it is cut. VP8 and VP9 with Opus make WebM (Matroska's subset
+//! every browser plays); H.264 makes plain Matroska, which the join turns into MP4.
 //!
 //! The recording is one Matroska stream of unknown length: the init bytes (EBML header,
 //! Segment start, Info, Tracks) and then clusters, each starting at a video keyframe.
-//! Concatenated in order they are a playable WebM file; joining them (and adding
-//! duration and cues) is done once at the end with `ffmpeg -c copy`.
+//! Concatenated in order they are a playable file; joining them (and adding duration and
+//! cues) is done once at the end with `ffmpeg -c copy`.
 //!
 //! ```text
 //!  init ─ cluster(t=0 s, keyframe…) ─ cluster(t=8 s, keyframe…) ─ …
@@ -20,22 +21,49 @@ use webm_iterable::matroska_spec::{Master, MatroskaSpec as M, SimpleBlock};
 /// The longest a cluster may span (block times are `i16` milliseconds).
 pub const MAX_CLUSTER_MS: u64 = 30_000;
 
-/// Video codecs WebM carries.
+/// Video codecs a recording holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VideoCodec {
-    /// VP8.
+    /// VP8 (WebM).
     Vp8,
-    /// VP9.
+    /// VP9 (WebM).
     Vp9,
+    /// H.264, frames as length-prefixed NAL units (Matroska).
+    H264,
+}
+
+impl VideoCodec {
+    /// Whether WebM carries it (else the file is plain Matroska).
+    pub fn in_webm(self) -> bool {
+        matches!(self, VideoCodec::Vp8 | VideoCodec::Vp9)
+    }
+}
+
+/// The video track of a recording.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VideoTrack {
+    /// Its codec.
+    pub codec: VideoCodec,
+    /// Its nominal width and height (decoders follow the stream's own headers).
+    pub size: (u32, u32),
+    /// The codec's setup (H.264: the `AVCDecoderConfigurationRecord`).
+    pub private: Option<Vec<u8>>,
 }
 
 /// The tracks of a recording.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tracks {
-    /// The video codec and its nominal size (decoders follow the stream's own headers).
-    pub video: Option<(VideoCodec, u32, u32)>,
+    /// The video track.
+    pub video: Option<VideoTrack>,
     /// Opus audio with this many channels.
     pub opus_channels: Option<u8>,
+}
+
+impl Tracks {
+    /// Whether the file is WebM (else plain Matroska).
+    pub fn is_webm(&self) -> bool {
+        self.video.as_ref().is_none_or(|v| v.codec.in_webm())
+    }
 }
 
 /// The `DefaultDuration` written for video, in nanoseconds: 2 ms, finer than any real
@@ -64,7 +92,7 @@ pub struct Frame<'a> {
 }
 
 /// Writes a recording's frames as WebM init bytes and clusters.
-pub struct WebmSegments {
+pub struct MatroskaSegments {
     writer: WebmWriter<Vec<u8>>,
     /// Start of the open cluster (`None`: no cluster open).
     cluster_ms: Option<u64>,
@@ -86,12 +114,13 @@ fn codec_id(codec: VideoCodec) -> &'static str {
     match codec {
         VideoCodec::Vp8 => "V_VP8",
         VideoCodec::Vp9 => "V_VP9",
+        VideoCodec::H264 => "V_MPEG4/ISO/AVC",
     }
 }
 
-impl WebmSegments {
+impl MatroskaSegments {
     /// Starts a recording of `tracks`; returns the writer and the init bytes.
-    pub fn start(tracks: Tracks) -> std::io::Result<(WebmSegments, Vec<u8>)> {
+    pub fn start(tracks: &Tracks) -> std::io::Result<(MatroskaSegments, Vec<u8>)> {
         let mut writer = WebmWriter::new(Vec::new());
         let write = |w: &mut WebmWriter<Vec<u8>>, tag: &M| w.write(tag).map_err(std::io::Error::other);
         write(
@@ -101,7 +130,7 @@ impl WebmSegments {
                 M::EbmlReadVersion(1),
                 M::EbmlMaxIdLength(4),
                 M::EbmlMaxSizeLength(8),
-                M::DocType("webm".into()),
+                M::DocType(if tracks.is_webm() { "webm" } else { "matroska" }.into()),
                 M::DocTypeVersion(4),
                 M::DocTypeReadVersion(2),
             ])),
@@ -118,15 +147,20 @@ impl WebmSegments {
             ])),
         )?;
         let mut entries = Vec::new();
-        if let Some((codec, width, height)) = tracks.video {
-            entries.push(M::TrackEntry(Master::Full(vec![
+        if let Some(video) = &tracks.video {
+            let (width, height) = video.size;
+            let mut entry = vec![
                 M::TrackNumber(VIDEO_TRACK),
                 M::TrackUID(VIDEO_TRACK),
                 M::TrackType(1),
-                M::CodecID(codec_id(codec).into()),
+                M::CodecID(codec_id(video.codec).into()),
+            ];
+            entry.extend(video.private.clone().map(M::CodecPrivate));
+            entry.extend([
                 M::DefaultDuration(VIDEO_DEFAULT_DURATION_NS),
                 M::Video(Master::Full(vec![M::PixelWidth(width.into()), M::PixelHeight(height.into())])),
-            ])));
+            ]);
+            entries.push(M::TrackEntry(Master::Full(entry)));
         }
         if let Some(channels) = tracks.opus_channels {
             entries.push(M::TrackEntry(Master::Full(vec![
@@ -144,7 +178,7 @@ impl WebmSegments {
         // No `flush`: it would end the Segment. With no known-size element open, every
         // write has already reached the buffer.
         let init = std::mem::take(writer.get_mut());
-        Ok((WebmSegments { writer, cluster_ms: None }, init))
+        Ok((MatroskaSegments { writer, cluster_ms: None }, init))
     }
 
     /// Adds a frame (frames in time order). Returns the bytes of the cluster it closed, if
@@ -221,8 +255,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let frames = vp8_frames(dir.path());
         assert_eq!(frames.len(), 75);
-        let tracks = Tracks { video: Some((VideoCodec::Vp8, 320, 240)), opus_channels: None };
-        let (mut webm, init) = WebmSegments::start(tracks).unwrap();
+        let video = VideoTrack { codec: VideoCodec::Vp8, size: (320, 240), private: None };
+        let tracks = Tracks { video: Some(video), opus_channels: None };
+        let (mut webm, init) = MatroskaSegments::start(&tracks).unwrap();
         let mut pieces = vec![init];
         for (ms, keyframe, data) in &frames {
             let frame = Frame { video: true, ms: *ms, keyframe: *keyframe, data };
