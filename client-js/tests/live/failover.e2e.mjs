@@ -91,6 +91,16 @@ describe('surviving an endpoint loss', () => {
       const before = {};
       for (const v of viewers) before[v.name] = (await pages.viewerStats(v)).framesDecoded;
 
+      // Every change of the pages' state, kept in the page itself: a reconnection
+      // faster than one poll still leaves its "reconnecting" behind.
+      for (const p of affected) {
+        await p.page.evaluate(() => {
+          const el = document.querySelector('[data-testid="live-status"]');
+          window.__stateLog = [];
+          new MutationObserver(() => window.__stateLog.push(el.dataset.state))
+            .observe(el, { attributes: true, attributeFilter: ['data-state'] });
+        });
+      }
       const killedAt = Date.now();
       await endpoints[victim].kill();
 
@@ -101,7 +111,8 @@ describe('surviving an endpoint loss', () => {
       while (Date.now() - killedAt < RESUMED_WITHIN_MS) {
         for (const p of affected) {
           const state = await stateOf(p);
-          if (state === 'reconnecting') seenReconnecting.add(p.name);
+          const log = await p.page.evaluate(() => window.__stateLog);
+          if (state === 'reconnecting' || log.includes('reconnecting')) seenReconnecting.add(p.name);
           if (state === 'failed') throw new Error(`${p.name} failed instead of reconnecting`);
           const active = p === b ? 'live' : 'playing';
           if (state === active && seenReconnecting.has(p.name) && resumedAfter[p.name] === undefined) {

@@ -14,11 +14,14 @@
 //    from Chromium, interrupted by a page reload and resumed; SHA-256 of the stored
 //    object equals the file's) runs against this store, as a child test run.
 //
+// 5. A 12 s Chromium broadcast (all OSDs up again) is recorded into the store: its
+//    recording is a video served from the S3 store that ffmpeg decodes without a word.
+//
 //   MYVID_BIN=/path/to/myvid npm run test:s3
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -30,7 +33,7 @@ import { promisify } from 'node:util';
 import { startServer } from '../support/server.mjs';
 import { launchBrowser } from '../support/browser.mjs';
 import { startS3Store } from '../support/ceph.mjs';
-import { ARTIFACTS, apiJson, sleep, uniqueWord } from '../support/live-pages.mjs';
+import { ARTIFACTS, apiJson, livePages, sleep, uniqueWord, waitForRecording } from '../support/live-pages.mjs';
 
 const run = promisify(execFile);
 const BIG_UPLOAD = 96 << 20;
@@ -315,5 +318,24 @@ describe('uploads and playback on an erasure-coded S3 store while OSDs fail', ()
     const summary = output.split('\n').find((l) => l.includes('reload at'));
     assert.ok(summary, `the scenario ran and reported its reload:\n${output.slice(-4000)}`);
     console.log(`on S3: ${summary.replace(/^[#\\ ]+/, '')}`);
+  });
+
+  test('a live broadcast is recorded into the S3 store', { timeout: 180_000 }, async () => {
+    const pages = livePages({ browser, baseUrl: () => server.url, prefix: 's3-recording' });
+    const b = await pages.openPage('broadcaster');
+    try {
+      const id = await pages.startBroadcast(b, `S3 recording ${uniqueWord('zs')}`, 'segments on erasure-coded storage');
+      await sleep(12_000);
+      await b.page.getByTestId('stop-live').click();
+      const video = await waitForRecording(server.url, id);
+      assert.ok(video.url.startsWith(store.endpoint), `served from the S3 store: ${video.url.slice(0, 80)}`);
+      const decoded = spawnSync('ffmpeg', ['-v', 'error', '-i', video.url, '-f', 'null', '-'], { encoding: 'utf8', timeout: 60_000 });
+      assert.equal(decoded.status, 0, 'ffmpeg decodes it');
+      assert.equal(decoded.stderr, '', 'ffmpeg -v error prints nothing');
+      console.log(`# recording on S3: ${video.duration_seconds} s`);
+      assert.ok(video.duration_seconds >= 10, `the recording holds the broadcast: ${video.duration_seconds} s`);
+    } finally {
+      await pages.closeAll();
+    }
   });
 });

@@ -66,24 +66,41 @@ pub async fn finalize(services: &Services, stream: &str, claimer: &str) -> Resul
             Err(JoinError::Ffmpeg(why)) => tracing::warn!(%stream, run, %why, "a recording run could not be joined"),
         }
     }
-    let Some(&(_, last_format)) = run_files.last() else {
+    if run_files.is_empty() {
         return drop_recording(services, stream, &runs, last, "no run of the recording could be joined").await;
-    };
-    let joined = if run_files.len() == 1 {
-        run_files.remove(0).0
-    } else if run_files.iter().all(|(_, format)| *format == last_format) {
-        let kind = last_format.joined();
-        let file = dir.path().join(format!("joined.{}", kind.extension()));
-        let files: Vec<PathBuf> = run_files.iter().map(|(file, _)| file.clone()).collect();
-        if let Err(e) = join_runs(&services.settings.media, &files, kind, &file).await {
-            tracing::warn!(%stream, error = %e, "runs could not be joined; keeping the last one");
-        }
-        if file.exists() { file } else { run_files.pop().map(|(file, _)| file).unwrap_or_default() }
-    } else {
-        tracing::warn!(%stream, "the runs were recorded in different codecs; keeping the last one");
-        run_files.pop().map(|(file, _)| file).unwrap_or_default()
-    };
+    }
+    let joined = combine_runs(services, stream, dir.path(), run_files).await;
     publish(services, stream, &runs, last, joined).await
+}
+
+/// One file of the runs' joined files (at least one): the only one, or all of them joined
+/// when they share a format; when that fails, or their codecs differ, the last run.
+async fn combine_runs(
+    services: &Services,
+    stream: &str,
+    dir: &std::path::Path,
+    mut run_files: Vec<(PathBuf, SegmentFormat)>,
+) -> PathBuf {
+    let last_format = run_files.last().map(|(_, format)| *format);
+    let last_file = |mut files: Vec<(PathBuf, SegmentFormat)>| files.pop().map(|(file, _)| file).unwrap_or_default();
+    if run_files.len() == 1 {
+        return run_files.remove(0).0;
+    }
+    let Some(format) = last_format.filter(|last| run_files.iter().all(|(_, format)| format == last)) else {
+        tracing::warn!(%stream, "the runs were recorded in different codecs; keeping the last one");
+        return last_file(run_files);
+    };
+    let kind = format.joined();
+    let file = dir.join(format!("joined.{}", kind.extension()));
+    let files: Vec<PathBuf> = run_files.iter().map(|(file, _)| file.clone()).collect();
+    match join_runs(&services.settings.media, &files, kind, &file).await {
+        Ok(()) if file.exists() => file,
+        Ok(()) => last_file(run_files),
+        Err(e) => {
+            tracing::warn!(%stream, error = %e, "runs could not be joined; keeping the last one");
+            last_file(run_files)
+        }
+    }
 }
 
 /// Checks the joined file, stores it and its thumbnail, and publishes the recording.

@@ -104,6 +104,9 @@ async fn start_myvid(args: &Args) -> Result<(tokio::process::Child, String, temp
     let mut child = tokio::process::Command::new(&bin)
         .args(["dev", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir.path())
+        // Every viewer comes from 127.0.0.1: the per-IP abuse limits (20 WHEP offers at
+        // once) would refuse all but the first few.
+        .env("MYVID_LIMITS__ENABLED", "false")
         .stdout(Stdio::piped())
         .stderr(stderr)
         .kill_on_drop(true)
