@@ -73,15 +73,7 @@ fn media_task(record: bool) -> (Duration, u64, Vec<TapItem>) {
             checksum = checksum.wrapping_add(u64::from(f.seq) ^ u64::from(f.timestamp));
         });
         if record && let Some((seq, timestamp)) = stream.record(now, input) {
-            tap.offer(TapItem::Packet(TapPacket {
-                kind: input.kind,
-                seq,
-                timestamp,
-                marker: input.marker,
-                keyframe: input.keyframe,
-                payload: input.payload.clone(),
-                arrived: now,
-            }));
+            tap.offer(TapItem::Packet(TapPacket::forwarded(input, seq, timestamp, now)));
         }
     }
     let elapsed = started.elapsed();

@@ -468,16 +468,7 @@ impl MediaPlane {
             && (source.kind == MediaKind::Audio || codec == recording.video)
             && let Some((seq, timestamp)) = forward.record(now, &input)
         {
-            let packet = TapPacket {
-                kind: input.kind,
-                seq,
-                timestamp,
-                marker: input.marker,
-                keyframe: input.keyframe,
-                payload: input.payload.clone(),
-                arrived: now,
-            };
-            if recording.tap.offer(TapItem::Packet(packet)) {
+            if recording.tap.offer(TapItem::Packet(TapPacket::forwarded(&input, seq, timestamp, now))) {
                 stats.recorded += 1;
             } else {
                 stats.recording_dropped += 1;

@@ -13,7 +13,7 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 
 use crate::codec::Codec;
-use crate::forward::MediaKind;
+use crate::forward::{InPacket, MediaKind};
 
 /// Packets queued for the recorder before the tap drops: about 2.5 s of a 2.5 Mbit/s
 /// stream with its audio, which covers a recorder that stalls while handing over a
@@ -47,6 +47,21 @@ pub struct TapPacket {
     pub payload: Bytes,
     /// When the media task got it.
     pub arrived: Instant,
+}
+
+impl TapPacket {
+    /// `input` as forwarded to the recorder, renumbered `seq` and `timestamp`, got at `now`.
+    pub fn forwarded(input: &InPacket, seq: u16, timestamp: u32, now: Instant) -> TapPacket {
+        TapPacket {
+            kind: input.kind,
+            seq,
+            timestamp,
+            marker: input.marker,
+            keyframe: input.keyframe,
+            payload: input.payload.clone(),
+            arrived: now,
+        }
+    }
 }
 
 /// What goes through the tap.
