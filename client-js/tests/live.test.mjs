@@ -674,7 +674,7 @@ describe('stream set-up requests', () => {
     seen = [];
   });
 
-  test('newStream posts title and description with the session token', async () => {
+  test('newStream posts title, description and the recording choice with the session token', async () => {
     myvid.clearSession();
     await assert.rejects(live.newStream({ title: 'x' }), { code: 'unauthorized' });
     assert.equal(seen.length, 0, 'nothing sent without a session');
@@ -684,7 +684,9 @@ describe('stream set-up requests', () => {
     const req = seen.at(-1);
     assert.equal(`${req.method} ${req.url}`, 'POST /API/NEWSTREAM/');
     assert.equal(req.auth, 'Bearer sess10n');
-    assert.deepEqual(JSON.parse(req.body), { title: 'Morning show', description: 'coffee' });
+    assert.deepEqual(JSON.parse(req.body), { title: 'Morning show', description: 'coffee', record: true }, 'recorded by default');
+    await myvid.newStream({ title: 'Off air', record: false });
+    assert.deepEqual(JSON.parse(seen.at(-1).body), { title: 'Off air', description: '', record: false });
   });
 
   test('iceServers reads GET /API/ICE and drops bad entries', async () => {
