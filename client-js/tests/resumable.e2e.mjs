@@ -15,7 +15,9 @@
 //                           {key} replaced by its key in the staging bucket (needed with S3,
 //                           e.g. `aws --endpoint-url … s3 cp s3://myvid-staging/{key} -`)
 //   RESUMABLE_UPLOAD_BPS    throttle the browser's uploads to this many bytes per second
-//                           (default: no throttle)
+//                           (default 50 MB/s: a few seconds for the file, so that the reload
+//                           comes about half way and the page has measured its speed by then,
+//                           even where loopback runs at 200 MB/s; 0: no throttle)
 //
 // Screenshots and the server log go to test-artifacts/resumable-*.
 
@@ -40,7 +42,7 @@ const FILE_BYTES = Number(process.env.RESUMABLE_FILE_BYTES || 200 * MIB + 12345)
 const PART_BYTES = Number(process.env.RESUMABLE_PART_BYTES || 8 * MIB);
 const SERVER_ENV = process.env.RESUMABLE_SERVER_ENV ? JSON.parse(process.env.RESUMABLE_SERVER_ENV) : {};
 const OBJECT_READER = process.env.RESUMABLE_OBJECT_READER || '';
-const UPLOAD_BPS = Number(process.env.RESUMABLE_UPLOAD_BPS || 0);
+const UPLOAD_BPS = Number(process.env.RESUMABLE_UPLOAD_BPS ?? 50e6);
 /** A part PUT: `part=` on the embedded store's URLs, `partNumber=` on S3's. */
 const PART_PARAM = /[?&](?:part|partNumber)=(\d+)(?:&|$)/;
 
