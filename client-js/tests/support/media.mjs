@@ -1,12 +1,25 @@
 // Generate small media files for the tests with ffmpeg.
 
-import { execFile } from 'node:child_process';
+import assert from 'node:assert/strict';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdtemp, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
+
+/**
+ * Asserts that ffmpeg decodes `input` (a file or a URL) whole without a word:
+ * `ffmpeg -v error -i input -f null -` exits 0 and prints nothing (at most 60 s).
+ *
+ * @param {string} input
+ */
+export function assertDecodesSilently(input) {
+  const decoded = spawnSync('ffmpeg', ['-v', 'error', '-i', input, '-f', 'null', '-'], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(decoded.status, 0, `ffmpeg decodes it${decoded.error ? ` (${decoded.error.message})` : ''}`);
+  assert.equal(decoded.stderr, '', 'ffmpeg -v error prints nothing');
+}
 
 async function ffmpeg(args, cwd) {
   try {
