@@ -5,6 +5,7 @@
 //!  /v1/...    the same capabilities, versioned, cursor-paged    (v1.rs)
 //!  /v1/uploads/{id}/multipart: resumable uploads in parts     (multipart.rs)
 //!  NEWSTREAM, ICE, /v1/streams, /v1/ice: live set-up             (live.rs)
+//!  /playback/hls/… signed HLS playlists of ready videos       (playback.rs)
 //!  /metrics   Prometheus text;  /healthz  liveness              (ops.rs)
 //!  the OpenAPI document of the calls above, from their handlers  (openapi.rs)
 //!  /*         the browser client from client-js/web, embedded   (web.rs)
@@ -19,6 +20,7 @@ mod multipart;
 pub mod openapi;
 mod ops;
 mod pagination;
+mod playback;
 mod v1;
 mod web;
 
@@ -44,6 +46,7 @@ pub fn router(services: Services) -> Router {
     Router::new()
         .merge(documented().into_router())
         .merge(ops::routes())
+        .merge(playback::routes())
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(web::serve)

@@ -37,6 +37,7 @@ pub const BEARER: &str = "bearer";
         v1::list_videos,
         v1::random_videos,
         v1::get_video,
+        v1::get_transcode,
         v1::publish_video,
         v1::new_upload,
         multipart::start,

@@ -8,6 +8,7 @@ use myvid_core::accounts::{self, LoginRequest, SessionGrant, SignupRequest, User
 use myvid_core::auth::MaybeUser;
 use myvid_core::limits::{self, MAX_SEARCH_CHARS};
 use myvid_core::route_table::RouteTable;
+use myvid_core::transcode::{self, TranscodeStatus};
 use myvid_core::uploads::{UploadGrant, UploadRequest, create_upload, publish};
 use myvid_core::view::{VideoView, video_views, visible_video};
 use myvid_core::{ApiError, AuthUser, ErrorBody, JsonBody, Services};
@@ -27,6 +28,7 @@ pub fn routes() -> RouteTable<Services> {
         .get("/v1/videos", list_videos)
         .get("/v1/videos/random", random_videos)
         .get("/v1/videos/{id}", get_video)
+        .get("/v1/videos/{id}/transcode", get_transcode)
         .post("/v1/videos/{id}/publish", publish_video)
         .post("/v1/uploads", new_upload)
 }
@@ -224,6 +226,27 @@ pub(crate) async fn get_video(
     Path(id): Path<String>,
 ) -> Result<Json<VideoView>, ApiError> {
     Ok(Json(visible_video(&services, caller.map(|c| c.user.id), &id).await?))
+}
+
+/// `GET /v1/videos/{id}/transcode`: where making a published video into adaptive HLS
+/// is: waiting, transcoding (with percent done), ready (with its renditions) or failed
+/// (with the reason, for the owner).
+#[utoipa::path(get, path = "/v1/videos/{id}/transcode", tag = "v1",
+    params(("id" = String, Path, description = "the video's id")),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "the transcode's state", body = TranscodeStatus),
+        (status = 400, description = "`invalid_input`: the id is not UTF-8", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: a token was sent but is not valid", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such published stored video (or someone else's private one)", body = ErrorBody),
+        (status = 503, description = "`metadata_unavailable`, `unavailable`", body = ErrorBody),
+    ))]
+pub(crate) async fn get_transcode(
+    State(services): State<Services>,
+    MaybeUser(caller): MaybeUser,
+    Path(id): Path<String>,
+) -> Result<Json<TranscodeStatus>, ApiError> {
+    Ok(Json(transcode::status(&services, caller.map(|c| c.user.id), &id).await?))
 }
 
 /// `POST /v1/videos/{id}/publish`: make an uploaded video public.

@@ -23,7 +23,7 @@ pub const PAGE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'se
 /// Fallback handler: a static file, or a 404 in the shape the caller expects.
 pub async fn serve(method: Method, uri: Uri) -> Response {
     let path = uri.path();
-    let machine_paths = ["/API/", "/v1/", "/objects/"];
+    let machine_paths = ["/API/", "/v1/", "/objects/", "/playback/"];
     if machine_paths.iter().any(|p| path.starts_with(p)) || path == "/v1" {
         return ApiError::new(ErrorCode::NotFound, format!("no such API call: {method} {path}")).into_response();
     }

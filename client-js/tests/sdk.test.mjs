@@ -150,3 +150,58 @@ describe('request shapes', () => {
     assert.equal(seen[3].auth, 'Bearer t0k3n');
   });
 });
+
+describe('transcodeStatus', () => {
+  let server;
+  let seen;
+  const status = { state: 'TRANSCODING', percent: 42, renditions: [{ name: '480p', width: 640, height: 480, bandwidth: 1060400 }], error: null };
+  before(async () => {
+    server = http.createServer((req, res) => {
+      seen.push({ method: req.method, url: req.url, auth: req.headers.authorization });
+      if (req.headers.authorization === 'Bearer stale') {
+        res.writeHead(401, { 'Content-Type': 'application/json' });
+        res.end('{"error":{"code":"unauthorized","message":"the session has expired"}}');
+      } else if (req.url.startsWith('/v1/videos/gone/')) {
+        res.writeHead(404, { 'Content-Type': 'application/json' });
+        res.end('{"error":{"code":"not_found","message":"no such video"}}');
+      } else {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify(status));
+      }
+    });
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    myvid.configure({ baseUrl: `http://127.0.0.1:${server.address().port}` });
+  });
+  after(() => new Promise((r) => server.close(r)));
+  beforeEach(() => {
+    seen = [];
+    myvid.clearSession();
+  });
+
+  const storageWith = (token) => {
+    const map = new Map([['myvid.token', token], ['myvid.user', '{"username":"owner"}']]);
+    return { getItem: (k) => map.get(k) ?? null, setItem: (k, v) => map.set(k, v), removeItem: (k) => map.delete(k) };
+  };
+
+  test('asks GET /v1/videos/{id}/transcode, anonymously when logged out', async () => {
+    assert.deepEqual(await myvid.transcodeStatus('id/with slash'), status);
+    assert.deepEqual(seen, [{ method: 'GET', url: '/v1/videos/id%2Fwith%20slash/transcode', auth: undefined }]);
+  });
+
+  test('sends the token when logged in, so the owner is told why it failed', async () => {
+    myvid.configure({ storage: storageWith('owner-token') });
+    await myvid.transcodeStatus('v1');
+    assert.equal(seen[0].auth, 'Bearer owner-token');
+  });
+
+  test('a stale token does not hide the status: it asks again anonymously', async () => {
+    myvid.configure({ storage: storageWith('stale') });
+    assert.equal((await myvid.transcodeStatus('v1')).percent, 42);
+    assert.deepEqual(seen.map((r) => r.auth), ['Bearer stale', undefined]);
+    assert.equal(myvid.getToken(), null);
+  });
+
+  test('unknown videos reject with not_found', async () => {
+    await assert.rejects(myvid.transcodeStatus('gone'), { code: 'not_found', status: 404 });
+  });
+});

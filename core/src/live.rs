@@ -125,8 +125,15 @@ impl StreamTokens {
     }
 
     fn mac(&self, stream_id: &str, expires_at: i64) -> Hmac<Sha256> {
+        self.mac_for("publish", stream_id, expires_at)
+    }
+
+    /// The shared key's MAC of `subject` until `expires_at` for `purpose` (the first
+    /// line of what is signed, so that a signature for one purpose is never valid for
+    /// another: `publish` tokens, `hls` playback paths).
+    pub(crate) fn mac_for(&self, purpose: &str, subject: &str, expires_at: i64) -> Hmac<Sha256> {
         let mut mac = self.key.clone();
-        mac.update(format!("publish\n{stream_id}\n{expires_at}").as_bytes());
+        mac.update(format!("{purpose}\n{subject}\n{expires_at}").as_bytes());
         mac
     }
 

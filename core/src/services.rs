@@ -49,6 +49,8 @@ pub struct Settings {
     /// The least time a failed log-in takes (the same for unknown accounts and wrong
     /// passwords; a slowdown for guessing).
     pub failed_login_delay: Duration,
+    /// Attempts a video's transcode gets before it fails (`[worker] max_attempts`).
+    pub transcode_max_attempts: u32,
 }
 
 impl Default for Settings {
@@ -68,6 +70,7 @@ impl Default for Settings {
             ice_servers: Vec::new(),
             turn: None,
             failed_login_delay: Duration::from_millis(400),
+            transcode_max_attempts: 5,
         }
     }
 }

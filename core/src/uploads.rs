@@ -272,9 +272,12 @@ pub async fn publish(services: &Services, user: &User, id: &str) -> Result<Video
     };
     match services.meta.publish_video(id, &media, services.clock.now()).await {
         Ok(published) => {
+            crate::transcode::enqueue(services, &published).await;
             discard(services, &[(Bucket::Staging, Some(staged_video)), (Bucket::Staging, Some(staged_preview))]).await;
             services.metrics.videos_published.inc();
             tracing::info!(video = %id, user = %user.username, duration_ms = media.duration_ms, "video published");
+            // Read again: the enqueue marked it processing.
+            let published = services.meta.video(id).await?.unwrap_or(published);
             video_view(services, &published).await
         }
         Err(StoreError::NotFound) => {

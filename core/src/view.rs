@@ -1,6 +1,6 @@
 //! The JSON shape of a video, shared by the original API and `/v1`.
 
-use myvid_store::meta::{LiveState, Video, VideoSource, Visibility};
+use myvid_store::meta::{LiveState, TranscodeState, Video, VideoSource, Visibility};
 use myvid_store::objects::Bucket;
 use serde::Serialize;
 
@@ -54,6 +54,14 @@ pub struct VideoView {
     /// video at this id).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub record: Option<bool>,
+    /// Stored videos: `processing` (the original plays meanwhile), `ready` (adaptive
+    /// HLS at `hls_url`) or `failed` (the original plays).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transcode: Option<TranscodeState>,
+    /// Stored videos once ready: the HLS master playlist (fMP4 renditions), a signed
+    /// URL that expires like `url`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hls_url: Option<String>,
     /// Length in seconds, when known.
     pub duration_seconds: Option<f64>,
     /// Unix seconds at creation.
@@ -81,6 +89,8 @@ pub async fn video_view(services: &Services, video: &Video) -> Result<VideoView,
         whep_url: None,
         ice_servers: None,
         record: None,
+        transcode: None,
+        hls_url: None,
         // Millisecond precision is all we store; f64 holds it exactly for any real length.
         #[allow(clippy::cast_precision_loss)]
         duration_seconds: video.duration_ms.map(|ms| ms as f64 / 1000.0),
@@ -92,6 +102,10 @@ pub async fn video_view(services: &Services, video: &Video) -> Result<VideoView,
             view.source = "MYVID";
             view.url = services.objects.presign_get(Bucket::Videos, video_key, expires_at).await?;
             view.preview_url = Some(services.objects.presign_get(Bucket::Previews, preview_key, expires_at).await?);
+            view.transcode = video.transcode.as_ref().map(|t| t.state);
+            if video.transcode.as_ref().is_some_and(|t| t.state == TranscodeState::Ready && t.hls.is_some()) {
+                view.hls_url = Some(crate::playback::master_url(services, &video.id));
+            }
         }
         // Staged files are never served, not even to their owner: there is nothing to
         // play until the video is published.

@@ -15,8 +15,10 @@ use serde::{Deserialize, Serialize};
 
 mod metadata;
 mod objects;
+mod worker;
 pub use metadata::{MetadataBackend, MetadataConfig};
 pub use objects::{ObjectsBackend, ObjectsConfig};
+pub use worker::WorkerConfig;
 
 /// The whole configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -44,6 +46,8 @@ pub struct Config {
     pub live: LiveConfig,
     /// The SFU that `myvid dev` runs in-process.
     pub sfu: SfuConfig,
+    /// The transcode worker.
+    pub worker: WorkerConfig,
     /// The TURN server `myvid dev` runs next to the endpoint.
     pub turn: TurnConfig,
     /// Abuse limits: request rates per client IP and per account, connections per IP,
@@ -361,6 +365,7 @@ impl Default for Config {
             media: MediaConfig::default(),
             live: LiveConfig::default(),
             sfu: SfuConfig::default(),
+            worker: WorkerConfig::default(),
             turn: TurnConfig::default(),
             limits: myvid_core::abuse::AbuseLimits::default(),
             log: LogConfig::default(),
@@ -482,6 +487,7 @@ impl Config {
         }
         self.metadata.validate()?;
         self.objects.validate()?;
+        self.worker.validate()?;
         if self.uploads.max_video_bytes == 0 || self.uploads.max_preview_bytes == 0 {
             bail!("`uploads.max_video_bytes` and `uploads.max_preview_bytes` must be above 0");
         }
@@ -617,6 +623,7 @@ const OPTIONAL_FIELDS: &[&str] = &[
     "metadata.password",
     "metadata.password_file",
     "objects.secret_key",
+    "worker.work_dir",
 ];
 
 /// Applies `MYVID_…` overrides to the raw table.

@@ -47,6 +47,10 @@ enum Command {
     /// Run only an SFU: it registers and links to every live endpoint; `listen` serves
     /// `/healthz` and `/metrics`. Needs `live.sfu_secret` and `live.stream_secret`.
     Sfu(ServeFlags),
+    /// Run only a transcode worker: it claims jobs from the metadata store and makes
+    /// each published video into adaptive HLS; `listen` serves `/healthz` and `/metrics`.
+    /// With the embedded object store it must share the API's data directory.
+    Worker(ServeFlags),
     /// Import a JSON catalogue of external videos into the metadata store.
     Import {
         /// The catalogue file (see infra/sample-catalogue.json).
@@ -105,6 +109,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Sfu(flags) => {
             let (config, listener) = serving(config, flags).await?;
             myvid::roles::sfu::run(config, listener, Clock::system(), myvid::shutdown::signal()).await
+        }
+        Command::Worker(flags) => {
+            let (config, listener) = serving(config, flags).await?;
+            myvid::roles::worker::run(config, listener, Clock::system(), myvid::shutdown::signal()).await
         }
         Command::Import { file, data_dir } => {
             config.data_dir = absolute(data_dir.unwrap_or(config.data_dir))?;

@@ -141,7 +141,7 @@ async fn version_one_databases_migrate_with_their_data() {
     assert_eq!(store.search_public("numbat", 10, None).await.unwrap().items.len(), 1);
     let version: i64 =
         rusqlite::Connection::open(&path).unwrap().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(version, 8, "every migration applied");
+    assert_eq!(version, 9, "every migration applied");
     let old = store.video("v1").await.unwrap().unwrap();
     assert_eq!(
         old.source,

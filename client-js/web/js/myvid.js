@@ -51,6 +51,30 @@
  * @property {number|null} duration_seconds
  * @property {number} created_at Unix seconds.
  * @property {number|null} published_at Unix seconds, or null while unpublished.
+ * @property {string} [hls_url] Stored videos, once transcoded: signed URL of the
+ *   HLS master playlist (play it with `player.js`; `url` stays the original).
+ * @property {"processing"|"ready"|"failed"} [transcode] Stored videos: where making
+ *   the HLS renditions stands ({@link transcodeStatus} has the detail). Absent for
+ *   live streams and imported (external) videos.
+ */
+
+/**
+ * @typedef {object} Rendition
+ * @property {string} name e.g. `720p`.
+ * @property {number} width
+ * @property {number} height
+ * @property {number} bandwidth Peak bits per second, as in the master playlist.
+ */
+
+/**
+ * @typedef {object} TranscodeStatus
+ * @property {"PENDING_TRANSCODE"|"TRANSCODING"|"READY"|"FAILED"} state
+ * @property {number|null} percent 0–100 while `TRANSCODING` (100 once `READY`), else null.
+ * @property {Rendition[]} renditions The renditions, once `READY`, highest first.
+ * @property {string|null} error Why it `FAILED`; only the owner is told.
+ * @property {number} [attempts] Runs so far (a failed run is retried).
+ * @property {number} [max_attempts] Runs before it is given up as `FAILED`.
+ * @property {number|null} [next_attempt_at] Unix seconds of the next retry, if one waits.
  */
 
 /**
@@ -397,7 +421,11 @@ export async function randomVideos(limit = 12) {
  * @throws {MyVidError} `not_found`.
  */
 export async function getVideo(id) {
-  const path = `/API/VIDEO/${encodeURIComponent(id)}`;
+  return getAsViewer(`/API/VIDEO/${encodeURIComponent(id)}`);
+}
+
+/** GET with the token when logged in (owners see more), anonymously otherwise. */
+async function getAsViewer(path) {
   if (!isLoggedIn()) return request('GET', path);
   try {
     return await request('GET', path, { auth: true });
@@ -406,6 +434,19 @@ export async function getVideo(id) {
     if (e instanceof MyVidError && e.status === 401) return request('GET', path);
     throw e;
   }
+}
+
+/**
+ * Where transcoding a stored video stands: queued, running (with a percentage),
+ * ready or failed. Anyone who may view the video may ask; the failure's `error` is
+ * only given to its owner, so the token is sent when logged in.
+ *
+ * @param {string} id
+ * @returns {Promise<TranscodeStatus>}
+ * @throws {MyVidError} `not_found` (also for live streams and imported videos).
+ */
+export async function transcodeStatus(id) {
+  return getAsViewer(`/v1/videos/${encodeURIComponent(id)}/transcode`);
 }
 
 /**

@@ -19,6 +19,8 @@ pub enum Probe {
         video: Option<VideoStream>,
         /// The length the container claims, in seconds (never trusted on its own).
         claimed_seconds: Option<f64>,
+        /// Whether it has an audio stream.
+        has_audio: bool,
     },
     /// It is not media ffprobe opens with the accepted demuxers; the reason says why.
     Unreadable(String),
@@ -33,6 +35,9 @@ pub struct VideoStream {
     pub width: u64,
     /// Height in pixels (0 if unknown).
     pub height: u64,
+    /// Degrees the picture is turned by when shown (a phone's display matrix, or the
+    /// old `rotate` tag): a multiple of 90, normalised to 0, 90, 180 or 270.
+    pub rotation: u32,
 }
 
 #[derive(Deserialize)]
@@ -48,6 +53,36 @@ struct Stream {
     codec_name: Option<String>,
     width: Option<u64>,
     height: Option<u64>,
+    #[serde(default)]
+    side_data_list: Vec<SideData>,
+    #[serde(default)]
+    tags: Tags,
+}
+
+#[derive(Deserialize)]
+struct SideData {
+    rotation: Option<f64>,
+}
+
+#[derive(Deserialize, Default)]
+struct Tags {
+    rotate: Option<String>,
+}
+
+impl Stream {
+    /// The turn the display matrix (or the `rotate` tag) asks for, normalised.
+    fn rotation(&self) -> u32 {
+        let degrees = self
+            .side_data_list
+            .iter()
+            .find_map(|d| d.rotation)
+            .or_else(|| self.tags.rotate.as_deref().and_then(|r| r.trim().parse::<f64>().ok()))
+            .filter(|d| d.is_finite())
+            .unwrap_or(0.0);
+        let quarter_turns = (degrees / 90.0).round().rem_euclid(4.0);
+        // 0..4 after rem_euclid: the cast cannot truncate.
+        (quarter_turns as u32) * 90
+    }
 }
 
 #[derive(Deserialize)]
@@ -82,7 +117,9 @@ fn parse(json: &[u8]) -> Result<Probe, ToolError> {
         codec: s.codec_name.clone().unwrap_or_default(),
         width: s.width.unwrap_or(0),
         height: s.height.unwrap_or(0),
+        rotation: s.rotation(),
     });
+    let has_audio = report.streams.iter().any(|s| s.codec_type.as_deref() == Some("audio"));
     let format = report.format.as_ref();
     Ok(Probe::Media {
         format: format.and_then(|f| f.format_name.clone()).unwrap_or_default(),
@@ -91,6 +128,7 @@ fn parse(json: &[u8]) -> Result<Probe, ToolError> {
             .and_then(|f| f.duration.as_deref())
             .and_then(|d| d.parse::<f64>().ok())
             .filter(|s| s.is_finite() && *s >= 0.0),
+        has_audio,
     })
 }
 
@@ -214,9 +252,24 @@ mod tests {
     }
 
     #[test]
+    fn rotation_and_audio_are_read() {
+        let phone = probed(
+            r#"{"streams":[{"codec_type":"video","codec_name":"h264","width":1920,"height":1080,"side_data_list":[{"side_data_type":"Display Matrix","rotation":-90}]},{"codec_type":"audio"}],"format":{"format_name":"mov,mp4,m4a,3gp,3g2,mj2"}}"#,
+        );
+        let Probe::Media { video: Some(video), has_audio, .. } = phone else { panic!("{phone:?}") };
+        assert_eq!((video.rotation, has_audio), (270, true));
+        let tagged = probed(r#"{"streams":[{"codec_type":"video","tags":{"rotate":"180"}}]}"#);
+        let Probe::Media { video: Some(video), has_audio, .. } = tagged else { panic!("{tagged:?}") };
+        assert_eq!((video.rotation, has_audio), (180, false));
+    }
+
+    #[test]
     fn unreadable_json_is_an_output_error() {
         assert!(parse(b"not json").is_err());
-        assert_eq!(probed("{}"), Probe::Media { format: String::new(), video: None, claimed_seconds: None });
+        assert_eq!(
+            probed("{}"),
+            Probe::Media { format: String::new(), video: None, claimed_seconds: None, has_audio: false }
+        );
     }
 
     #[tokio::test]

@@ -139,7 +139,8 @@ async fn publish(
     services.objects.put(Bucket::Previews, &preview_key, jpeg).await?;
     let media = PublishedMedia { video_key: video_key.clone(), preview_key: preview_key.clone(), duration_ms };
     match services.meta.publish_recording(stream, &media, services.clock.now()).await {
-        Ok(_) => {
+        Ok(published) => {
+            crate::transcode::enqueue(services, &published).await;
             services.metrics.videos_published.inc();
             tracing::info!(%stream, duration_ms, "recording published");
             delete_segments(services, stream, runs, last).await;

@@ -121,6 +121,7 @@ pub async fn open_services(
             abandon_multipart_after_secs: config.uploads.abandon_multipart_after_secs,
             media: config.media_tools(),
             failed_login_delay: Duration::from_millis(config.limits.failed_login_ms),
+            transcode_max_attempts: config.worker.max_attempts,
             stream_token_ttl_secs: config.live.stream_token_ttl_secs,
             ice_servers: ice_servers(config),
             turn,

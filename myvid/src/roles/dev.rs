@@ -7,6 +7,7 @@
 //!  stores ─▶ Services ─▶ endpoint::start (if live.relay) + sfu::start (if sfu.enabled)
 //!         ─▶ API routes + endpoint routes + OpenAPI ─▶ common::serve until shutdown
 //!         + multipart_reaper (abandoned multipart uploads) until shutdown
+//!         + a transcode worker (if worker.enabled), drained after the SFU
 //! ```
 
 use std::future::Future;
@@ -19,7 +20,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use super::common::{self, open_services, public_url};
-use super::{api, endpoint, sfu};
+use super::{api, endpoint, sfu, worker};
 use crate::config::Config;
 
 /// Runs the dev server on `listener` until `shutdown` completes, then drains the SFU
@@ -79,6 +80,8 @@ pub async fn run(
         tracing::warn!("`sfu.enabled` is false: live streams cannot start");
         None
     };
+    let worker = worker::start(&config, &services, stop.clone());
+    let worker_drain = config.worker.drain_timeout();
     let app = myvid_api::router(services.clone())
         .merge(myvid_endpoint::router(services.clone(), local, relay.clone()))
         .merge(crate::openapi::routes());
@@ -95,6 +98,9 @@ pub async fn run(
             sfu.shutdown().await;
         }
         stop.cancel();
+        if let Some(worker) = worker {
+            worker.drain(worker_drain).await;
+        }
         if let Some(relay) = &relay {
             relay.shutdown();
         }

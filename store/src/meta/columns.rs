@@ -2,12 +2,13 @@
 //! backend: the source is spread over `source`, the key/URL columns, `live_state` and
 //! `media_staged`; visibility and live states are stored by their names.
 
-use super::{LiveState, NewVideo, Video, VideoSource, Visibility};
+use super::{HlsMedia, LiveState, NewVideo, Transcode, TranscodeState, Video, VideoSource, Visibility};
 
 /// The columns a video row reads, for `videos v LEFT JOIN users u ON u.id = v.owner_id`.
 pub(crate) const VIDEO_COLUMNS: &str = "v.seq, v.id, v.owner_id, u.username, v.title, v.description, \
      v.source, v.video_key, v.preview_key, v.external_url, v.external_preview_url, \
-     v.visibility, v.duration_ms, v.created_at, v.published_at, v.live_state, v.media_staged, v.live_record";
+     v.visibility, v.duration_ms, v.created_at, v.published_at, v.live_state, v.media_staged, v.live_record, \
+     v.transcode_state, v.hls_key, v.hls_renditions";
 
 /// The `FROM` clause that goes with [`VIDEO_COLUMNS`].
 pub(crate) const VIDEO_FROM: &str = "videos v LEFT JOIN users u ON u.id = v.owner_id";
@@ -36,6 +37,9 @@ pub(crate) struct VideoColumns {
     pub live_state: Option<String>,
     pub media_staged: bool,
     pub live_record: bool,
+    pub transcode_state: Option<String>,
+    pub hls_key: Option<String>,
+    pub hls_renditions: Option<String>,
 }
 
 impl VideoColumns {
@@ -68,7 +72,23 @@ impl VideoColumns {
             "public" => Visibility::Public,
             other => return Err(format!("unknown visibility {other:?}")),
         };
+        let transcode = match self.transcode_state.as_deref() {
+            None => None,
+            Some(text) => {
+                let state = TranscodeState::parse(text).ok_or_else(|| format!("unknown transcode state {text:?}"))?;
+                let hls = match (self.hls_key, self.hls_renditions) {
+                    (Some(prefix), Some(renditions)) => {
+                        let renditions = serde_json::from_str(&renditions)
+                            .map_err(|e| format!("hls_renditions is not a rendition list: {e}"))?;
+                        Some(HlsMedia { prefix, renditions })
+                    }
+                    _ => None,
+                };
+                Some(Transcode { state, hls })
+            }
+        };
         Ok(Video {
+            transcode,
             seq: self.seq,
             id: self.id,
             owner_id: self.owner_id,

@@ -18,6 +18,7 @@
 mod cluster;
 mod errors;
 mod fts;
+mod jobs;
 mod options;
 mod rows;
 mod schema;
@@ -32,8 +33,8 @@ use self::errors::Failure;
 pub use self::options::MariaOptions;
 use super::columns::{NEW_VIDEO_COLUMNS, USER_COLUMNS, VIDEO_COLUMNS, VIDEO_FROM, live_state};
 use super::{
-    LiveState, MetaStore, NewUser, NewVideo, Page, PageToken, PublishedMedia, ServerEntry, ServerKind, User,
-    UserCredentials, Video, VideoSource,
+    FailOutcome, HlsMedia, Job, LiveState, MetaStore, NewJob, NewUser, NewVideo, Page, PageToken, PublishedMedia,
+    ServerEntry, ServerKind, User, UserCredentials, Video, VideoSource,
 };
 use crate::error::{Result, StoreError};
 
@@ -713,5 +714,93 @@ impl MetaStore for MariaMeta {
 
     async fn list_by_owner(&self, owner_id: i64, limit: u32, start: Option<PageToken>) -> Result<Page<Video>> {
         self.keyset_page(Some(owner_id), limit, start).await
+    }
+
+    async fn enqueue_transcode(&self, job: NewJob) -> Result<Job> {
+        self.cluster
+            .run("enqueue transcode", move |conn| {
+                let job = job.clone();
+                Box::pin(async move { jobs::enqueue_transcode(conn, &job).await })
+            })
+            .await
+    }
+
+    async fn videos_without_transcode(&self, limit: u32) -> Result<Vec<(String, String)>> {
+        self.cluster
+            .run("videos without transcode", move |conn| {
+                Box::pin(async move { jobs::videos_without_transcode(conn, limit).await })
+            })
+            .await
+    }
+
+    async fn claim_job(&self, worker: &str, token: &str, now: i64, lease_until: i64) -> Result<Option<Job>> {
+        let (worker, token) = (worker.to_owned(), token.to_owned());
+        self.cluster
+            .run("claim job", move |conn| {
+                let (worker, token) = (worker.clone(), token.clone());
+                Box::pin(async move { jobs::claim_job(conn, &worker, &token, now, lease_until).await })
+            })
+            .await
+    }
+
+    async fn renew_job(
+        &self,
+        id: &str,
+        token: &str,
+        now: i64,
+        lease_until: i64,
+        progress_permille: u16,
+    ) -> Result<bool> {
+        let (id, token) = (id.to_owned(), token.to_owned());
+        self.cluster
+            .run("renew job", move |conn| {
+                let (id, token) = (id.clone(), token.clone());
+                Box::pin(async move { jobs::renew_job(conn, &id, &token, now, lease_until, progress_permille).await })
+            })
+            .await
+    }
+
+    async fn fail_job(&self, id: &str, token: &str, error: &str, retry_at: i64, now: i64) -> Result<FailOutcome> {
+        let (id, token, error) = (id.to_owned(), token.to_owned(), error.to_owned());
+        self.cluster
+            .run("fail job", move |conn| {
+                let (id, token, error) = (id.clone(), token.clone(), error.clone());
+                Box::pin(async move { jobs::fail_job(conn, &id, &token, &error, retry_at, now).await })
+            })
+            .await
+    }
+
+    async fn release_job(&self, id: &str, token: &str, now: i64) -> Result<bool> {
+        let (id, token) = (id.to_owned(), token.to_owned());
+        self.cluster
+            .run("release job", move |conn| {
+                let (id, token) = (id.clone(), token.clone());
+                Box::pin(async move { jobs::release_job(conn, &id, &token, now).await })
+            })
+            .await
+    }
+
+    async fn complete_transcode(&self, id: &str, token: &str, hls: &HlsMedia, now: i64) -> Result<bool> {
+        let (id, token, hls) = (id.to_owned(), token.to_owned(), hls.clone());
+        self.cluster
+            .run("complete transcode", move |conn| {
+                let (id, token, hls) = (id.clone(), token.clone(), hls.clone());
+                Box::pin(async move { jobs::complete_transcode(conn, &id, &token, &hls, now).await })
+            })
+            .await
+    }
+
+    async fn expire_jobs(&self, now: i64) -> Result<usize> {
+        self.cluster.run("expire jobs", move |conn| Box::pin(async move { jobs::expire_jobs(conn, now).await })).await
+    }
+
+    async fn transcode_job(&self, video_id: &str) -> Result<Option<Job>> {
+        let video_id = video_id.to_owned();
+        self.cluster
+            .run("transcode job", move |conn| {
+                let video_id = video_id.clone();
+                Box::pin(async move { jobs::transcode_job(conn, &video_id).await })
+            })
+            .await
     }
 }

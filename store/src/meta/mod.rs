@@ -6,6 +6,7 @@
 //! `tests/mariadb_conformance.rs`).
 
 mod columns;
+pub mod jobs;
 pub mod mariadb;
 mod search_words;
 pub mod sqlite;
@@ -13,6 +14,7 @@ pub mod sqlite;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+pub use self::jobs::{FailOutcome, HlsMedia, Job, JobKind, JobState, NewJob, Rendition, Transcode, TranscodeState};
 use crate::error::Result;
 
 /// A registered account.
@@ -177,6 +179,9 @@ pub struct Video {
     pub created_at: i64,
     /// Unix seconds when it became public.
     pub published_at: Option<i64>,
+    /// Stored videos only: where making it into adaptive HLS is (`None` before a job
+    /// was enqueued, and for every other source).
+    pub transcode: Option<Transcode>,
 }
 
 /// What is needed to create a video record.
@@ -385,4 +390,58 @@ pub trait MetaStore: Send + Sync + 'static {
 
     /// One owner's videos (private ones too), newest first.
     async fn list_by_owner(&self, owner_id: i64, limit: u32, start: Option<PageToken>) -> Result<Page<Video>>;
+
+    /// Enqueues the transcode of stored video `job.video_id` (whose original must be
+    /// `job.input_key`) and marks the video processing, in one transaction. A video has
+    /// one transcode job: enqueueing again returns the existing job, unchanged.
+    /// `NotFound` if there is no published stored video with this id and key.
+    async fn enqueue_transcode(&self, job: NewJob) -> Result<Job>;
+
+    /// Published stored videos that have no transcode job yet (published before the
+    /// queue existed, or by a process that stopped before enqueueing), as
+    /// `(id, video key)`, oldest first, at most `limit`.
+    async fn videos_without_transcode(&self, limit: u32) -> Result<Vec<(String, String)>>;
+
+    /// Takes the next runnable job for `worker` under claim `token` (fresh and random
+    /// for each claim) until `lease_until`, counting an attempt: a queued job whose
+    /// `run_after` is at or before `now`, or a running one whose lease ran out (its
+    /// worker is gone) with attempts left; oldest first. Claimers racing for a job never
+    /// both get it, on any backend (on Galera: a conditional update, checked by its
+    /// affected rows; never `SELECT … FOR UPDATE`). A call repeated with the same token
+    /// returns the job it already claimed.
+    async fn claim_job(&self, worker: &str, token: &str, now: i64, lease_until: i64) -> Result<Option<Job>>;
+
+    /// Extends the lease of running job `id` held under `token` and records its
+    /// progress (0–1000). `false` if the job is no longer held under this token (the
+    /// lease ran out and another worker took it, or it ended): the caller must stop.
+    async fn renew_job(
+        &self,
+        id: &str,
+        token: &str,
+        now: i64,
+        lease_until: i64,
+        progress_permille: u16,
+    ) -> Result<bool>;
+
+    /// Ends the attempt of job `id` held under `token` as failed with `error` (kept, at
+    /// most 1,000 characters): queued again to run at `retry_at`, or, when that was its
+    /// last attempt, dead-lettered with its video marked failed (one transaction).
+    async fn fail_job(&self, id: &str, token: &str, error: &str, retry_at: i64, now: i64) -> Result<FailOutcome>;
+
+    /// Gives job `id` held under `token` back to the queue without counting the attempt
+    /// (its worker is shutting down). `false` if it was not held under this token.
+    async fn release_job(&self, id: &str, token: &str, now: i64) -> Result<bool>;
+
+    /// Finishes transcode job `id` held under `token`: the job is done and its video
+    /// plays `hls` from now on, in one transaction. `false`, with nothing changed, if
+    /// the job is no longer held under this token (then `hls` is not the video's and its
+    /// objects may be deleted). Repeating a call that succeeded returns `true`.
+    async fn complete_transcode(&self, id: &str, token: &str, hls: &HlsMedia, now: i64) -> Result<bool>;
+
+    /// Dead-letters running jobs whose lease ran out on their last attempt (their worker
+    /// died on it), marking their videos failed; returns how many.
+    async fn expire_jobs(&self, now: i64) -> Result<usize>;
+
+    /// The transcode job of video `video_id`, if it has one.
+    async fn transcode_job(&self, video_id: &str) -> Result<Option<Job>>;
 }

@@ -8,6 +8,7 @@
 
 mod errors;
 mod fts;
+mod jobs;
 mod rows;
 mod schema;
 
@@ -21,8 +22,8 @@ use rusqlite::{Connection, OptionalExtension, ToSql, TransactionBehavior, params
 use self::errors::{map_migration, map_sqlite};
 use self::rows::{USER_COLUMNS, VIDEO_COLUMNS, VIDEO_FROM, insert_video_sql, video_params};
 use super::{
-    LiveState, MetaStore, NewUser, NewVideo, Page, PageToken, PublishedMedia, ServerEntry, ServerKind, User,
-    UserCredentials, Video,
+    FailOutcome, HlsMedia, Job, LiveState, MetaStore, NewJob, NewUser, NewVideo, Page, PageToken, PublishedMedia,
+    ServerEntry, ServerKind, User, UserCredentials, Video,
 };
 use crate::error::{Result, StoreError, from_io};
 
@@ -589,5 +590,54 @@ impl MetaStore for SqliteMeta {
 
     async fn list_by_owner(&self, owner_id: i64, limit: u32, start: Option<PageToken>) -> Result<Page<Video>> {
         keyset_page(self, Some(owner_id), limit, start).await
+    }
+
+    async fn enqueue_transcode(&self, job: NewJob) -> Result<Job> {
+        self.call(move |conn| jobs::enqueue_transcode(conn, &job)).await?.ok_or(StoreError::NotFound)
+    }
+
+    async fn videos_without_transcode(&self, limit: u32) -> Result<Vec<(String, String)>> {
+        self.call(move |conn| jobs::videos_without_transcode(conn, limit)).await
+    }
+
+    async fn claim_job(&self, worker: &str, token: &str, now: i64, lease_until: i64) -> Result<Option<Job>> {
+        let (worker, token) = (worker.to_owned(), token.to_owned());
+        self.call(move |conn| jobs::claim_job(conn, &worker, &token, now, lease_until)).await
+    }
+
+    async fn renew_job(
+        &self,
+        id: &str,
+        token: &str,
+        now: i64,
+        lease_until: i64,
+        progress_permille: u16,
+    ) -> Result<bool> {
+        let (id, token) = (id.to_owned(), token.to_owned());
+        self.call(move |conn| jobs::renew_job(conn, &id, &token, now, lease_until, progress_permille)).await
+    }
+
+    async fn fail_job(&self, id: &str, token: &str, error: &str, retry_at: i64, now: i64) -> Result<FailOutcome> {
+        let (id, token, error) = (id.to_owned(), token.to_owned(), error.to_owned());
+        self.call(move |conn| jobs::fail_job(conn, &id, &token, &error, retry_at, now)).await
+    }
+
+    async fn release_job(&self, id: &str, token: &str, now: i64) -> Result<bool> {
+        let (id, token) = (id.to_owned(), token.to_owned());
+        self.call(move |conn| jobs::release_job(conn, &id, &token, now)).await
+    }
+
+    async fn complete_transcode(&self, id: &str, token: &str, hls: &HlsMedia, now: i64) -> Result<bool> {
+        let (id, token, hls) = (id.to_owned(), token.to_owned(), hls.clone());
+        self.call(move |conn| jobs::complete_transcode(conn, &id, &token, &hls, now)).await
+    }
+
+    async fn expire_jobs(&self, now: i64) -> Result<usize> {
+        self.call(move |conn| jobs::expire_jobs(conn, now)).await
+    }
+
+    async fn transcode_job(&self, video_id: &str) -> Result<Option<Job>> {
+        let video_id = video_id.to_owned();
+        self.call(move |conn| jobs::transcode_job(conn, &video_id)).await
     }
 }

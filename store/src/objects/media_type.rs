@@ -16,12 +16,24 @@ pub enum MediaType {
     Ogg,
     /// A JPEG thumbnail.
     Jpeg,
+    /// An HLS playlist (RFC 8216 §4), written by the transcode worker.
+    Playlist,
+    /// An fMP4 media segment of an HLS rendition (served as `video/mp4`, which every
+    /// player and proxy knows, rather than the rarer `video/iso.segment`).
+    Segment,
 }
 
 impl MediaType {
     /// Every type, for lookups by extension.
-    pub const ALL: [MediaType; 5] =
-        [MediaType::Mp4, MediaType::WebM, MediaType::Matroska, MediaType::Ogg, MediaType::Jpeg];
+    pub const ALL: [MediaType; 7] = [
+        MediaType::Mp4,
+        MediaType::WebM,
+        MediaType::Matroska,
+        MediaType::Ogg,
+        MediaType::Jpeg,
+        MediaType::Playlist,
+        MediaType::Segment,
+    ];
 
     /// The extension keys of this type end with.
     pub fn extension(self) -> &'static str {
@@ -31,6 +43,8 @@ impl MediaType {
             MediaType::Matroska => "mkv",
             MediaType::Ogg => "ogv",
             MediaType::Jpeg => "jpg",
+            MediaType::Playlist => "m3u8",
+            MediaType::Segment => "m4s",
         }
     }
 
@@ -42,6 +56,8 @@ impl MediaType {
             MediaType::Matroska => "video/x-matroska",
             MediaType::Ogg => "video/ogg",
             MediaType::Jpeg => "image/jpeg",
+            MediaType::Playlist => "application/vnd.apple.mpegurl",
+            MediaType::Segment => "video/mp4",
         }
     }
 
@@ -66,6 +82,8 @@ mod tests {
     fn only_server_chosen_extensions_name_a_type() {
         assert_eq!(content_type_of_key("abc/k3.mp4"), "video/mp4");
         assert_eq!(content_type_of_key("abc/k3.jpg"), "image/jpeg");
+        assert_eq!(content_type_of_key("abc/hls/j/a1/master.m3u8"), "application/vnd.apple.mpegurl");
+        assert_eq!(content_type_of_key("abc/hls/j/a1/480p/s00001.m4s"), "video/mp4");
         for other in ["abc/p.html", "abc/p.svg", "abc/video", "abc/x.MP4", "abc/x.mp4.html", "abc/x.js"] {
             assert_eq!(content_type_of_key(other), "application/octet-stream", "{other}");
         }

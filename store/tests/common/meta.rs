@@ -11,6 +11,9 @@ use myvid_store::meta::{
     VideoSource, Visibility,
 };
 
+mod jobs;
+pub use jobs::*;
+
 /// The fixed "current time" of the suite.
 pub const NOW: i64 = 1_700_000_000;
 
@@ -49,6 +52,14 @@ macro_rules! every_check {
             only_ended_streams_with_segments_publish_a_recording,
             a_dropped_recording_is_no_longer_unfinished,
             a_stream_keeps_its_recording_choice,
+            enqueueing_a_transcode_marks_the_video_processing_once,
+            claims_take_due_jobs_oldest_first,
+            racing_claimers_never_share_a_job,
+            a_lease_is_renewed_only_by_its_holder_and_expires,
+            failures_back_off_then_dead_letter_with_the_reason,
+            an_expired_lease_on_the_last_attempt_is_dead_lettered,
+            completing_a_transcode_switches_the_video_once,
+            release_does_not_count_an_attempt,
         }
     };
 }

@@ -1,10 +1,13 @@
-// Watch page: watch.html?v=ID. Stored videos play from their URL; live streams
-// (type WebRTC) play through live.js with a LIVE badge and a status overlay. Once a
-// recorded stream ends, the page waits for its recording (the video at the same id)
-// and offers the replay.
+// Watch page: watch.html?v=ID. Stored videos play through player.js (HLS renditions
+// once transcoded, the original file until then, with a "Processing 42 %" badge that
+// offers the switch when the renditions are ready); live streams (type WebRTC) play
+// through live.js with a LIVE badge and a status overlay. Once a recorded stream
+// ends, the page waits for its recording (the video at the same id) and offers the
+// replay.
 // `&relay=1` forces a live stream through TURN (`iceTransportPolicy: 'relay'`), to
 // test a TURN deployment.
-import { getVideo, isLive, watch } from '../myvid.js';
+import { currentUser, getVideo, isLive, transcodeStatus, watch } from '../myvid.js';
+import { playVod } from '../player.js';
 import { renderHeader, message, errorText, param, formatDate, formatDuration, h, liveBadge, setBadgeState } from '../ui.js';
 
 renderHeader();
@@ -58,7 +61,47 @@ async function load() {
     visibility.hidden = false;
     visibility.textContent = video.published_at ? video.visibility : `${video.visibility} · not published`;
   }
+  if (video.preview_url) player.poster = video.preview_url;
+  article.hidden = false;
+  await playStored(video);
+}
+
+// ---------------------------------------------------------------------------
+// Stored videos
+// ---------------------------------------------------------------------------
+
+/**
+ * How often to ask how transcoding is going. Each poll is one small request per
+ * viewer, and a short clip takes about as long to transcode as it lasts.
+ */
+const TRANSCODE_POLL_MS = 5000;
+
+/** The badge's words while the renditions are being made. */
+function processingText(status) {
+  const percent = status && status.state === 'TRANSCODING' && typeof status.percent === 'number' ? status.percent : null;
+  return percent === null ? 'Processing — playing the original' : `Processing ${Math.floor(percent)} % — playing the original`;
+}
+
+/**
+ * Play a stored video. While its renditions are being made it plays the original
+ * and follows the transcoding; the owner of a video whose transcoding failed is told
+ * why and offered a new upload.
+ *
+ * @param {import('../myvid.js').Video} video
+ */
+async function playStored(video) {
+  const bar = document.getElementById('player-bar');
+  /** @type {import('../player.js').Playback|null} */
+  let playback = null;
+  const start = async (v, options = {}) => {
+    playback = await playVod({ video: v, element: player, menuParent: bar, ...options });
+    // For tests and debugging, like __myvidWatch for live streams.
+    window.__myvidPlayback = playback;
+  };
+
   player.addEventListener('error', () => {
+    // hls.js handles (and recovers from) its own media errors.
+    if (!playback || playback.engine === 'hls.js') return;
     playerError.replaceChildren(
       message(
         'error',
@@ -68,9 +111,123 @@ async function load() {
       ),
     );
   });
-  if (video.preview_url) player.poster = video.preview_url;
-  player.src = video.url;
-  article.hidden = false;
+
+  if (video.transcode === 'processing') {
+    // Nothing to adapt yet: the original plays (`hls_url` comes only once ready).
+    await start({ ...video, hls_url: undefined });
+    followTranscode(video, bar, async () => {
+      const fresh = await getVideo(video.id);
+      if (!fresh.hls_url) throw new Error('the server has no stream for it yet');
+      // Carry on from where the viewer is, playing if it was playing.
+      const at = player.currentTime;
+      const wasPlaying = !player.paused && !player.ended;
+      playback.destroy();
+      await start(fresh, { startAt: at, autoplay: wasPlaying });
+    });
+    return;
+  }
+
+  await start(video);
+  if (video.transcode === 'failed' && isOwner(video)) {
+    let reason = null;
+    try {
+      reason = (await transcodeStatus(video.id)).error;
+    } catch {
+      // The note below says so without a reason.
+    }
+    showTranscodeFailure(video, reason);
+  }
+}
+
+/** @returns {boolean} Whether the logged-in user owns `video`. */
+function isOwner(video) {
+  const user = currentUser();
+  return Boolean(user && video.owner && user.username === video.owner);
+}
+
+/**
+ * The badge of a video being transcoded: polls the status, shows the percentage and,
+ * once the renditions are ready, a button to switch to them. Never switches by
+ * itself: reloading the source in the middle of playback would interrupt the viewer.
+ *
+ * @param {import('../myvid.js').Video} video
+ * @param {HTMLElement} bar Where the badge goes.
+ * @param {() => Promise<void>} switchToHls Resolves once the renditions play.
+ */
+function followTranscode(video, bar, switchToHls) {
+  const text = h('span', { class: 'transcode-text' }, processingText(null));
+  const badge = h('span', { class: 'badge transcode-badge', testid: 'transcode-badge', role: 'status', 'aria-live': 'polite', dataset: { state: 'processing' } }, text);
+  bar.prepend(badge);
+  let timer = null;
+
+  const ready = () => {
+    badge.dataset.state = 'ready';
+    text.textContent = 'Higher quality is ready';
+    const button = h('button', { type: 'button', class: 'secondary small', testid: 'transcode-switch' }, 'Switch now');
+    button.addEventListener('click', async () => {
+      button.disabled = true;
+      try {
+        await switchToHls();
+        badge.remove();
+      } catch (err) {
+        text.textContent = `Higher quality is ready, but switching failed (${errorText(err)})`;
+        button.textContent = 'Try again';
+        button.disabled = false;
+      }
+    });
+    badge.append(button);
+  };
+
+  const poll = async () => {
+    let status;
+    try {
+      status = await transcodeStatus(video.id);
+    } catch (err) {
+      // Gone or unpublished: nothing more to wait for. Anything else may pass: keep asking.
+      if (err.status === 404) {
+        badge.remove();
+        return;
+      }
+      timer = setTimeout(poll, TRANSCODE_POLL_MS);
+      return;
+    }
+    if (status.state === 'READY') {
+      ready();
+    } else if (status.state === 'FAILED') {
+      badge.remove();
+      if (isOwner(video)) showTranscodeFailure(video, status.error);
+    } else {
+      badge.dataset.state = 'processing';
+      text.textContent = processingText(status);
+      timer = setTimeout(poll, TRANSCODE_POLL_MS);
+    }
+  };
+  poll();
+  addEventListener('pagehide', () => clearTimeout(timer));
+}
+
+/**
+ * Tell the owner that the renditions could not be made, why, and that the original
+ * still plays. Published media never changes, so the way out is a new upload.
+ *
+ * @param {import('../myvid.js').Video} video
+ * @param {string|null} reason
+ */
+function showTranscodeFailure(video, reason) {
+  const again = h('a', { href: `upload.html?again=${encodeURIComponent(video.id)}`, testid: 'upload-again' }, 'Upload again');
+  document.getElementById('transcode-note').replaceChildren(
+    message(
+      'error',
+      h(
+        'span',
+        null,
+        `This video could not be prepared for streaming${reason ? `: ${reason}` : ''}. `,
+        'Viewers get the original file, which may not play everywhere. ',
+        again,
+      ),
+      'transcode-failed',
+    ),
+  );
 }
 
 // ---------------------------------------------------------------------------

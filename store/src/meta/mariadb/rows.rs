@@ -45,6 +45,9 @@ pub(super) fn video(mut row: Row) -> Result<Video, Failure> {
         live_state: take(row, 15)?,
         media_staged: take(row, 16)?,
         live_record: take(row, 17)?,
+        transcode_state: take(row, 18)?,
+        hls_key: take(row, 19)?,
+        hls_renditions: take(row, 20)?,
     };
     columns.into_video().map_err(|e| StoreError::Internal(e).into())
 }

@@ -22,6 +22,7 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
     (2, "live streams' media servers", include_str!("0002_live_host.sql")),
     (3, "recordings of live streams", include_str!("0003_recordings.sql")),
     (4, "live streams that are not recorded", include_str!("0004_live_record.sql")),
+    (5, "the job queue: transcoding into HLS", include_str!("0005_jobs.sql")),
 ];
 
 /// How long a lock holder may take before others treat it as crashed.
@@ -162,6 +163,6 @@ mod tests {
             }
         }
         assert_eq!(statements("-- c\nA;\nB\n  x;\n"), vec!["A", "B\n  x"]);
-        assert_eq!(latest(), 4);
+        assert_eq!(latest(), 5);
     }
 }

@@ -34,6 +34,9 @@ pub(super) fn video(row: &Row) -> rusqlite::Result<Video> {
         live_state: row.get(15)?,
         media_staged: row.get(16)?,
         live_record: row.get(17)?,
+        transcode_state: row.get(18)?,
+        hls_key: row.get(19)?,
+        hls_renditions: row.get(20)?,
     };
     columns.into_video().map_err(|message| rusqlite::Error::FromSqlConversionFailure(6, Type::Text, message.into()))
 }
