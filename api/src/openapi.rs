@@ -40,6 +40,7 @@ pub const BEARER: &str = "bearer";
         v1::get_transcode,
         v1::publish_video,
         v1::new_upload,
+        v1::check_upload,
         multipart::start,
         multipart::part_urls,
         multipart::status,

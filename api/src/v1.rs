@@ -9,6 +9,7 @@ use myvid_core::auth::MaybeUser;
 use myvid_core::limits::{self, MAX_SEARCH_CHARS};
 use myvid_core::route_table::RouteTable;
 use myvid_core::transcode::{self, TranscodeStatus};
+use myvid_core::uploads::check::{self, UploadCheck};
 use myvid_core::uploads::{UploadGrant, UploadRequest, create_upload, publish};
 use myvid_core::view::{VideoView, video_views, visible_video};
 use myvid_core::{ApiError, AuthUser, ErrorBody, JsonBody, Services};
@@ -31,6 +32,7 @@ pub fn routes() -> RouteTable<Services> {
         .get("/v1/videos/{id}/transcode", get_transcode)
         .post("/v1/videos/{id}/publish", publish_video)
         .post("/v1/uploads", new_upload)
+        .post("/v1/uploads/{id}/check", check_upload)
 }
 
 /// `POST /v1/auth/signup`: a new account and its first session.
@@ -247,6 +249,27 @@ pub(crate) async fn get_transcode(
     Path(id): Path<String>,
 ) -> Result<Json<TranscodeStatus>, ApiError> {
     Ok(Json(transcode::status(&services, caller.map(|c| c.user.id), &id).await?))
+}
+
+/// `POST /v1/uploads/{id}/check`: whether the uploaded video file is one MyVid plays
+/// (advisory, before publishing: publish checks its own copy again).
+#[utoipa::path(post, path = "/v1/uploads/{id}/check", tag = "v1",
+    params(("id" = String, Path, description = "the upload's (video's) id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "the verdict: `playable`, or the `reason` it is not", body = UploadCheck),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: someone else's public video", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 409, description = "`upload_incomplete`: the video file is not uploaded yet; `conflict`: already published", body = ErrorBody),
+        (status = 503, description = "`unavailable` (the checker), `storage_unavailable`, `metadata_unavailable`", body = ErrorBody),
+    ))]
+pub(crate) async fn check_upload(
+    State(services): State<Services>,
+    caller: AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<UploadCheck>, ApiError> {
+    Ok(Json(check::check_upload(&services, &caller.user, &id).await?))
 }
 
 /// `POST /v1/videos/{id}/publish`: make an uploaded video public.

@@ -68,6 +68,18 @@ pub struct Metrics {
     pub recording_bytes: Counter,
     /// Recording segments lost (the store refused them after retries, or the queue was full).
     pub recording_segments_lost: Counter,
+    /// Transcode jobs claimed (attempts started) by this process's worker.
+    pub transcodes_claimed: Counter,
+    /// Transcodes this process's worker finished (videos made ready).
+    pub transcodes_done: Counter,
+    /// Transcode attempts that failed and were queued again.
+    pub transcodes_retried: Counter,
+    /// Transcodes dead-lettered after their last attempt failed.
+    pub transcodes_dead: Counter,
+    /// Attempts stopped because another worker took their job over.
+    pub transcode_leases_lost: Counter,
+    /// Seconds each successful transcode took (fetch, ffmpeg, upload).
+    pub transcode_seconds: Histogram,
 }
 
 impl Default for Metrics {
@@ -100,6 +112,13 @@ impl Default for Metrics {
             recording_segments: Counter::default(),
             recording_bytes: Counter::default(),
             recording_segments_lost: Counter::default(),
+            transcodes_claimed: Counter::default(),
+            transcodes_done: Counter::default(),
+            transcodes_retried: Counter::default(),
+            transcodes_dead: Counter::default(),
+            transcode_leases_lost: Counter::default(),
+            // 1 s .. ~2.3 h in 14 doublings.
+            transcode_seconds: Histogram::new(exponential_buckets(1.0, 2.0, 14)),
             registry: Registry::default(),
         };
         registry.register("http_requests", "HTTP requests answered", metrics.http_requests.clone());
@@ -119,6 +138,28 @@ impl Default for Metrics {
             "recording_segments_lost",
             "Recording segments lost: refused by the store after retries",
             metrics.recording_segments_lost.clone(),
+        );
+        registry.register("transcodes_claimed", "Transcode attempts started", metrics.transcodes_claimed.clone());
+        registry.register("transcodes_done", "Videos transcoded into HLS", metrics.transcodes_done.clone());
+        registry.register(
+            "transcodes_retried",
+            "Transcode attempts that failed and were queued again",
+            metrics.transcodes_retried.clone(),
+        );
+        registry.register(
+            "transcodes_dead",
+            "Transcodes dead-lettered after their last attempt",
+            metrics.transcodes_dead.clone(),
+        );
+        registry.register(
+            "transcode_leases_lost",
+            "Transcode attempts stopped because another worker took the job over",
+            metrics.transcode_leases_lost.clone(),
+        );
+        registry.register(
+            "transcode_seconds",
+            "Seconds a successful transcode took",
+            metrics.transcode_seconds.clone(),
         );
         registry.register("http_request_duration_seconds", "HTTP request latency", metrics.http_latency.clone());
         registry.register("signups", "Accounts created", metrics.signups.clone());

@@ -5,9 +5,11 @@
 //!
 //! ```text
 //! create_upload ──▶ Staged: PUT URLs (1 h) to staging/{id}/video, staging/{id}/preview
-//!       ──publish──▶ preview: probe (raster still) → decode → new JPEG → previews/{id}/{n}.jpg
-//!                    video:   probe (type) → copy → videos/{id}/{n}.{ext} → probe the copy again
-//!                             → decode its start and end (duration) → Stored, public
+//!       ──publish──▶ video:   probe (type) → copy → videos/{id}/{n}.{ext} → probe the copy again
+//!                             → decode its start and end (duration)
+//!                    preview: probe (raster still) → decode → new JPEG → previews/{id}/{n}.jpg
+//!                             (none uploaded: the video copy's first frame)
+//!                    → Stored, public; its transcode into HLS enqueued
 //!                    staging objects deleted
 //! ```
 //!
@@ -18,6 +20,7 @@
 //! revoked).
 
 pub mod abandoned;
+pub mod check;
 pub mod multipart;
 pub mod part_plan;
 
@@ -45,7 +48,9 @@ pub struct UploadRequest {
     #[schema(schema_with = crate::text_schema::description)]
     pub description: String,
     /// The preview image's file name on the uploader's machine (checked, not used:
-    /// the server names and types what it stores).
+    /// the server names and types what it stores). Optional: without a preview image,
+    /// publishing makes one from a frame of the video.
+    #[serde(default)]
     #[schema(schema_with = crate::text_schema::filename)]
     pub preview_filename: String,
     /// The video's file name on the uploader's machine (checked, not used).
@@ -78,7 +83,7 @@ fn staging_keys(id: &str) -> VideoSource {
 /// Creates a private video owned by `user` and presigned URLs for its two files.
 pub async fn create_upload(services: &Services, user: &User, req: UploadRequest) -> Result<UploadGrant, ApiError> {
     let details = Details::check(&req.title, &req.description)?;
-    limits::text("preview_filename", &req.preview_filename, MAX_FILENAME_CHARS, true, false)?;
+    limits::text("preview_filename", &req.preview_filename, MAX_FILENAME_CHARS, false, false)?;
     limits::text("video_filename", &req.video_filename, MAX_FILENAME_CHARS, true, false)?;
     require_writable(services)?;
     let now = services.clock.now();
@@ -179,14 +184,24 @@ fn nonce() -> String {
     format!("{:016x}", rand::random::<u64>())
 }
 
-/// Decodes the staged preview and stores a new JPEG of it; returns its key.
-async fn make_preview(services: &Services, id: &str, staged: &str, nonce: &str) -> Result<String, ApiError> {
-    let (input, probed) = probe_object(services, Bucket::Staging, staged).await?;
+/// Decodes the preview (the uploaded image in staging, or the first frame of the
+/// checked video copy when there is no image) and stores a new JPEG of it; returns
+/// its key.
+async fn make_preview(
+    services: &Services,
+    id: &str,
+    bucket: Bucket,
+    key: &str,
+    nonce: &str,
+) -> Result<String, ApiError> {
+    let (input, probed) = probe_object(services, bucket, key).await?;
     let invalid = |why: String| {
         let message = format!("the preview must be a PNG, JPEG, WebP, GIF or BMP image that decodes ({why})");
         refused(services, ErrorCode::InvalidPreview, message)
     };
-    media::image_check(&probed).map_err(invalid)?;
+    if bucket == Bucket::Staging {
+        media::image_check(&probed).map_err(invalid)?;
+    }
     let jpeg = media::thumbnail(&services.settings.media, &input).await.map_err(|e| checker_unavailable(&e))?;
     let jpeg = jpeg.map_err(|why| invalid(format!("it does not decode: {why}")))?;
     let key = format!("{id}/{nonce}.{}", MediaType::Jpeg.extension());
@@ -250,15 +265,23 @@ pub async fn publish(services: &Services, user: &User, id: &str) -> Result<Video
     };
     require_writable(services)?;
     let settings = &services.settings;
-    require_object(services, &staged_preview, "preview image", settings.max_preview_bytes).await?;
+    // The preview image is optional: without one, a frame of the video becomes it.
+    let has_preview = services.objects.head(Bucket::Staging, &staged_preview).await?.is_some();
+    if has_preview {
+        require_object(services, &staged_preview, "preview image", settings.max_preview_bytes).await?;
+    }
     require_object(services, &staged_video, "video file", settings.max_video_bytes).await?;
     let nonce = nonce();
     let mut video_copy = None;
     let mut preview_copy = None;
     let made = async {
-        let preview_key = make_preview(services, id, &staged_preview, &nonce).await?;
-        preview_copy = Some(preview_key.clone());
         let (video_key, duration_ms) = make_video(services, id, &staged_video, &nonce, &mut video_copy).await?;
+        let preview_key = if has_preview {
+            make_preview(services, id, Bucket::Staging, &staged_preview, &nonce).await?
+        } else {
+            make_preview(services, id, Bucket::Videos, &video_key, &nonce).await?
+        };
+        preview_copy = Some(preview_key.clone());
         Ok::<_, ApiError>(PublishedMedia { video_key, preview_key, duration_ms })
     }
     .await;

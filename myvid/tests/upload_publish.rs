@@ -1,5 +1,6 @@
-//! The VOD path: upload through presigned URLs, publish (with the checks that refuse
-//! missing, empty or non-video files), then the video is public and plays.
+//! The VOD path: upload through presigned URLs, check the file before publishing,
+//! publish (with the checks that refuse missing, empty or non-video files; a missing
+//! preview is made from a frame), then the video is public and plays.
 
 mod support;
 
@@ -59,7 +60,7 @@ async fn publish_refuses_missing_empty_and_non_video_files() {
     let publish = || server.post_json(&path, Some(&token), json!({}));
 
     let msg = assert_error(publish().await, 409, "upload_incomplete").await;
-    assert!(msg.contains("preview"), "{msg}");
+    assert!(msg.contains("video file"), "{msg}");
 
     let preview_url = grant["preview_upload_url"].as_str().unwrap();
     let video_url = grant["video_upload_url"].as_str().unwrap();
@@ -132,4 +133,47 @@ async fn oversized_uploads_are_refused_and_leave_nothing() {
     let left: Vec<_> = std::fs::read_dir(&objects).map(|d| d.collect()).unwrap_or_default();
     assert!(left.is_empty(), "no partial object may remain: {left:?}");
     assert_eq!(server.put_bytes(url, vec![7u8; 1000]).await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_video_uploaded_without_a_preview_gets_one_from_a_frame() {
+    let server = TestServer::start().await;
+    let token = server.signup("carol").await;
+    let grant = server.new_upload(&token, "No preview", "").await;
+    let id = grant["id"].as_str().unwrap();
+    let video_url = grant["video_upload_url"].as_str().unwrap();
+    assert_eq!(server.put_bytes(video_url, read(&media().clip)).await.status(), 200);
+    let published = server.post_json(&format!("/API/PUBLISH/{id}"), Some(&token), json!({})).await;
+    assert_eq!(published.status(), 200, "{}", published.text().await.unwrap());
+    let video: Value = server.get(&format!("/API/VIDEO/{id}"), None).await.json().await.unwrap();
+    assert_eq!(video["transcode"], "processing", "its transcode is queued");
+    let preview = server.http.get(video["preview_url"].as_str().unwrap()).send().await.unwrap();
+    assert_eq!(preview.headers()["content-type"], "image/jpeg");
+    assert!(preview.bytes().await.unwrap().starts_with(&[0xff, 0xd8]), "a JPEG made from the video");
+}
+
+#[tokio::test]
+async fn the_check_says_whether_an_uploaded_file_plays_before_publishing() {
+    let server = TestServer::start().await;
+    let token = server.signup("dave").await;
+    let grant = server.new_upload(&token, "Checked", "").await;
+    let id = grant["id"].as_str().unwrap();
+    let path = format!("/v1/uploads/{id}/check");
+    let video_url = grant["video_upload_url"].as_str().unwrap();
+    assert_error(server.post_json(&path, Some(&token), json!({})).await, 409, "upload_incomplete").await;
+
+    assert_eq!(server.put_bytes(video_url, b"meeting notes, not a video".to_vec()).await.status(), 200);
+    let check: Value = server.post_json(&path, Some(&token), json!({})).await.json().await.unwrap();
+    assert_eq!(check["playable"], false, "{check}");
+    assert!(!check["reason"].as_str().unwrap_or_default().is_empty(), "{check}");
+
+    assert_eq!(server.put_bytes(video_url, read(&media().clip)).await.status(), 200);
+    let check: Value = server.post_json(&path, Some(&token), json!({})).await.json().await.unwrap();
+    assert_eq!(check["playable"], true, "{check}");
+    assert_eq!(check["duration_seconds"], 2.0, "{check}");
+    assert!(check["width"].as_u64().unwrap() > 0 && check["height"].as_u64().unwrap() > 0, "{check}");
+
+    let other = server.signup("eve").await;
+    assert_error(server.post_json(&path, Some(&other), json!({})).await, 404, "not_found").await;
+    assert_error(server.post_json(&path, None, json!({})).await, 401, "unauthorized").await;
 }

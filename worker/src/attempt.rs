@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use myvid_core::Services;
 use myvid_core::media::{self, Probe};
-use myvid_store::meta::{HlsMedia, Job, Rendition};
+use myvid_store::meta::{FailOutcome, HlsMedia, Job};
 use myvid_store::objects::Bucket;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -55,6 +55,7 @@ struct Made {
 /// `abort` cancels it (the worker is shutting down): the job is then released.
 pub(crate) async fn run(context: &AttemptContext, job: Job, token: String, abort: CancellationToken) {
     let AttemptContext { services, settings } = context;
+    services.metrics.transcodes_claimed.inc();
     let started = Instant::now();
     let cancel = abort.child_token();
     let lost = Arc::new(AtomicBool::new(false));
@@ -79,6 +80,7 @@ pub(crate) async fn run(context: &AttemptContext, job: Job, token: String, abort
     match result {
         Ok(made) => finish(services, &job, &token, made, seconds).await,
         Err(_) if lost.load(Ordering::Acquire) => {
+            services.metrics.transcode_leases_lost.inc();
             tracing::warn!(job = %job.id, "attempt stopped: another worker holds the job now");
         }
         Err(_) if abort.is_cancelled() => {
@@ -94,7 +96,12 @@ pub(crate) async fn run(context: &AttemptContext, job: Job, token: String, abort
             let retry_at = now + settings.backoff.delay_secs(job.attempts, rand::random::<f64>());
             match services.meta.fail_job(&job.id, &token, &reason, retry_at, now).await {
                 Ok(outcome) => {
-                    tracing::warn!(job = %job.id, attempt = job.attempts, ?outcome, %reason, "attempt failed")
+                    match outcome {
+                        FailOutcome::Retried => services.metrics.transcodes_retried.inc(),
+                        FailOutcome::Dead => services.metrics.transcodes_dead.inc(),
+                        FailOutcome::LeaseLost => services.metrics.transcode_leases_lost.inc(),
+                    };
+                    tracing::warn!(job = %job.id, attempt = job.attempts, ?outcome, %reason, "attempt failed");
                 }
                 Err(e) => {
                     tracing::warn!(job = %job.id, error = %e, %reason, "attempt failed and could not be recorded")
@@ -109,6 +116,8 @@ async fn finish(services: &Services, job: &Job, token: &str, made: Made, seconds
     for try_number in 1..=COMPLETE_TRIES {
         match services.meta.complete_transcode(&job.id, token, &made.hls, services.clock.now()).await {
             Ok(true) => {
+                services.metrics.transcodes_done.inc();
+                services.metrics.transcode_seconds.observe(seconds);
                 let names: Vec<&str> = made.hls.renditions.iter().map(|r| r.name.as_str()).collect();
                 tracing::info!(job = %job.id, video = %job.video_id, renditions = ?names, seconds, "video transcoded");
                 return;
@@ -173,11 +182,7 @@ async fn make_ladder(
         .map_err(|e| e.to_string())?;
     let prefix = format!("{}/hls/{}/a{}", job.video_id, job.id, job.attempts);
     let keys = upload(services, &out, &prefix, &ladder.files, &progress, &cancel).await?;
-    let renditions = ladder
-        .renditions
-        .iter()
-        .map(|r| Rendition { name: r.name.clone(), width: r.width, height: r.height, bandwidth: r.bandwidth })
-        .collect();
+    let renditions = ladder.renditions;
     Ok(Made { hls: HlsMedia { prefix, renditions }, keys })
 }
 

@@ -36,6 +36,9 @@ impl TestServer {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut config =
             Config { listen: "127.0.0.1:0".into(), data_dir: dir.path().join("data"), ..Config::default() };
+        // Transcoding is for the tests that turn it on: elsewhere it would only compete
+        // for the CPU with what is being measured.
+        config.worker.enabled = false;
         tweak(&mut config);
         config.validate().expect("test config is valid");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");

@@ -1,4 +1,4 @@
-//! A role of the real binary (`myvid api|endpoint|sfu`) as a child process, and small
+//! A role of the real binary (`myvid api|endpoint|sfu|worker`) as a child process, and small
 //! HTTP helpers for tests that drive several of them.
 
 use std::io::{BufRead, BufReader};
@@ -29,7 +29,12 @@ impl Role {
     /// Starts `myvid <role>` on a free port over `data_dir` with `env`, and reads the URL
     /// from its one line on stdout. Its log goes to `<role>.log` beside the data.
     pub fn start(role: &str, data_dir: &Path, env: &[(&str, &str)]) -> Role {
-        let log = data_dir.with_file_name(format!("{role}.log"));
+        Self::start_named(role, role, data_dir, env)
+    }
+
+    /// [`Role::start`] with the log at `<name>.log`, for several processes of one role.
+    pub fn start_named(role: &str, name: &str, data_dir: &Path, env: &[(&str, &str)]) -> Role {
+        let log = data_dir.with_file_name(format!("{name}.log"));
         let mut child = Command::new(BIN)
             .args([role, "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)

@@ -8,10 +8,12 @@
 //! ```
 //!
 //! The child is killed when the run is cancelled, times out or stalls, and also when
-//! the future is dropped (`kill_on_drop`). A worker that is SIGKILLed cannot take its
-//! ffmpeg along (that would need `PR_SET_PDEATHSIG` in `pre_exec`, which is unsafe
-//! code, forbidden in this workspace): such an orphan is bounded by nothing but its
-//! own input, and the job's lease moves the work elsewhere.
+//! the future is dropped (`kill_on_drop`). A worker that is SIGKILLed takes its ffmpeg
+//! along too: ffmpeg is started through util-linux's `setpriv --pdeathsig KILL`, which
+//! asks the kernel to kill it when the worker thread that started it dies (doing it
+//! ourselves would need `pre_exec`, unsafe code, which this workspace forbids). The
+//! "parent" is the spawning thread, a runtime worker thread that lives as long as the
+//! process. Without `setpriv` (not Linux) such an orphan runs until its input ends.
 
 mod lines;
 mod stderr;
@@ -35,6 +37,9 @@ use super::progress::{Progress, ProgressParser};
 
 /// The longest stdout line read as progress (ffmpeg's are under 100 bytes).
 const MAX_PROGRESS_LINE: usize = 1024;
+
+/// util-linux's `setpriv`, which sets the parent-death signal before it runs ffmpeg.
+const SETPRIV: &str = "/usr/bin/setpriv";
 
 /// The highest `nice` increment (coreutils accepts up to 19).
 pub const MAX_NICE: u8 = 19;
@@ -116,14 +121,17 @@ pub async fn run(
 ) -> Result<Finished, RunError> {
     let program_name = job.program.file_name().unwrap_or(job.program.as_os_str()).to_string_lossy().into_owned();
     let nice = job.nice.min(MAX_NICE);
-    let mut command = if nice > 0 {
-        let mut command = Command::new("nice");
-        command.arg("-n").arg(nice.to_string()).arg(job.program);
-        command
-    } else {
-        Command::new(job.program)
-    };
+    let mut line: Vec<OsString> = Vec::new();
+    if Path::new(SETPRIV).is_file() {
+        line.extend([SETPRIV, "--pdeathsig", "KILL", "--"].map(OsString::from));
+    }
+    if nice > 0 {
+        line.extend(["nice".into(), "-n".into(), nice.to_string().into()]);
+    }
+    line.push(job.program.into());
+    let mut command = Command::new(&line[0]);
     command
+        .args(&line[1..])
         .args(job.args)
         .current_dir(job.current_dir)
         .stdin(Stdio::null())
@@ -193,25 +201,20 @@ pub async fn run(
                 kill(&mut child).await;
                 return Err(RunError::Failed { reason: format!("waiting for ffmpeg: {e}") });
             }
-            Event::Exited(Ok(status)) => return outcome(status, &tail, nice, program_name, out_time),
+            Event::Exited(Ok(status)) => return outcome(status, &tail, program_name, out_time),
         }
     }
 }
 
 /// Turns an exit status into the run's result.
-fn outcome(
-    status: ExitStatus,
-    tail: &StderrTail,
-    nice: u8,
-    program: String,
-    out_time: Duration,
-) -> Result<Finished, RunError> {
+fn outcome(status: ExitStatus, tail: &StderrTail, program: String, out_time: Duration) -> Result<Finished, RunError> {
     if status.success() {
         return Ok(Finished { warning: tail.reason(), out_time });
     }
     // `nice` exits 127 (not found) or 126 (not executable) when it cannot start the
     // program: that is a spawn failure, not a bad input.
-    if nice > 0 && matches!(status.code(), Some(126 | 127)) && tail.contains("nice:") {
+    let wrapper_failed = tail.contains("nice:") || tail.contains("setpriv:");
+    if matches!(status.code(), Some(126 | 127)) && wrapper_failed {
         let kind = if status.code() == Some(127) { io::ErrorKind::NotFound } else { io::ErrorKind::PermissionDenied };
         let reason = tail.reason().unwrap_or_else(|| format!("nice exited with {status}"));
         return Err(RunError::Spawn { program, source: io::Error::new(kind, reason) });

@@ -1,8 +1,10 @@
-// Upload page: create an upload, send preview + video with progress, publish.
+// Upload page: create an upload, send preview + video with progress, publish, then
+// follow the making of its HLS renditions ("Processing 42 %" → "Ready in 480p, 360p").
 // Video files above the server's multipart threshold go up in parts and resume after a
 // reload: choosing the same file again picks the upload up where it stopped.
-import { currentUser, createUpload, uploadFile, publish, myVideos, isLive } from '../myvid.js';
+import { currentUser, createUpload, uploadFile, publish, myVideos, isLive, transcodeStatus } from '../myvid.js';
 import { findPendingUpload, savePendingUpload, uploadResumable, describeSpeed } from '../resumable.js';
+import { describeTranscode, followTranscode, mineBadgeText } from '../transcoding.js';
 import { renderHeader, message, errorText, h, loginHref, watchHref, formatDate, liveBadge } from '../ui.js';
 
 renderHeader();
@@ -39,7 +41,52 @@ function progressRow(label, testid) {
   };
 }
 
+/**
+ * The published video's processing: a bar and a line ("Processing 42 %", "Ready in
+ * 480p, 360p", or why it failed), asked for every 2 s until it is done. The row is a
+ * status region kept `aria-busy` while the percentage moves, so a screen reader says
+ * how it ended rather than every step.
+ */
+function transcodeRow() {
+  const bar = h('progress', { max: '100', testid: 'transcode-progress', 'aria-label': 'Processing progress' });
+  const text = h('span', { class: 'transcode-line', testid: 'transcode-status' });
+  const row = h('div', { class: 'transcode-row', testid: 'transcode', role: 'status', 'aria-live': 'polite', hidden: true }, bar, text);
+
+  /** @param {import('../transcoding.js').TranscodeView} view */
+  const show = (view) => {
+    row.hidden = false;
+    row.dataset.phase = view.phase;
+    row.setAttribute('aria-busy', String(!view.done));
+    if (view.percent === null) bar.removeAttribute('value');
+    else bar.value = view.percent;
+    bar.hidden = view.phase === 'failed';
+    text.textContent = view.text;
+  };
+  const hide = () => {
+    row.hidden = true;
+  };
+  /** @param {string} id */
+  const follow = (id) => {
+    show({ phase: 'waiting', text: 'Waiting to be processed…', percent: null, done: false });
+    return followTranscode({
+      id,
+      fetchStatus: transcodeStatus,
+      onStatus: (status) => show(describeTranscode(status)),
+      // Not a video that gets renditions (or gone): nothing to follow.
+      onGone: hide,
+      // A restart or a lost connection: the last words stay, the asking goes on.
+      onError: (err) => console.warn(`transcode status: ${errorText(err)}`),
+    });
+  };
+  return { row, follow, hide };
+}
+
+/** Stops the status loops of the page as last drawn (it is drawn again on log in/out). */
+let stopLoops = () => {};
+addEventListener('pagehide', () => stopLoops());
+
 function render() {
+  stopLoops();
   const user = currentUser();
   if (!user) {
     root.replaceChildren(
@@ -73,6 +120,7 @@ function render() {
   const publishButton = h('button', { type: 'button', testid: 'publish-button', disabled: true }, 'Publish');
   const resetButton = h('button', { type: 'button', class: 'secondary', testid: 'upload-reset', hidden: true }, 'Upload another video');
   const result = h('div', { testid: 'publish-result' });
+  const transcode = transcodeRow();
   const progressPanel = h(
     'section',
     { class: 'panel progress-panel', testid: 'upload-progress', hidden: true, 'aria-label': 'Upload progress' },
@@ -82,6 +130,7 @@ function render() {
     statusLine,
     errorBox,
     result,
+    transcode.row,
     h('div', { class: 'actions' }, publishButton, resetButton),
   );
 
@@ -90,6 +139,12 @@ function render() {
   root.replaceChildren(form, progressPanel, mine);
 
   let pending = null;
+  /** The loop following the published video's transcoding, if any. */
+  let following = null;
+  const stopFollowing = () => {
+    if (following) following.stop();
+    following = null;
+  };
 
   // A file whose upload a previous visit left unfinished: say so, and fill in its title.
   video.addEventListener('change', () => {
@@ -228,8 +283,11 @@ function render() {
           'publish-success',
         ),
       );
+      const id = published.id || pending.id;
       pending = null;
       publishButton.hidden = true;
+      stopFollowing();
+      following = transcode.follow(id);
     } catch (err) {
       statusLine.textContent = 'Publishing failed.';
       showError('', err);
@@ -242,6 +300,8 @@ function render() {
 
   resetButton.addEventListener('click', () => {
     pending = null;
+    stopFollowing();
+    transcode.hide();
     form.reset();
     resumeNotice.hidden = true;
     submit.textContent = 'Upload';
@@ -251,9 +311,20 @@ function render() {
     title.focus();
   });
 
+  /** The loops following processing videos in the list (stopped when it is redrawn). */
+  let mineFollowers = [];
+  stopLoops = () => {
+    stopFollowing();
+    mineFollowers.forEach((f) => f.stop());
+    mineFollowers = [];
+  };
+
   async function refreshMine() {
     try {
       const videos = await myVideos();
+      mineFollowers.forEach((f) => f.stop());
+      mineFollowers = [];
+      if (!root.contains(mine)) return; // drawn again meanwhile
       if (videos.length === 0) {
         mine.replaceChildren();
         return;
@@ -309,10 +380,38 @@ function render() {
       { testid: 'mine-item', dataset: { videoId: v.id } },
       h('a', { href: watchHref(v.id) }, v.title || 'Untitled'),
       h('span', { class: `badge ${isPublished ? 'badge-public' : ''}` }, isPublished ? 'public' : `${v.visibility || 'private'}${v.published_at ? '' : ' · draft'}`),
+      transcodeBadge(v),
       h('span', { class: 'muted' }, formatDate(v.created_at)),
       btn,
       err,
     );
+  }
+
+  /**
+   * "processing 42 %" or "failed" for a published video whose renditions are being
+   * made or could not be; nothing once they are ready. A processing badge follows
+   * the status until it is done.
+   */
+  function transcodeBadge(v) {
+    const text = mineBadgeText(v);
+    if (text === null) return null;
+    const badge = h('span', { class: 'badge transcode-state', testid: 'mine-transcode', dataset: { state: v.transcode } }, text);
+    if (v.transcode === 'processing') {
+      mineFollowers.push(
+        followTranscode({
+          id: v.id,
+          fetchStatus: transcodeStatus,
+          onStatus: (status) => {
+            const now = mineBadgeText(v, status);
+            badge.dataset.state = status.state === 'FAILED' ? 'failed' : status.state === 'READY' ? 'ready' : 'processing';
+            if (now === null) badge.remove();
+            else badge.textContent = now;
+          },
+          onGone: () => badge.remove(),
+        }),
+      );
+    }
+    return badge;
   }
 
   refreshMine();
