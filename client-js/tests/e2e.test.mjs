@@ -81,11 +81,17 @@ async function signUp(page, shot, username) {
   await page.getByTestId('upload-form').waitFor();
 }
 
-/** Fill the upload form, upload, and wait until both progress bars are at 100 %. */
+/**
+ * Fill the upload form (the preview image only if given), upload, and wait until the
+ * progress bars are at 100 % and the server's check of the video file is shown.
+ *
+ * @returns {Promise<{state: string, text: string}>} The check's verdict on the page
+ *   (`data-state` playable, unplayable or unknown, and its line).
+ */
 async function uploadThroughPage(page, { title, description, preview, video }) {
   await page.getByTestId('upload-title').fill(title);
   await page.getByTestId('upload-description').fill(description);
-  await page.getByTestId('upload-preview').setInputFiles(preview);
+  if (preview) await page.getByTestId('upload-preview').setInputFiles(preview);
   await page.getByTestId('upload-video').setInputFiles(video);
   await page.getByTestId('upload-submit').click();
   await page.getByTestId('upload-progress').waitFor({ state: 'visible' });
@@ -95,8 +101,8 @@ async function uploadThroughPage(page, { title, description, preview, video }) {
     page.waitForFunction(
       () =>
         document.querySelector('[data-testid="video-progress"]')?.value === 100 &&
-        document.querySelector('[data-testid="preview-progress"]')?.value === 100 &&
-        !document.querySelector('[data-testid="publish-button"]')?.disabled,
+        ['playable', 'unplayable', 'unknown'].includes(document.querySelector('[data-testid="check-result"]')?.dataset.state) &&
+        /upload complete/i.test(document.querySelector('[data-testid="upload-status"]')?.textContent),
       null,
       { timeout: 30_000 },
     ),
@@ -105,10 +111,14 @@ async function uploadThroughPage(page, { title, description, preview, video }) {
     }),
   ]);
   assert.equal(await page.getByTestId('video-progress-text').textContent(), '100%');
-  assert.equal(await page.getByTestId('preview-progress-text').textContent(), '100%');
   assert.equal(await page.getByTestId('video-progress').getAttribute('max'), '100');
-  assert.match(await page.getByTestId('upload-status').textContent(), /upload complete/i);
-  assert.ok(await page.getByTestId('publish-button').isEnabled(), 'Publish is enabled after the upload');
+  if (preview) {
+    assert.equal(await page.getByTestId('preview-progress-text').textContent(), '100%');
+  } else {
+    assert.ok(await page.getByTestId('preview-progress').isHidden(), 'no preview bar without a preview');
+  }
+  const check = page.getByTestId('check-result');
+  return { state: await check.getAttribute('data-state'), text: await check.textContent() };
 }
 
 /** Search from the header search box on the current page. */
@@ -161,8 +171,16 @@ describe('MyVid browser client end to end', () => {
       await signUp(page, shot, username);
       await shot('upload-page');
 
-      // 2. Upload the clip + preview; both progress bars reach 100 %.
-      await uploadThroughPage(page, { title, description, preview: media.preview, video: media.clip });
+      // 2. Upload the clip + preview; both progress bars reach 100 %, and the server's
+      // check of the file says what it is before Publish.
+      assert.equal(
+        (await page.locator('label', { has: page.getByTestId('upload-preview') }).textContent()).trim(),
+        'Preview image (optional: we take a frame of the video)',
+      );
+      const verdict = await uploadThroughPage(page, { title, description, preview: media.preview, video: media.clip });
+      assert.deepEqual(verdict, { state: 'playable', text: '320×240 · 0:04 — ready to publish' });
+      assert.match(await page.getByTestId('upload-status').textContent(), /^Upload complete\. Publish it/);
+      assert.ok(await page.getByTestId('publish-button').isEnabled(), 'Publish is enabled after a good check');
       await shot('uploaded-100-percent');
 
       // Not public before publishing.
@@ -306,6 +324,57 @@ describe('MyVid browser client end to end', () => {
     });
   });
 
+  test('a video uploaded without a preview publishes with a frame of it as its preview', { timeout: 180_000 }, async () => {
+    const ctx = await newPage('no-preview');
+    const { page, shot, pageErrors, failedRequests } = ctx;
+    await withFailureShot(ctx, async () => {
+      const username = uniqueWord('n_').slice(0, 14);
+      const word = uniqueWord('zn');
+      const title = `No preview ${word}`;
+
+      await signUp(page, shot, username);
+      const verdict = await uploadThroughPage(page, { title, description: 'A frame will do.', preview: null, video: media.clip });
+      assert.deepEqual(verdict, { state: 'playable', text: '320×240 · 0:04 — ready to publish' });
+      await shot('uploaded-without-preview');
+
+      await page.getByTestId('publish-button').click();
+      const errorBox = page.getByTestId('upload-error');
+      await Promise.race([
+        page.getByTestId('watch-link').waitFor({ state: 'visible' }),
+        errorBox.waitFor({ state: 'visible' }).then(async () => {
+          throw new Error(`publish failed on the page: ${await errorBox.textContent()}`);
+        }),
+      ]);
+      const id = new URL(await page.getByTestId('watch-link').getAttribute('href'), server.url).searchParams.get('v');
+
+      // The server made a preview (a JPEG) from the video.
+      const video = await apiJson(server.url, 'GET', `/API/VIDEO/${encodeURIComponent(id)}`);
+      assert.equal(video.status, 200, video.text);
+      assert.ok(video.json.preview_url, `a preview_url: ${video.text}`);
+      const image = await fetch(video.json.preview_url);
+      assert.equal(image.status, 200);
+      assert.equal(image.headers.get('content-type'), 'image/jpeg');
+      const bytes = new Uint8Array(await image.arrayBuffer());
+      assert.deepEqual([...bytes.subarray(0, 2)], [0xff, 0xd8], 'a JPEG');
+
+      // …and the pages show it: the search result's card has the image, loaded.
+      await searchFromHeader(page, word);
+      const card = page.locator(`[data-testid="video-card"][data-video-id="${id}"]`);
+      await card.waitFor();
+      await page.waitForFunction(
+        (vid) => {
+          const img = document.querySelector(`[data-testid="video-card"][data-video-id="${vid}"] img[data-testid="video-preview"]`);
+          return img && img.complete && img.naturalWidth === 320 && img.naturalHeight === 240;
+        },
+        id,
+      );
+      await shot('search-with-made-preview');
+
+      assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
+      assert.deepEqual(failedRequests, [], 'no 5xx responses');
+    });
+  });
+
   test('a fake video cannot be published and stays out of search', { timeout: 180_000 }, async () => {
     const ctx = await newPage('fake');
     const { page, shot, pageErrors, failedRequests } = ctx;
@@ -315,24 +384,32 @@ describe('MyVid browser client end to end', () => {
       const title = `Not really a video ${word}`;
 
       await signUp(page, shot, username);
-      await uploadThroughPage(page, { title, description: 'Plain text in disguise.', preview: media.preview, video: media.fake });
-      await shot('fake-uploaded');
+      // A text file named fake.webm: the check after the upload says so, and Publish
+      // is never offered.
+      const verdict = await uploadThroughPage(page, { title, description: 'Plain text in disguise.', preview: media.preview, video: media.fake });
+      assert.equal(verdict.state, 'unplayable');
+      assert.match(verdict.text, /^This file isn't a video we can play: \S/);
+      const publishButton = page.getByTestId('publish-button');
+      assert.ok(await publishButton.isDisabled(), 'Publish is disabled for a file that does not play');
+      assert.ok(await page.getByTestId('upload-reset').isVisible(), 'the page offers to upload another video');
+      assert.ok(await page.getByTestId('upload-error').isHidden(), 'not an upload error: the upload itself worked');
+      await shot('not-a-video-check');
 
-      await page.getByTestId('publish-button').click();
-      const errorBox = page.getByTestId('upload-error');
-      await errorBox.waitFor({ state: 'visible' });
-      const errorText = await errorBox.textContent();
-      assert.match(errorText, /^not_a_video: \S/, `the page shows the not_a_video error (got "${errorText}")`);
-      assert.equal(await errorBox.getAttribute('role'), 'alert');
-      assert.equal(await page.getByTestId('watch-link').count(), 0, 'no watch link for a rejected video');
-      assert.match(await page.getByTestId('upload-status').textContent(), /publishing failed/i);
-      await shot('not-a-video-error');
-
-      // The user's own list shows it as an unpublished draft.
+      // The user's own list shows it as an unpublished draft; publishing it from there
+      // anyway is refused by the server's own check.
       await page.getByTestId('mine-item').first().waitFor();
       const mine = page.getByTestId('mine-item').filter({ hasText: word });
       assert.equal(await mine.count(), 1, 'the draft is listed under "Your videos"');
       assert.match(await mine.textContent(), /draft/);
+      await mine.getByTestId('mine-publish').click();
+      const mineError = mine.getByTestId('mine-publish-error');
+      await mineError.filter({ hasText: /\S/ }).waitFor();
+      const errorText = await mineError.textContent();
+      assert.match(errorText, /^not_a_video: \S/, `the list shows the not_a_video error (got "${errorText}")`);
+      assert.equal(await mineError.getAttribute('role'), 'alert');
+      assert.ok(await publishButton.isDisabled(), 'Publish stayed disabled');
+      assert.equal(await page.getByTestId('watch-link').count(), 0, 'no watch link for a rejected video');
+      await shot('not-a-video-error');
 
       // Not searchable, neither from the page nor through either search API.
       await searchFromHeader(page, word);

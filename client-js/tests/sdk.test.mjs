@@ -110,7 +110,64 @@ describe('SDK against the mock API', () => {
     const mine = await myvid.myVideos();
     assert.deepEqual(mine.map((v) => v.title), ['Hello world']);
     assert.equal(mine[0].visibility, 'private');
+    await assert.rejects(myvid.checkUpload(up.id), { code: 'upload_incomplete', status: 409 });
     await assert.rejects(myvid.publish(up.id), { code: 'upload_incomplete', status: 409 });
+  });
+
+  test('checkUpload gives the verdict on the uploaded file, before publishing', async () => {
+    await myvid.signup({ username: 'cleo', email: 'cleo@example.test', password: 'password123' });
+    const up = await myvid.createUpload({ title: 'Notes', previewFile: null, videoFile: { name: 'notes.webm' } });
+    const put = await fetch(up.video_upload_url, { method: 'PUT', body: 'meeting notes, not a video' });
+    assert.equal(put.status, 200);
+    const check = await myvid.checkUpload(up.id);
+    assert.equal(check.playable, false);
+    assert.match(check.reason, /\S/);
+    await assert.rejects(myvid.publish(up.id), { code: 'not_a_video', status: 422 });
+  });
+});
+
+describe('checkUpload', () => {
+  let server;
+  let seen;
+  const verdict = { playable: true, reason: null, width: 640, height: 480, duration_seconds: 6, has_audio: true };
+  before(async () => {
+    server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        seen.push({ method: req.method, url: req.url, auth: req.headers.authorization, body });
+        if (req.url.startsWith('/v1/uploads/empty/')) {
+          res.writeHead(409, { 'Content-Type': 'application/json' });
+          res.end('{"error":{"code":"upload_incomplete","message":"the video file has not been uploaded yet"}}');
+        } else {
+          res.writeHead(200, { 'Content-Type': 'application/json' });
+          res.end(JSON.stringify(verdict));
+        }
+      });
+    });
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    myvid.configure({ baseUrl: `http://127.0.0.1:${server.address().port}` });
+  });
+  after(() => new Promise((r) => server.close(r)));
+  beforeEach(() => {
+    seen = [];
+    const map = new Map([['myvid.token', 'owner-token'], ['myvid.user', '{"username":"owner"}']]);
+    myvid.configure({ storage: { getItem: (k) => map.get(k) ?? null, setItem: (k, v) => map.set(k, v), removeItem: (k) => map.delete(k) } });
+  });
+
+  test('POSTs /v1/uploads/{id}/check with the token and no body', async () => {
+    assert.deepEqual(await myvid.checkUpload('id/with slash'), verdict);
+    assert.deepEqual(seen, [{ method: 'POST', url: '/v1/uploads/id%2Fwith%20slash/check', auth: 'Bearer owner-token', body: '' }]);
+  });
+
+  test('before the video file is uploaded: upload_incomplete', async () => {
+    await assert.rejects(myvid.checkUpload('empty'), { code: 'upload_incomplete', status: 409 });
+  });
+
+  test('fails locally without a session', async () => {
+    myvid.clearSession();
+    await assert.rejects(myvid.checkUpload('v1'), { code: 'unauthorized', status: 401 });
+    assert.deepEqual(seen, []);
   });
 });
 

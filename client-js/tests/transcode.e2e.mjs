@@ -3,15 +3,16 @@
 //
 //   MYVID_BIN=/path/to/myvid npm run test:transcode
 //
-// Through the pages: sign up, upload a 6 s H.264/AAC clip with a preview, publish. While
+// Through the pages: sign up, upload a 6 s H.264/AAC clip with a preview; the upload page
+// shows the server's check ("640×480 · 0:06 — ready to publish"); publish. While
 // the worker runs, the watch page shows the processing badge and plays the original,
 // the upload page says "Processing N %" and "Your videos" a "processing" badge; the
 // upload page then reaches "Ready in 480p, 360p". The status endpoint must list 480p
 // 640×480 and 360p 480×360; the signed master playlist names both; ffprobe reads each
 // variant playlist over HTTP (H.264 at the rung's size, AAC, a keyframe every 2 s).
 // Reloaded, the watch page plays through hls.js: the quality menu forces 480p (frames
-// 640 wide) then 360p (480 wide); back in Auto with the network throttled (CDP), hls.js
-// switches down to 360p by itself.
+// 640 wide) then 360p (480 wide); back in Auto with the network throttled (CDP) and the
+// HTTP cache off, playing again from the start, hls.js switches down to 360p by itself.
 //
 // The worker reads its input at the clip's own pace (`simulated_realtime_input`, ffmpeg
 // `-re`), so the processing phase lasts at least the clip's 6 s whatever the machine's
@@ -206,6 +207,8 @@ describe('transcoding end to end', () => {
       await page.getByTestId('upload-video').setInputFiles(media.clip);
       await page.getByTestId('upload-submit').click();
       await page.waitForFunction(() => !document.querySelector('[data-testid="publish-button"]')?.disabled, null, { timeout: 30_000 });
+      // The server checked the file as soon as it was up.
+      assert.equal(await page.getByTestId('check-result').textContent(), '640×480 · 0:06 — ready to publish');
 
       // Every line the processing row shows, in order (the row is polled every 2 s).
       await page.evaluate(() => {
@@ -377,13 +380,19 @@ describe('transcoding end to end', () => {
       const bytesPerSecond = Math.floor(Math.min(...bandwidths) / 8 / 2);
       const cdp = await context.newCDPSession(page);
       await cdp.send('Network.enable');
+      // Segments already fetched would come from the memory cache, past the throttle.
+      await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
       await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: bytesPerSecond, uploadThroughput: -1 });
       const switchesBefore = await page.evaluate(() => window.__switches.length);
-      await page.evaluate(() => {
-        document.querySelector('[data-testid="video-player"]').currentTime = 0;
-      });
+      // Auto drops the buffer; playing again (the 6 s clip has ended by now, and a paused
+      // element makes hls.js skip its abandon rules) makes it fetch under the throttle.
       await select.selectOption('-1');
       assert.equal(await page.evaluate(() => window.__myvidHls.autoLevelEnabled), true);
+      await page.evaluate(() => {
+        const v = document.querySelector('[data-testid="video-player"]');
+        v.currentTime = 0;
+        v.play().catch(() => {});
+      });
       try {
         await page.waitForFunction(
           ([from, low]) => window.__switches.slice(from).some((s) => s.auto && s.level === low),

@@ -49,7 +49,10 @@ const id = () => randomBytes(8).toString('hex');
 const now = () => Math.floor(Date.now() / 1000);
 const words = (s) => (String(s || '').toLowerCase().match(/[\p{L}\p{N}]+/gu) || []);
 
-/** Probe a media file with ffprobe; resolves to its duration or null if not a video. */
+/**
+ * Probe a media file with ffprobe; resolves to its duration, picture size and whether it
+ * has sound, or null if not a video.
+ */
 function probe(buf) {
   return new Promise((resolve) => {
     mkdtemp(path.join(tmpdir(), 'mock-probe-')).then(async (dir) => {
@@ -57,15 +60,22 @@ function probe(buf) {
       await writeFile(file, buf);
       execFile(
         'ffprobe',
-        ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=codec_type:format=duration', '-of', 'json', file],
+        ['-v', 'error', '-show_entries', 'stream=codec_type,width,height:format=duration', '-of', 'json', file],
         async (err, stdout) => {
           await rm(dir, { recursive: true, force: true });
           if (err) return resolve(null);
           try {
             const info = JSON.parse(stdout);
-            if (!info.streams || info.streams.length === 0) return resolve(null);
+            const streams = info.streams || [];
+            const video = streams.find((st) => st.codec_type === 'video');
+            if (!video) return resolve(null);
             const d = Number(info.format && info.format.duration);
-            resolve({ duration: Number.isFinite(d) ? d : null });
+            resolve({
+              duration: Number.isFinite(d) ? d : null,
+              width: video.width ?? null,
+              height: video.height ?? null,
+              hasAudio: streams.some((st) => st.codec_type === 'audio'),
+            });
           } catch {
             resolve(null);
           }
@@ -305,13 +315,25 @@ export async function startMock({ host = '127.0.0.1', port = 0, media = process.
       videos.set(v.id, v);
       return send(200, { id: v.id, preview_upload_url: sign(v.id, 'preview', 'put'), video_upload_url: sign(v.id, 'video', 'put') });
     }
+    if (m === 'POST' && (match = /^\/v1\/uploads\/([^/]+)\/check$/.exec(p))) {
+      const u = authUser(req);
+      const v = videos.get(decodeURIComponent(match[1]));
+      if (!v || (v.ownerId !== u.id && v.visibility !== 'public')) throw new ApiError(404, 'not_found', 'no such video');
+      if (v.ownerId !== u.id) throw new ApiError(403, 'forbidden', 'not your video');
+      if (v.published_at) throw new ApiError(409, 'conflict', 'only an unpublished upload can be checked');
+      if (!v.video || !v.video.length) throw new ApiError(409, 'upload_incomplete', 'the video file has not been uploaded yet');
+      const info = await probe(v.video);
+      if (!info) return send(200, { playable: false, reason: 'ffprobe finds no video stream in it', width: null, height: null, duration_seconds: null, has_audio: null });
+      return send(200, { playable: true, reason: null, width: info.width, height: info.height, duration_seconds: info.duration, has_audio: info.hasAudio });
+    }
     if (m === 'POST' && (match = /^\/API\/PUBLISH\/([^/]+)$/.exec(p))) {
       const u = authUser(req);
       const v = videos.get(decodeURIComponent(match[1]));
       if (!v) throw new ApiError(404, 'not_found', 'no such video');
       if (v.ownerId !== u.id) throw new ApiError(403, 'forbidden', 'not your video');
       if (v.live) throw new ApiError(409, 'conflict', 'a live stream cannot be published');
-      if (!v.preview || !v.preview.length || !v.video || !v.video.length) throw new ApiError(409, 'upload_incomplete', 'preview or video file missing');
+      // The preview is optional (the real server then takes a frame; the mock shows none).
+      if (!v.video || !v.video.length) throw new ApiError(409, 'upload_incomplete', 'the video file has not been uploaded yet');
       const info = await probe(v.video);
       if (!info) throw new ApiError(422, 'not_a_video', 'the uploaded video file is not a playable video');
       v.duration = info.duration;

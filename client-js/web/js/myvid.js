@@ -86,12 +86,24 @@
 /**
  * @typedef {object} PendingUpload
  * @property {string} id Id of the (not yet published) video.
- * @property {string} preview_upload_url Signed URL to PUT the preview image to.
+ * @property {string} preview_upload_url Signed URL to PUT the preview image to. Optional:
+ *   a video published without one gets a frame of itself as its preview.
  * @property {string} video_upload_url Signed URL to PUT the video file to.
  * @property {number} [multipart_threshold] Video files above this many bytes go up in
  *   parts, resumably (`resumable.js`).
  * @property {number} [part_size] The server's part size for such uploads.
  * @property {string} endpoint Upload endpoint that created the upload.
+ */
+
+/**
+ * @typedef {object} UploadCheck The server's verdict on an uploaded video file
+ *   ({@link checkUpload}). The sizes, length and sound are given for a playable file.
+ * @property {boolean} playable Whether MyVid can play (and transcode) it.
+ * @property {string|null} reason Why not, in words for the uploader.
+ * @property {number|null} width Picture width in pixels.
+ * @property {number|null} height Picture height in pixels.
+ * @property {number|null} duration_seconds Length, measured by decoding it.
+ * @property {boolean|null} has_audio Whether it has sound.
  */
 
 /**
@@ -477,7 +489,8 @@ export async function myVideos({ maxPages = 10 } = {}) {
  * @param {object} fields
  * @param {string} fields.title
  * @param {string} [fields.description]
- * @param {File|{name: string}} fields.previewFile Preview image (only its name is sent here).
+ * @param {File|{name: string}|null} [fields.previewFile] Preview image (only its name is
+ *   sent here); without one, publishing takes a frame of the video.
  * @param {File|{name: string}} fields.videoFile Video file (only its name is sent here).
  * @returns {Promise<PendingUpload>}
  */
@@ -497,16 +510,21 @@ export async function createUpload({ title, description = '', previewFile, video
 }
 
 /**
- * PUT a file's raw bytes to a signed upload URL, reporting progress.
- * Uses XMLHttpRequest because `fetch` cannot report upload progress.
+ * Whether the video file of an unpublished upload is one MyVid can play, asked as soon
+ * as it is uploaded (a single PUT, or a multipart upload completed) so the uploader
+ * learns it before pressing Publish. The server probes and decodes the file, so this
+ * takes about as long as decoding it. Advisory: publishing checks the file again.
  *
- * @param {string} url Signed upload URL from {@link createUpload}.
- * @param {Blob} file
- * @param {(progress: UploadProgress) => void} [onProgress]
- * @returns {Promise<any>} Parsed JSON body of the response (or `null`).
- * @throws {MyVidError} e.g. `payload_too_large` (413), `forbidden` (403, URL
- *   expired or tampered with), `network_error`, `aborted`.
+ * @param {string} id The upload's (video's) id.
+ * @returns {Promise<UploadCheck>}
+ * @throws {MyVidError} `upload_incomplete` (409) before the video file is uploaded,
+ *   `conflict` (409) once published, `not_found`, `forbidden`, `unavailable` (503: the
+ *   checker could not run).
  */
+export async function checkUpload(id) {
+  return request('POST', `/v1/uploads/${encodeURIComponent(id)}/check`, { auth: true });
+}
+
 /** How long an upload may go without progress before it is given up as stalled. */
 export const UPLOAD_STALL_MS = 60_000;
 
@@ -544,6 +562,17 @@ export function stalledError(ms = UPLOAD_STALL_MS) {
   );
 }
 
+/**
+ * PUT a file's raw bytes to a signed upload URL, reporting progress.
+ * Uses XMLHttpRequest because `fetch` cannot report upload progress.
+ *
+ * @param {string} url Signed upload URL from {@link createUpload}.
+ * @param {Blob} file
+ * @param {(progress: UploadProgress) => void} [onProgress]
+ * @returns {Promise<any>} Parsed JSON body of the response (or `null`).
+ * @throws {MyVidError} e.g. `payload_too_large` (413), `forbidden` (403, URL
+ *   expired or tampered with), `network_error`, `aborted`, `upload_stalled`.
+ */
 export function uploadFile(url, file, onProgress) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();

@@ -1,10 +1,14 @@
-// Upload page: create an upload, send preview + video with progress, publish, then
-// follow the making of its HLS renditions ("Processing 42 %" → "Ready in 480p, 360p").
+// Upload page: create an upload, send the video (and the preview image, if one was
+// chosen: otherwise publishing takes a frame) with progress, have the server check the
+// video as soon as it is up ("640×480 · 0:06 — ready to publish", or why it cannot be
+// played, with no Publish), publish, then follow the making of its HLS renditions
+// ("Processing 42 %" → "Ready in 480p, 360p").
 // Video files above the server's multipart threshold go up in parts and resume after a
 // reload: choosing the same file again picks the upload up where it stopped.
-import { currentUser, createUpload, uploadFile, publish, myVideos, isLive, transcodeStatus } from '../myvid.js';
+import { currentUser, createUpload, uploadFile, publish, myVideos, isLive, transcodeStatus, checkUpload } from '../myvid.js';
 import { findPendingUpload, savePendingUpload, uploadResumable, describeSpeed } from '../resumable.js';
 import { describeTranscode, followTranscode, mineBadgeText } from '../transcoding.js';
+import { CHECKING, describeCheck, describeCheckFailure } from '../upload-check.js';
 import { renderHeader, message, errorText, h, loginHref, watchHref, formatDate, liveBadge } from '../ui.js';
 
 renderHeader();
@@ -81,6 +85,42 @@ function transcodeRow() {
   return { row, follow, hide };
 }
 
+/**
+ * The server's verdict on the uploaded video file, shown before Publish
+ * (`data-state`: checking, playable, unplayable, unknown).
+ */
+function checkRow() {
+  const row = h('p', { class: 'check-result', testid: 'check-result', role: 'status', 'aria-live': 'polite', hidden: true });
+  /** @param {import('../upload-check.js').CheckView} view */
+  const show = (view) => {
+    row.hidden = false;
+    row.dataset.state = view.state;
+    row.textContent = view.text;
+    return view;
+  };
+  return {
+    row,
+    /**
+     * Asks the server about upload `id` and shows the answer.
+     * @param {string} id
+     * @returns {Promise<import('../upload-check.js').CheckView>}
+     */
+    async check(id) {
+      show(CHECKING);
+      try {
+        return show(describeCheck(await checkUpload(id)));
+      } catch (err) {
+        return show(describeCheckFailure(errorText(err)));
+      }
+    },
+    hide() {
+      row.hidden = true;
+      delete row.dataset.state;
+      row.textContent = '';
+    },
+  };
+}
+
 /** Stops the status loops of the page as last drawn (it is drawn again on log in/out). */
 let stopLoops = () => {};
 addEventListener('pagehide', () => stopLoops());
@@ -97,7 +137,7 @@ function render() {
 
   const title = h('input', { name: 'title', required: true, maxlength: '200', testid: 'upload-title', autocomplete: 'off' });
   const description = h('textarea', { name: 'description', rows: '4', maxlength: '5000', testid: 'upload-description' });
-  const preview = h('input', { name: 'preview', type: 'file', accept: 'image/*', required: true, testid: 'upload-preview' });
+  const preview = h('input', { name: 'preview', type: 'file', accept: 'image/*', testid: 'upload-preview' });
   const video = h('input', { name: 'video', type: 'file', accept: 'video/*', required: true, testid: 'upload-video' });
   const submit = h('button', { type: 'submit', testid: 'upload-submit' }, 'Upload');
   const resumeNotice = h('p', { class: 'msg', testid: 'resume-notice', hidden: true });
@@ -107,7 +147,12 @@ function render() {
     { class: 'panel upload-form', testid: 'upload-form' },
     h('label', null, 'Title', title),
     h('label', null, 'Description', description),
-    h('div', { class: 'file-row' }, h('label', null, 'Preview image', preview), h('label', null, 'Video file', video)),
+    h(
+      'div',
+      { class: 'file-row' },
+      h('label', null, 'Video file', video),
+      h('label', null, 'Preview image ', h('span', { class: 'muted' }, '(optional: we take a frame of the video)'), preview),
+    ),
     resumeNotice,
     h('div', { class: 'actions' }, submit),
   );
@@ -121,13 +166,15 @@ function render() {
   const resetButton = h('button', { type: 'button', class: 'secondary', testid: 'upload-reset', hidden: true }, 'Upload another video');
   const result = h('div', { testid: 'publish-result' });
   const transcode = transcodeRow();
+  const verdict = checkRow();
   const progressPanel = h(
     'section',
     { class: 'panel progress-panel', testid: 'upload-progress', hidden: true, 'aria-label': 'Upload progress' },
-    previewProgress.row,
     videoProgress.row,
+    previewProgress.row,
     speedLine,
     statusLine,
+    verdict.row,
     errorBox,
     result,
     transcode.row,
@@ -193,9 +240,9 @@ function render() {
 
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
-    const previewFile = preview.files[0];
+    const previewFile = preview.files[0] || null;
     const videoFile = video.files[0];
-    if (!previewFile || !videoFile) return;
+    if (!videoFile) return;
 
     for (const el of form.elements) el.disabled = true;
     progressPanel.hidden = false;
@@ -205,9 +252,17 @@ function render() {
     publishButton.hidden = false;
     resetButton.hidden = true;
     previewProgress.set(0);
+    previewProgress.row.hidden = !previewFile;
     videoProgress.set(0);
+    verdict.hide();
     statusLine.textContent = 'Starting upload…';
 
+    // The check starts as soon as the video file is up, while the preview may still go.
+    /** @type {Promise<import('../upload-check.js').CheckView>|null} */
+    let checked = null;
+    const thenCheck = (id) => () => {
+      checked = verdict.check(id);
+    };
     try {
       const send = async (url, file, bar) => {
         bar.state('uploading');
@@ -225,13 +280,13 @@ function render() {
         pending = { id: earlier.videoId };
         statusLine.textContent = 'Checking what was already uploaded…';
         const previewAgain = async () => {
-          if (earlier.previewDone || !earlier.previewUrl) return previewProgress.set(1);
+          if (earlier.previewDone || !earlier.previewUrl || !previewFile) return previewProgress.set(1);
           await send(earlier.previewUrl, previewFile, previewProgress);
           const record = findPendingUpload(videoFile);
           if (record) savePendingUpload(videoFile, { ...record, previewDone: true });
         };
         try {
-          await allDone([previewAgain(), sendInParts(videoFile, earlier.videoId, earlier, {})]);
+          await allDone([previewAgain(), sendInParts(videoFile, earlier.videoId, earlier, {}).then(thenCheck(earlier.videoId))]);
         } catch (err) {
           // The upload is gone from the server (finished elsewhere, or abandoned): start afresh.
           if (err.status !== 404) throw err;
@@ -243,27 +298,34 @@ function render() {
         statusLine.textContent = 'Uploading…';
         const threshold = pending.multipart_threshold;
         const inParts = typeof threshold === 'number' && videoFile.size > threshold;
-        const extra = { title: title.value.trim(), description: description.value, previewUrl: pending.preview_upload_url };
+        const extra = { title: title.value.trim(), description: description.value, previewUrl: pending.preview_upload_url, previewDone: !previewFile };
         const sendPreview = async () => {
+          if (!previewFile) return;
           await send(pending.preview_upload_url, previewFile, previewProgress);
           const record = inParts && findPendingUpload(videoFile);
           if (record) savePendingUpload(videoFile, { ...record, previewDone: true });
           else extra.previewDone = true;
         };
-        await allDone([
-          sendPreview(),
-          inParts
-            ? sendInParts(videoFile, pending.id, null, extra)
-            : send(pending.video_upload_url, videoFile, videoProgress),
-        ]);
+        const sendVideo = inParts
+          ? sendInParts(videoFile, pending.id, null, extra)
+          : send(pending.video_upload_url, videoFile, videoProgress);
+        await allDone([sendPreview(), sendVideo.then(thenCheck(pending.id))]);
       }
-      statusLine.textContent = 'Upload complete. Publish it to make it public.';
-      publishButton.disabled = false;
-      publishButton.focus();
+      statusLine.textContent = 'Upload complete.';
+      const { publishable } = await checked;
+      if (publishable) {
+        statusLine.textContent = 'Upload complete. Publish it to make it public.';
+        publishButton.disabled = false;
+        publishButton.focus();
+      } else {
+        resetButton.hidden = false;
+      }
     } catch (err) {
       statusLine.textContent = 'Upload failed.';
       showError('', err);
       resetButton.hidden = false;
+      // A verdict on a video whose upload as a whole failed would only confuse.
+      if (checked) checked.then(() => verdict.hide());
     }
     refreshMine();
   });
@@ -302,6 +364,7 @@ function render() {
     pending = null;
     stopFollowing();
     transcode.hide();
+    verdict.hide();
     form.reset();
     resumeNotice.hidden = true;
     submit.textContent = 'Upload';
@@ -355,7 +418,7 @@ function render() {
       );
     }
     const isPublished = v.visibility === 'public' && v.published_at != null;
-    const err = h('span', { class: 'inline-error', role: 'alert' });
+    const err = h('span', { class: 'inline-error', role: 'alert', testid: 'mine-publish-error' });
     const btn = isPublished
       ? null
       : h('button', {
