@@ -3,7 +3,8 @@
 # rustfmt, clippy, the Rust unit and integration tests (real server on port 0, real
 # ffmpeg/ffprobe, real MariaDB and 3-node Galera clusters on free loopback ports started
 # by tools/galera-harness; a real erasure-coded Ceph S3 store by tools/ceph-harness), and
-# the end-to-end browser tests (headless Debian Chromium), VOD, live, live with every
+# the end-to-end browser tests (headless Debian Chromium), VOD, transcoding into HLS
+# and adaptive playback with hls.js, live, live with every
 # role its own process on Galera, recordings (also through packet loss and an SFU
 # crash), objects on Ceph S3 while OSDs fail, live through TURN,
 # WHIP/WHEP interoperability with aiortc, and schemathesis over the OpenAPI document
@@ -27,6 +28,10 @@ target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import js
 bin="$target_dir/debug/myvid"
 [ -x "$bin" ] || { echo "test.sh: $bin was not built by cargo test" >&2; exit 1; }
 (cd client-js && MYVID_BIN="$bin" npm test)
+echo "== HLS player test (hls.js in Chromium on a two-rung ladder: quality menu, fallback to the original)"
+(cd client-js && npm run test:hls)
+echo "== transcoding end-to-end test (upload → worker → HLS ladder read by ffprobe; hls.js plays it and switches renditions in Chromium)"
+(cd client-js && MYVID_BIN="$bin" npm run test:transcode)
 echo "== resumable upload end-to-end test (200 MB in parts from Chromium, a page reload half way, SHA-256 checked)"
 (cd client-js && MYVID_BIN="$bin" npm run test:resumable)
 echo "== live streaming end-to-end tests (Chromium broadcaster and viewers through the SFU)"

@@ -44,7 +44,7 @@ describe('recording a live stream', () => {
     await server?.stop();
   });
 
-  test('a 22 s broadcast becomes a video at the stream id that plays from its start and to its end', { timeout: 240_000 }, async () => {
+  test('a 22 s broadcast becomes a video at the stream id that plays from its start and to its end', { timeout: 360_000 }, async () => {
     const b = await pages.openPage('broadcaster');
     const word = uniqueWord('rec');
     const title = `Recorded ${word}`;
@@ -113,9 +113,10 @@ describe('recording a live stream', () => {
     await replay.waitFor({ state: 'visible', timeout: 15_000 });
     await live.shot('replay-offered');
     await replay.click();
+    // The original while it is being transcoded, or HLS through hls.js (a blob: URL) once ready.
     await live.page.waitForFunction(() => {
       const el = document.querySelector('[data-testid="video-player"]');
-      return el && el.src.includes('/videos/') && el.readyState >= 1;
+      return el && (el.src.includes('/videos/') || el.src.startsWith('blob:')) && el.readyState >= 1;
     });
     assert.equal(await live.page.getByTestId('live-status').count(), 0, 'the replay plays as a stored video, not live');
 
@@ -129,6 +130,18 @@ describe('recording a live stream', () => {
     const found = await apiJson(server.url, 'POST', '/API/VIDEO/', { search: word });
     assert.ok(found.json.some((x) => x.id === id && x.source === 'MYVID'), 'search finds the recording');
     assert.deepEqual(b.pageErrors, [], 'no uncaught errors on the broadcast page');
+
+    // Recordings go through the same transcode pipeline as uploads.
+    const deadline = Date.now() + 120_000;
+    let status;
+    do {
+      status = (await apiJson(server.url, 'GET', `/v1/videos/${id}/transcode`)).json;
+      if (status.state === 'READY' || status.state === 'FAILED') break;
+      await sleep(1000);
+    } while (Date.now() < deadline);
+    console.log(`# recording transcode: ${JSON.stringify(status)}`);
+    assert.equal(status.state, 'READY', 'the recording was made into HLS');
+    assert.ok(status.renditions.length >= 1, 'with at least one rendition');
   });
 });
 
