@@ -130,15 +130,21 @@ fn one_pass_versus_per_rendition(dir: &Path, preset: Preset, rounds: usize) {
             if which == 'A' {
                 let (wall, cpu, bytes) = run_ladder(&input, &rungs, &dir.join("a"), preset);
                 println!("round {round} A one pass: {wall:.1} s wall, {cpu:.1} s CPU, {bytes} bytes");
-                (a_wall.push(wall), a_cpu.push(cpu), a_bytes = bytes);
+                a_wall.push(wall);
+                a_cpu.push(cpu);
+                a_bytes = bytes;
             } else {
                 let (mut wall, mut cpu, mut bytes) = (0.0, 0.0, 0);
                 for rung in &rungs {
                     let (w, c, b) = run_ladder(&input, std::slice::from_ref(rung), &dir.join("b"), preset);
-                    (wall += w, cpu += c, bytes += b);
+                    wall += w;
+                    cpu += c;
+                    bytes += b;
                 }
                 println!("round {round} B per rendition: {wall:.1} s wall, {cpu:.1} s CPU, {bytes} bytes");
-                (b_wall.push(wall), b_cpu.push(cpu), b_bytes = bytes);
+                b_wall.push(wall);
+                b_cpu.push(cpu);
+                b_bytes = bytes;
             }
         }
     }

@@ -14,7 +14,7 @@ use myvid_core::live::StreamTokens;
 use myvid_core::metrics::Metrics;
 use myvid_core::{Clock, Services, Settings};
 use myvid_store::meta::{Job, JobState, NewJob, NewVideo, TranscodeState, VideoSource, Visibility};
-use myvid_store::{Bucket, LocalObjects, MetaStore, ObjectStore, SqliteMeta};
+use myvid_store::{Bucket, LocalObjects, MetaStore, SqliteMeta};
 use myvid_worker::transcode::Preset;
 use myvid_worker::{Backoff, Worker, WorkerSettings};
 use support::{make_clip, tool};
