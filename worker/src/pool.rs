@@ -36,6 +36,8 @@ impl Worker {
         let settings = Arc::new(settings);
         let abort = CancellationToken::new();
         let mut tasks = JoinSet::new();
+        let (work_dir, stale_after) = (settings.work_dir.clone(), settings.transcode.timeout + STALE_MARGIN);
+        tasks.spawn_blocking(move || remove_stale_work(&work_dir, stale_after));
         for lane in 0..settings.concurrency.max(1) {
             let context = AttemptContext { services: services.clone(), settings: Arc::clone(&settings) };
             tasks.spawn(run_lane(context, lane, stop.clone(), abort.clone()));
@@ -60,6 +62,24 @@ impl Worker {
             tracing::warn!(?drain, "jobs still running at the end of the drain time: giving them back to the queue");
             self.abort.cancel();
             while self.tasks.join_next().await.is_some() {}
+        }
+    }
+}
+
+/// How much older than the longest transcode a work directory must be to be another
+/// worker's leftover (workers on one machine may share the directory).
+const STALE_MARGIN: Duration = Duration::from_secs(3600);
+
+/// Removes attempt directories (`job-*`) left by workers that died, older than `age`.
+fn remove_stale_work(work_dir: &std::path::Path, age: Duration) {
+    let Ok(entries) = std::fs::read_dir(work_dir) else { return };
+    for entry in entries.flatten() {
+        let stale = entry.metadata().and_then(|m| m.modified()).is_ok_and(|t| t.elapsed().is_ok_and(|e| e > age));
+        if stale && entry.file_name().to_string_lossy().starts_with("job-") {
+            match std::fs::remove_dir_all(entry.path()) {
+                Ok(()) => tracing::info!(dir = %entry.path().display(), "removed a dead worker's leftovers"),
+                Err(e) => tracing::warn!(dir = %entry.path().display(), error = %e, "could not remove leftovers"),
+            }
         }
     }
 }
