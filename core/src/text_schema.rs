@@ -71,6 +71,11 @@ pub fn filename() -> Object {
     string(MAX_FILENAME_CHARS, line_pattern(true)).build()
 }
 
+/// An optional file name: like [`filename`], or empty (or only white space).
+pub fn optional_filename() -> Object {
+    string(MAX_FILENAME_CHARS, line_pattern(false)).build()
+}
+
 /// A description: up to 5,000 characters; line breaks and tabs allowed.
 pub fn description() -> Object {
     let (ws, inner) = (white(), class(true, &CONTROL_BUT_LINE_BREAKS));

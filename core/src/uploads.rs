@@ -51,7 +51,7 @@ pub struct UploadRequest {
     /// the server names and types what it stores). Optional: without a preview image,
     /// publishing makes one from a frame of the video.
     #[serde(default)]
-    #[schema(schema_with = crate::text_schema::filename)]
+    #[schema(schema_with = crate::text_schema::optional_filename)]
     pub preview_filename: String,
     /// The video's file name on the uploader's machine (checked, not used).
     #[schema(schema_with = crate::text_schema::filename)]
