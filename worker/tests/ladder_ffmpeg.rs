@@ -13,7 +13,7 @@ use std::time::Duration;
 mod support;
 
 use myvid_worker::transcode::{Ladder, Preset, Progress, Rendition, Settings, SourceInfo, TranscodeError, transcode};
-use support::{make_clip, tool};
+use support::{make_clip, streams, tool};
 use tokio_util::sync::CancellationToken;
 
 fn ci_clip_source() -> SourceInfo {
@@ -34,36 +34,6 @@ async fn run_transcode(
         transcode(input, out, source, &test_settings(), |p| reports.lock().unwrap().push(p), &CancellationToken::new())
             .await;
     (result, reports.into_inner().unwrap())
-}
-
-/// `(codec_type, codec_name, width, height)` of every stream ffprobe finds in `playlist`.
-fn streams(playlist: &Path) -> Vec<(String, String, u64, u64)> {
-    let json = tool(
-        "ffprobe",
-        &[
-            "-v",
-            "error",
-            "-show_entries",
-            "stream=codec_type,codec_name,width,height",
-            "-of",
-            "json",
-            playlist.to_str().unwrap(),
-        ],
-    );
-    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
-    value["streams"]
-        .as_array()
-        .expect("streams")
-        .iter()
-        .map(|s| {
-            (
-                s["codec_type"].as_str().unwrap_or_default().to_owned(),
-                s["codec_name"].as_str().unwrap_or_default().to_owned(),
-                s["width"].as_u64().unwrap_or(0),
-                s["height"].as_u64().unwrap_or(0),
-            )
-        })
-        .collect()
 }
 
 /// The times of the video keyframes in `playlist`, in seconds.

@@ -17,7 +17,7 @@ use myvid_store::meta::{Job, JobState, NewJob, NewVideo, TranscodeState, VideoSo
 use myvid_store::{Bucket, LocalObjects, MetaStore, SqliteMeta};
 use myvid_worker::transcode::Preset;
 use myvid_worker::{Backoff, Worker, WorkerSettings};
-use support::{make_clip, tool};
+use support::{make_clip, streams};
 use tokio_util::sync::CancellationToken;
 
 /// Stores in a temporary directory, and the services over them.
@@ -110,36 +110,6 @@ async fn settled(meta: &dyn MetaStore, videos: &[&str], within: Duration) -> Vec
         assert!(Instant::now() < deadline, "jobs not settled within {within:?}: {jobs:#?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-}
-
-/// `(codec_type, codec_name, width, height)` of the streams ffprobe finds in `playlist`.
-fn streams(playlist: &Path) -> Vec<(String, String, u64, u64)> {
-    let out = tool(
-        "ffprobe",
-        &[
-            "-v",
-            "error",
-            "-show_entries",
-            "stream=codec_type,codec_name,width,height",
-            "-of",
-            "json",
-            playlist.to_str().unwrap(),
-        ],
-    );
-    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
-    json["streams"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            (
-                s["codec_type"].as_str().unwrap_or_default().to_owned(),
-                s["codec_name"].as_str().unwrap_or_default().to_owned(),
-                s["width"].as_u64().unwrap_or(0),
-                s["height"].as_u64().unwrap_or(0),
-            )
-        })
-        .collect()
 }
 
 fn clip(dir: &Path, name: &str, seconds: u32, codec: &[&str]) -> PathBuf {

@@ -40,3 +40,33 @@ pub fn make_clip(path: &Path, seconds: u32, codec_args: &[&str]) {
     args.push(path.to_str().unwrap());
     tool("ffmpeg", &args);
 }
+
+/// `(codec_type, codec_name, width, height)` of every stream ffprobe finds in `playlist`.
+pub fn streams(playlist: &Path) -> Vec<(String, String, u64, u64)> {
+    let json = tool(
+        "ffprobe",
+        &[
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_type,codec_name,width,height",
+            "-of",
+            "json",
+            playlist.to_str().unwrap(),
+        ],
+    );
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    value["streams"]
+        .as_array()
+        .expect("streams")
+        .iter()
+        .map(|s| {
+            (
+                s["codec_type"].as_str().unwrap_or_default().to_owned(),
+                s["codec_name"].as_str().unwrap_or_default().to_owned(),
+                s["width"].as_u64().unwrap_or(0),
+                s["height"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect()
+}
