@@ -120,6 +120,7 @@ async fn finish(services: &Services, job: &Job, token: &str, made: Made, seconds
                 services.metrics.transcode_seconds.observe(seconds);
                 let names: Vec<&str> = made.hls.renditions.iter().map(|r| r.name.as_str()).collect();
                 tracing::info!(job = %job.id, video = %job.video_id, renditions = ?names, seconds, "video transcoded");
+                remove_other_attempts(services, job, &made.hls.prefix).await;
                 return;
             }
             Ok(false) => {
@@ -134,6 +135,30 @@ async fn finish(services: &Services, job: &Job, token: &str, made: Made, seconds
             // Unknown outcome: the ladder may be the video's now, so it stays (the job's
             // lease runs out and another attempt finds it done or makes its own).
             Err(e) => tracing::warn!(job = %job.id, error = %e, "could not record the finished ladder"),
+        }
+    }
+}
+
+/// Deletes what earlier attempts of `job` left in the store (a worker killed while
+/// uploading cannot clean up after itself). None of it was ever served: only the
+/// attempt that completes the job, `kept`, becomes the video's. Best effort.
+async fn remove_other_attempts(services: &Services, job: &Job, kept: &str) {
+    let job_prefix = format!("{}/hls/{}/", job.video_id, job.id);
+    let kept = format!("{kept}/");
+    let mut after: Option<String> = None;
+    loop {
+        let page = match services.objects.list_keys(Bucket::Videos, &job_prefix, after.as_deref(), 1000).await {
+            Ok(page) => page,
+            Err(e) => return tracing::warn!(job = %job.id, error = %e, "could not list earlier attempts' objects"),
+        };
+        let stale: Vec<String> = page.iter().filter(|k| !k.starts_with(&kept)).cloned().collect();
+        if !stale.is_empty() {
+            tracing::info!(job = %job.id, objects = stale.len(), "deleting what earlier attempts left");
+            delete_keys(services, &stale).await;
+        }
+        match page.last() {
+            Some(last) if page.len() == 1000 => after = Some(last.clone()),
+            _ => return,
         }
     }
 }

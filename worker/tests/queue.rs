@@ -2,7 +2,8 @@
 //! ffmpeg: a published video becomes READY with two renditions that ffprobe reads;
 //! inputs that are not videos, or are cut short, are dead-lettered with their reason
 //! after their attempts while the worker goes on; two workers on one queue never run
-//! the same job; a stopping worker gives its job back without using up an attempt.
+//! the same job; a stopping worker gives its job back without using up an attempt;
+//! what an earlier attempt left in the store is deleted once the job is done.
 
 mod support;
 
@@ -125,6 +126,9 @@ async fn a_published_video_becomes_ready_with_two_renditions_ffprobe_reads() {
     let stores = stores().await;
     let original = clip(stores.dir.path(), "clip.mp4", 6, &H264);
     let job = published(&stores, "ready1", &original, 6_000, 3).await;
+    // What an earlier attempt, killed while uploading, would have left behind.
+    let leftover = format!("ready1/hls/{}/a7/480p/s00000.m4s", job.id);
+    stores.services.objects.put(Bucket::Videos, &leftover, b"half an attempt".to_vec()).await.unwrap();
     let stop = CancellationToken::new();
     let worker =
         Worker::start(stores.services.clone(), settings("w1", &stores.dir.path().join("work"), 3), stop.clone());
@@ -141,6 +145,7 @@ async fn a_published_video_becomes_ready_with_two_renditions_ffprobe_reads() {
     let sizes: Vec<(String, u32, u32)> = hls.renditions.iter().map(|r| (r.name.clone(), r.width, r.height)).collect();
     assert_eq!(sizes, [("480p".into(), 640, 480), ("360p".into(), 480, 360)]);
     assert!(stores.local.path_of(Bucket::Videos, &hls.master_key()).unwrap().is_file(), "master stored");
+    assert!(!stores.local.path_of(Bucket::Videos, &leftover).unwrap().exists(), "earlier attempts' objects deleted");
     for rendition in &hls.renditions {
         let playlist = stores.local.path_of(Bucket::Videos, &format!("{}/{}/index.m3u8", hls.prefix, rendition.name));
         let found = streams(&playlist.unwrap());

@@ -107,6 +107,16 @@ impl ObjectStore for Watched {
         self.noted(self.inner.delete(bucket, key).await)
     }
 
+    async fn list_keys(
+        &self,
+        bucket: Bucket,
+        prefix: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError> {
+        self.noted(self.inner.list_keys(bucket, prefix, after, limit).await)
+    }
+
     async fn copy(&self, from: (Bucket, &str), to: (Bucket, &str)) -> Result<(), StoreError> {
         self.noted(self.inner.copy(from, to).await)
     }
@@ -177,6 +187,9 @@ mod tests {
             Err((self.0)())
         }
         async fn delete(&self, _: Bucket, _: &str) -> Result<(), StoreError> {
+            Err((self.0)())
+        }
+        async fn list_keys(&self, _: Bucket, _: &str, _: Option<&str>, _: u32) -> Result<Vec<String>, StoreError> {
             Err((self.0)())
         }
         async fn copy(&self, _: (Bucket, &str), _: (Bucket, &str)) -> Result<(), StoreError> {

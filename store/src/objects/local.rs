@@ -22,6 +22,7 @@
 //! carries its `max`, covered by the signature.
 
 mod files;
+mod listing;
 pub mod multipart;
 mod stream;
 
@@ -266,6 +267,14 @@ impl ObjectStore for LocalObjects {
             Err(e) if is_absent(&e) => Ok(()),
             Err(e) => Err(io_error(e)),
         }
+    }
+
+    async fn list_keys(&self, bucket: Bucket, prefix: &str, after: Option<&str>, limit: u32) -> Result<Vec<String>> {
+        let root = self.root.join(bucket.as_str());
+        let (prefix, after) = (prefix.to_owned(), after.map(str::to_owned));
+        tokio::task::spawn_blocking(move || listing::keys_under(&root, &prefix, after.as_deref(), limit))
+            .await
+            .map_err(|e| StoreError::Internal(format!("listing task failed: {e}")))?
     }
 
     async fn copy(&self, from: (Bucket, &str), to: (Bucket, &str)) -> Result<()> {

@@ -192,6 +192,11 @@ pub trait ObjectStore: Send + Sync + 'static {
     /// Removes an object (idempotent).
     async fn delete(&self, bucket: Bucket, key: &str) -> Result<()>;
 
+    /// Keys in `bucket` that start with `prefix`, in byte order, after `after` (a key
+    /// from an earlier page) if given, at most `limit` (1–1000). Objects being uploaded
+    /// and multipart parts are not listed.
+    async fn list_keys(&self, bucket: Bucket, prefix: &str, after: Option<&str>, limit: u32) -> Result<Vec<String>>;
+
     /// Copies `from` to `to` inside the store (server-side copy on S3), replacing
     /// anything at `to`. The copy is a snapshot: a later write to `from` never changes
     /// it. `NotFound` if `from` does not exist. The stored Content-Type of `to` is

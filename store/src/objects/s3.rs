@@ -219,6 +219,20 @@ impl ObjectStore for S3Objects {
             .map_err(|e| from_sdk("delete", e))
     }
 
+    async fn list_keys(&self, bucket: Bucket, prefix: &str, after: Option<&str>, limit: u32) -> Result<Vec<String>> {
+        let page = self
+            .client
+            .list_objects_v2()
+            .bucket(self.bucket_name(bucket))
+            .prefix(prefix)
+            .set_start_after(after.map(str::to_owned))
+            .max_keys(i32::try_from(limit.clamp(1, 1000)).unwrap_or(1000))
+            .send()
+            .await
+            .map_err(|e| from_sdk("list objects", e))?;
+        Ok(page.contents().iter().filter_map(|object| object.key().map(str::to_owned)).collect())
+    }
+
     async fn copy(&self, from: (Bucket, &str), to: (Bucket, &str)) -> Result<()> {
         let source = format!("{}/{}", self.bucket_name(from.0), checked(from.1)?);
         let answer = self

@@ -28,6 +28,7 @@ macro_rules! every_trait_check {
         $then! {
             $($arg,)*
             put_head_and_delete,
+            listing_finds_the_keys_under_a_prefix_in_order,
             streams_in_and_out_whole_and_by_range,
             a_missing_key_is_not_found_when_streamed,
             ranges_outside_the_object_are_conflicts,
@@ -197,6 +198,32 @@ pub async fn put_head_and_delete(store: &dyn ObjectStore) {
     store.delete(Bucket::Previews, key).await.unwrap();
     assert_eq!(store.head(Bucket::Previews, key).await.unwrap(), None);
     store.delete(Bucket::Previews, key).await.expect("deleting twice is fine");
+}
+
+/// Listing names the keys under a prefix (a directory's, or part of a name), in byte
+/// order, page by page, in one bucket only; deleted objects are gone from it.
+pub async fn listing_finds_the_keys_under_a_prefix_in_order(store: &dyn ObjectStore) {
+    let keys =
+        ["conf-list/a/1.m4s", "conf-list/a/2.m4s", "conf-list/a/sub/x.m3u8", "conf-list/ab.jpg", "conf-list/b/1.m4s"];
+    for key in keys.iter().rev() {
+        store.put(Bucket::Videos, key, key.as_bytes().to_vec()).await.unwrap();
+    }
+    store.put(Bucket::Previews, "conf-list/a/other.jpg", b"x".to_vec()).await.unwrap();
+    let list = |prefix: &'static str, after: Option<&'static str>, limit| async move {
+        store.list_keys(Bucket::Videos, prefix, after, limit).await.unwrap()
+    };
+    assert_eq!(list("conf-list/", None, 100).await, keys, "everything, in order, one bucket only");
+    assert_eq!(list("conf-list/a/", None, 100).await, keys[..3], "a directory's, nested ones too");
+    assert_eq!(list("conf-list/a", None, 100).await, keys[..4], "part of a name");
+    assert_eq!(list("conf-list/", None, 2).await, keys[..2], "a page");
+    assert_eq!(list("conf-list/", Some("conf-list/a/2.m4s"), 2).await, keys[2..4], "the next page");
+    assert!(list("conf-list/none/", None, 100).await.is_empty());
+    assert!(list("conf-nothing", None, 100).await.is_empty());
+    for key in keys {
+        store.delete(Bucket::Videos, key).await.unwrap();
+    }
+    assert!(list("conf-list/", None, 100).await.is_empty(), "deleted objects are not listed");
+    store.delete(Bucket::Previews, "conf-list/a/other.jpg").await.unwrap();
 }
 
 pub async fn streams_in_and_out_whole_and_by_range(store: &dyn ObjectStore) {
