@@ -13,20 +13,34 @@ pub fn new_job_id() -> String {
     format!("{:032x}", rand::random::<u128>())
 }
 
-/// Enqueues the transcode of a just-published stored video. Best effort: a failure is
-/// logged, and the workers' housekeeping enqueues every stored video left without a job.
-pub async fn enqueue(services: &Services, video: &Video) {
-    let VideoSource::Stored { video_key, .. } = &video.source else { return };
+/// Enqueues the transcode of a just-published stored video; returns its job. Best
+/// effort: a failure is logged (`None`), and the workers' housekeeping enqueues every
+/// stored video left without a job.
+pub async fn enqueue(services: &Services, video: &Video) -> Option<Job> {
+    let VideoSource::Stored { video_key, .. } = &video.source else { return None };
+    enqueue_original(services, &video.id, video_key).await
+}
+
+/// Enqueues the transcode of stored video `video_id`, whose original is `input_key`
+/// (idempotent: a video's existing job is returned as it is). `None`, logged, if the
+/// store refused.
+pub async fn enqueue_original(services: &Services, video_id: &str, input_key: &str) -> Option<Job> {
     let job = NewJob {
         id: new_job_id(),
-        video_id: video.id.clone(),
-        input_key: video_key.clone(),
+        video_id: video_id.to_owned(),
+        input_key: input_key.to_owned(),
         max_attempts: services.settings.transcode_max_attempts,
         created_at: services.clock.now(),
     };
     match services.meta.enqueue_transcode(job).await {
-        Ok(job) => tracing::info!(video = %video.id, job = %job.id, "transcode enqueued"),
-        Err(e) => tracing::warn!(video = %video.id, error = %e, "could not enqueue the transcode; a worker will"),
+        Ok(job) => {
+            tracing::info!(video = %video_id, job = %job.id, "transcode enqueued");
+            Some(job)
+        }
+        Err(e) => {
+            tracing::warn!(video = %video_id, error = %e, "could not enqueue the transcode; a worker will");
+            None
+        }
     }
 }
 

@@ -25,7 +25,7 @@ pub mod multipart;
 pub mod part_plan;
 
 use myvid_store::StoreError;
-use myvid_store::meta::{PublishedMedia, User, Video, VideoSource, Visibility};
+use myvid_store::meta::{PublishedMedia, Transcode, TranscodeState, User, Video, VideoSource, Visibility};
 use myvid_store::objects::Bucket;
 use myvid_store::objects::media_type::MediaType;
 use serde::{Deserialize, Serialize};
@@ -294,13 +294,14 @@ pub async fn publish(services: &Services, user: &User, id: &str) -> Result<Video
         }
     };
     match services.meta.publish_video(id, &media, services.clock.now()).await {
-        Ok(published) => {
-            crate::transcode::enqueue(services, &published).await;
+        Ok(mut published) => {
+            // Enqueueing marked the stored row processing; the answer says so too.
+            if crate::transcode::enqueue(services, &published).await.is_some() {
+                published.transcode = Some(Transcode { state: TranscodeState::Processing, hls: None });
+            }
             discard(services, &[(Bucket::Staging, Some(staged_video)), (Bucket::Staging, Some(staged_preview))]).await;
             services.metrics.videos_published.inc();
             tracing::info!(video = %id, user = %user.username, duration_ms = media.duration_ms, "video published");
-            // Read again: the enqueue marked it processing.
-            let published = services.meta.video(id).await?.unwrap_or(published);
             video_view(services, &published).await
         }
         Err(StoreError::NotFound) => {

@@ -206,7 +206,6 @@ async fn jobs_per_hour(dir: &Path, preset: Preset, workers: usize) -> f64 {
                 renew_every: Duration::from_secs(5),
                 poll_every: Duration::from_millis(100),
                 housekeeping_every: Duration::from_secs(60),
-                max_attempts: 1,
                 backoff: Backoff::default(),
                 work_dir: root.join("work"),
                 transcode: myvid_worker::transcode::Settings { preset, nice: 0, ..Default::default() },

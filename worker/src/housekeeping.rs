@@ -4,13 +4,13 @@
 //! publishing and enqueueing). Both are idempotent, so every worker may do them.
 
 use myvid_core::Services;
-use myvid_store::meta::NewJob;
+use myvid_core::transcode::enqueue_original;
 
 /// Videos enqueued per pass (the rest wait for the next pass).
 const ENQUEUE_PER_PASS: u32 = 100;
 
 /// One pass; failures are logged and tried again at the next pass.
-pub(crate) async fn pass(services: &Services, max_attempts: u32) {
+pub(crate) async fn pass(services: &Services) {
     let now = services.clock.now();
     match services.meta.expire_jobs(now).await {
         Ok(0) => {}
@@ -22,10 +22,6 @@ pub(crate) async fn pass(services: &Services, max_attempts: u32) {
         Err(e) => return tracing::warn!(error = %e, "could not list videos without a transcode"),
     };
     for (video_id, input_key) in waiting {
-        let job = NewJob { id: crate::new_token(), video_id, input_key, max_attempts, created_at: now };
-        match services.meta.enqueue_transcode(job).await {
-            Ok(job) => tracing::info!(video = %job.video_id, job = %job.id, "transcode enqueued"),
-            Err(e) => tracing::warn!(error = %e, "could not enqueue a transcode"),
-        }
+        enqueue_original(services, &video_id, &input_key).await;
     }
 }

@@ -42,12 +42,12 @@ impl Worker {
             let context = AttemptContext { services: services.clone(), settings: Arc::clone(&settings) };
             tasks.spawn(run_lane(context, lane, stop.clone(), abort.clone()));
         }
-        let (services, every, max_attempts) = (services, settings.housekeeping_every, settings.max_attempts);
+        let (services, every) = (services, settings.housekeeping_every);
         let housekeeping_stop = stop.clone();
         tasks.spawn(async move {
             let mut ticks = Ticks::new(every, housekeeping_stop);
             while ticks.next().await {
-                crate::housekeeping::pass(&services, max_attempts).await;
+                crate::housekeeping::pass(&services).await;
             }
         });
         tracing::info!(worker = %settings.id, lanes = settings.concurrency.max(1), "transcode worker started");

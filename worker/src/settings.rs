@@ -22,8 +22,6 @@ pub struct WorkerSettings {
     pub poll_every: Duration,
     /// How often the housekeeping pass runs.
     pub housekeeping_every: Duration,
-    /// Attempts before a job is dead-lettered (for the jobs this worker enqueues).
-    pub max_attempts: u32,
     /// The wait between attempts.
     pub backoff: Backoff,
     /// Where originals are fetched to and ladders written before upload.

@@ -46,7 +46,7 @@ async fn stores() -> Stores {
 }
 
 /// Fast settings: ultrafast, one thread, short lease and polls, retries at once.
-fn settings(id: &str, work: &Path, max_attempts: u32) -> WorkerSettings {
+fn settings(id: &str, work: &Path) -> WorkerSettings {
     WorkerSettings {
         id: id.to_owned(),
         concurrency: 1,
@@ -54,7 +54,6 @@ fn settings(id: &str, work: &Path, max_attempts: u32) -> WorkerSettings {
         renew_every: Duration::from_secs(1),
         poll_every: Duration::from_millis(100),
         housekeeping_every: Duration::from_secs(1),
-        max_attempts,
         backoff: Backoff { base_secs: 0, max_secs: 0 },
         work_dir: work.to_owned(),
         transcode: myvid_worker::transcode::Settings {
@@ -130,8 +129,7 @@ async fn a_published_video_becomes_ready_with_two_renditions_ffprobe_reads() {
     let leftover = format!("ready1/hls/{}/a7/480p/s00000.m4s", job.id);
     stores.services.objects.put(Bucket::Videos, &leftover, b"half an attempt".to_vec()).await.unwrap();
     let stop = CancellationToken::new();
-    let worker =
-        Worker::start(stores.services.clone(), settings("w1", &stores.dir.path().join("work"), 3), stop.clone());
+    let worker = Worker::start(stores.services.clone(), settings("w1", &stores.dir.path().join("work")), stop.clone());
     let [done] = settled(&*stores.services.meta, &["ready1"], Duration::from_secs(90)).await.try_into().unwrap();
     stop.cancel();
     worker.drain(Duration::from_secs(5)).await;
@@ -184,7 +182,7 @@ async fn poison_inputs_are_dead_lettered_with_their_reason_and_the_worker_goes_o
     published(&stores, "after-poison", &good, 4_000, 3).await;
 
     let stop = CancellationToken::new();
-    let worker = Worker::start(stores.services.clone(), settings("w1", &dir.join("work"), 3), stop.clone());
+    let worker = Worker::start(stores.services.clone(), settings("w1", &dir.join("work")), stop.clone());
     let ids = ["poison-text", "poison-mp4", "poison-webm", "after-poison"];
     let jobs = settled(&*stores.services.meta, &ids, Duration::from_secs(120)).await;
     stop.cancel();
@@ -212,8 +210,8 @@ async fn two_workers_on_one_queue_never_run_the_same_job() {
     }
     let stop = CancellationToken::new();
     let work = stores.dir.path().join("work");
-    let one = Worker::start(stores.services.clone(), settings("w-one", &work, 3), stop.clone());
-    let two = Worker::start(stores.services.clone(), settings("w-two", &work, 3), stop.clone());
+    let one = Worker::start(stores.services.clone(), settings("w-one", &work), stop.clone());
+    let two = Worker::start(stores.services.clone(), settings("w-two", &work), stop.clone());
     let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
     let jobs = settled(&*stores.services.meta, &refs, Duration::from_secs(120)).await;
     stop.cancel();
@@ -232,7 +230,7 @@ async fn a_stopping_worker_gives_its_job_back_without_using_an_attempt() {
     let stores = stores().await;
     let original = clip(stores.dir.path(), "clip.mp4", 20, &H264);
     published(&stores, "drained", &original, 20_000, 1).await;
-    let mut slow = settings("w-slow", &stores.dir.path().join("work"), 1);
+    let mut slow = settings("w-slow", &stores.dir.path().join("work"));
     slow.transcode.realtime_input = true;
     let stop = CancellationToken::new();
     let worker = Worker::start(stores.services.clone(), slow, stop.clone());

@@ -111,7 +111,6 @@ impl WorkerConfig {
             renew_every: Duration::from_secs((self.lease_secs / 4).max(1).unsigned_abs()),
             poll_every: Duration::from_millis(self.poll_ms),
             housekeeping_every: Duration::from_secs(15).min(Duration::from_secs(self.lease_secs.unsigned_abs())),
-            max_attempts: self.max_attempts,
             backoff: myvid_worker::Backoff { base_secs: self.backoff_base_secs, max_secs: self.backoff_max_secs },
             work_dir: self.work_dir.clone().unwrap_or_else(|| data_dir.join("work")),
             transcode: myvid_worker::transcode::Settings {
