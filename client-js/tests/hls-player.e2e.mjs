@@ -373,8 +373,9 @@ test('watch page: the original plays while processing, then the viewer switches 
     await button.click();
     await badge.waitFor({ state: 'detached' });
     assert.equal(await page.evaluate(() => window.__myvidPlayback.engine), 'hls.js');
-    assert.equal(await page.evaluate(() => window.__myvidHls.levels.length), 2);
+    // The levels are known once hls.js has parsed the master playlist (the menu appears then).
     await page.getByTestId('quality').waitFor();
+    assert.equal(await page.evaluate(() => window.__myvidHls.levels.length), 2);
     // It carries on from where it was, still playing.
     await page.waitForFunction((t) => {
       const v = document.getElementById('player');
