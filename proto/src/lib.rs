@@ -11,6 +11,8 @@
 //!
 //! - [`signal`]: between a browser (or any client) and the SFU, relayed unchanged by
 //!   the endpoint: publish, join, offer/answer, trickle ICE, errors, bye.
+//! - [`chat`]: live chat's line, refusal codes and limits, shared by the `chat_*`
+//!   messages of [`signal`].
 //! - [`control`]: between an SFU and an endpoint: registration and "a client is
 //!   waiting for you" notices.
 //!
@@ -18,6 +20,7 @@
 //! malformed JSON with a [`ProtoError`] that the receiver answers with an error frame
 //! (it never ends the session by itself).
 
+pub mod chat;
 pub mod control;
 pub mod keepalive;
 pub mod signal;

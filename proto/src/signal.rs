@@ -16,6 +16,12 @@
 //! the SFU answers `resumed` and carries on (a broadcaster also gets the current
 //! `viewers`). An unknown or expired key gets the error `resume_failed`: start afresh.
 //!
+//! Live chat rides the same socket and is opt-in: a client that sends `chat_join`
+//! (after its `offer` or `answer`) gets `chat_joined` and from then on the room's
+//! `chat_message`, `chat_deleted`, `chat_muted` and `viewers`; its own refused chat
+//! requests get `chat_refused`. A client that never sends `chat_join` gets none of them.
+//! The shared types and limits are in [`crate::chat`].
+//!
 //! ```json
 //! {"type":"publish","token":"…","sdp":"v=0…"}
 //! {"type":"answer","sdp":"v=0…"}
@@ -30,10 +36,23 @@
 //! {"type":"session","resume":"…","grace_ms":30000}
 //! {"type":"resume","resume":"…"}
 //! {"type":"resumed"}
+//! {"type":"chat_join","token":"c1.…"}
+//! {"type":"chat_send","text":"hello","nonce":"n7"}
+//! {"type":"chat_delete","id":"m42"}
+//! {"type":"chat_mute","id":"m42","seconds":600}
+//! {"type":"chat_joined","can_write":true,"moderator":false,"name":"alice","history":[],"viewers":3,"max_chars":300}
+//! {"type":"chat_message","id":"m42","user":"alice","text":"hello","at_ms":1767000000000,"nonce":"n7"}
+//! {"type":"chat_deleted","id":"m42"}
+//! {"type":"chat_muted","user":"bob","until_ms":1767000600000}
+//! {"type":"chat_refused","code":"rate_limited","message":"…","retry_after_ms":1800,"nonce":"n7"}
 //! ```
 
 use serde::{Deserialize, Serialize};
 
+use crate::chat::{
+    ChatLine, ChatRefusalCode, MAX_CHAT_HISTORY, MAX_CHAT_ID_BYTES, MAX_CHAT_NAME_BYTES, MAX_CHAT_TEXT_BYTES,
+    MAX_CHAT_TOKEN_BYTES, MAX_MUTE_SECONDS,
+};
 use crate::{MAX_CANDIDATE_BYTES, MAX_SDP_BYTES, ProtoError, Validate, check_len};
 
 /// Longest free-text `reason` or `message`.
@@ -101,6 +120,34 @@ pub enum ClientMessage {
         /// The resume key.
         resume: String,
     },
+    /// Join the stream's chat: the SFU answers `chat_joined` and from then on sends the
+    /// room's messages. Without a token the member may only read.
+    ChatJoin {
+        /// A chat token (`POST /v1/streams/{id}/chat-token`) naming the user.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<String>,
+    },
+    /// Say something in the chat.
+    ChatSend {
+        /// The message; the room trims it and counts its characters.
+        text: String,
+        /// Any short string the client picks; echoed in the resulting `chat_message`
+        /// or `chat_refused`, so the client can match them to what it sent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        nonce: Option<String>,
+    },
+    /// Moderators: delete a message for everyone.
+    ChatDelete {
+        /// The message's id (`m42`).
+        id: String,
+    },
+    /// Moderators: mute the author of a message for `seconds` (0 lifts a mute).
+    ChatMute {
+        /// The id of a message by the user to mute.
+        id: String,
+        /// How long, at most a day ([`MAX_MUTE_SECONDS`]).
+        seconds: u32,
+    },
 }
 
 impl Validate for ClientMessage {
@@ -115,6 +162,23 @@ impl Validate for ClientMessage {
             ClientMessage::Bye { reason } => check_len("reason", reason, MAX_TEXT_BYTES),
             ClientMessage::Resume { resume } => check_len("resume", resume, MAX_TOKEN_BYTES),
             ClientMessage::Join {} => Ok(()),
+            ClientMessage::ChatJoin { token } => {
+                check_len("token", token.as_deref().unwrap_or(""), MAX_CHAT_TOKEN_BYTES)
+            }
+            ClientMessage::ChatSend { text, nonce } => {
+                check_len("text", text, MAX_CHAT_TEXT_BYTES)?;
+                check_len("nonce", nonce.as_deref().unwrap_or(""), MAX_CHAT_ID_BYTES)
+            }
+            ClientMessage::ChatDelete { id } => check_len("id", id, MAX_CHAT_ID_BYTES),
+            ClientMessage::ChatMute { id, seconds } => {
+                check_len("id", id, MAX_CHAT_ID_BYTES)?;
+                if *seconds > MAX_MUTE_SECONDS {
+                    return Err(ProtoError::Invalid(format!(
+                        "`seconds` is {seconds}; the limit is {MAX_MUTE_SECONDS}"
+                    )));
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -167,6 +231,50 @@ pub enum ServerMessage {
     },
     /// A `resume` succeeded: this socket now holds the media session.
     Resumed {},
+    /// The answer to `chat_join`: what this member may do and the recent messages.
+    ChatJoined {
+        /// Whether the member may send (it joined with a valid token).
+        can_write: bool,
+        /// Whether the member may delete messages and mute users.
+        moderator: bool,
+        /// The member's display name, when it joined with a token.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+        /// The last messages, oldest first (deleted ones left out).
+        history: Vec<ChatLine>,
+        /// How many are watching.
+        viewers: u32,
+        /// The longest message the room accepts, in characters after trimming.
+        max_chars: u32,
+    },
+    /// A new chat message (to every chat member, the sender included).
+    ChatMessage(ChatLine),
+    /// A moderator deleted a message: stop showing it.
+    ChatDeleted {
+        /// The message's id.
+        id: String,
+    },
+    /// A moderator muted (or unmuted) a user.
+    ChatMuted {
+        /// The user's display name.
+        user: String,
+        /// When the mute ends, in milliseconds since the Unix epoch; 0 when a mute
+        /// was lifted.
+        until_ms: u64,
+    },
+    /// A chat request of this client was refused (only the sender gets it).
+    ChatRefused {
+        /// Why, stable.
+        code: ChatRefusalCode,
+        /// For people.
+        message: String,
+        /// When trying again may succeed (`rate_limited`, `muted`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after_ms: Option<u64>,
+        /// The refused `chat_send`'s nonce.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        nonce: Option<String>,
+    },
 }
 
 impl Validate for ServerMessage {
@@ -183,6 +291,23 @@ impl Validate for ServerMessage {
             }
             ServerMessage::Session { resume, .. } => check_len("resume", resume, MAX_TOKEN_BYTES),
             ServerMessage::Viewers { .. } | ServerMessage::Resumed {} => Ok(()),
+            ServerMessage::ChatJoined { name, history, .. } => {
+                check_len("name", name.as_deref().unwrap_or(""), MAX_CHAT_NAME_BYTES)?;
+                if history.len() > MAX_CHAT_HISTORY {
+                    return Err(ProtoError::Invalid(format!(
+                        "`history` has {} lines; the limit is {MAX_CHAT_HISTORY}",
+                        history.len()
+                    )));
+                }
+                history.iter().try_for_each(Validate::validate)
+            }
+            ServerMessage::ChatMessage(line) => line.validate(),
+            ServerMessage::ChatDeleted { id } => check_len("id", id, MAX_CHAT_ID_BYTES),
+            ServerMessage::ChatMuted { user, .. } => check_len("user", user, MAX_CHAT_NAME_BYTES),
+            ServerMessage::ChatRefused { message, nonce, .. } => {
+                check_len("message", message, MAX_TEXT_BYTES)?;
+                check_len("nonce", nonce.as_deref().unwrap_or(""), MAX_CHAT_ID_BYTES)
+            }
         }
     }
 }
@@ -213,6 +338,13 @@ mod tests {
             r#"{"type":"candidate","candidate":"candidate:1 1 udp 1 127.0.0.1 9 typ host","sdp_mid":"0","sdp_mline_index":0}"#,
             r#"{"type":"bye","reason":"done"}"#,
             r#"{"type":"resume","resume":"k"}"#,
+            r#"{"type":"chat_join","token":"c1.e30.00"}"#,
+            r#"{"type":"chat_join"}"#,
+            r#"{"type":"chat_send","text":"hello","nonce":"n7"}"#,
+            r#"{"type":"chat_send","text":"hello"}"#,
+            r#"{"type":"chat_delete","id":"m42"}"#,
+            r#"{"type":"chat_mute","id":"m42","seconds":600}"#,
+            r#"{"type":"chat_mute","id":"m42","seconds":0}"#,
         ];
         for frame in frames {
             let msg: ClientMessage = parse(frame).unwrap();
@@ -221,6 +353,148 @@ mod tests {
         let server = ServerMessage::Viewers { count: 3 };
         assert_eq!(to_frame(&server), r#"{"type":"viewers","count":3}"#);
         assert_eq!(parse::<ServerMessage>(&to_frame(&server)).unwrap(), server);
+    }
+
+    #[test]
+    fn chat_wire_shapes_round_trip() {
+        let client = [
+            (r#"{"type":"chat_join","token":"t"}"#, ClientMessage::ChatJoin { token: Some("t".into()) }),
+            (r#"{"type":"chat_join"}"#, ClientMessage::ChatJoin { token: None }),
+            (
+                r#"{"type":"chat_send","text":" hi ","nonce":"n1"}"#,
+                ClientMessage::ChatSend { text: " hi ".into(), nonce: Some("n1".into()) },
+            ),
+            (r#"{"type":"chat_delete","id":"m1"}"#, ClientMessage::ChatDelete { id: "m1".into() }),
+            (
+                r#"{"type":"chat_mute","id":"m1","seconds":86400}"#,
+                ClientMessage::ChatMute { id: "m1".into(), seconds: 86_400 },
+            ),
+        ];
+        for (frame, message) in client {
+            assert_eq!(parse::<ClientMessage>(frame).as_ref(), Ok(&message), "{frame}");
+            assert_eq!(to_frame(&message), frame);
+        }
+        let line = ChatLine {
+            id: "m42".into(),
+            user: "alice".into(),
+            text: "hello".into(),
+            at_ms: 1_767_000_000_000,
+            nonce: None,
+        };
+        let server = [
+            (
+                r#"{"type":"chat_joined","can_write":true,"moderator":false,"name":"alice","history":[{"id":"m42","user":"alice","text":"hello","at_ms":1767000000000}],"viewers":3,"max_chars":300}"#,
+                ServerMessage::ChatJoined {
+                    can_write: true,
+                    moderator: false,
+                    name: Some("alice".into()),
+                    history: vec![line.clone()],
+                    viewers: 3,
+                    max_chars: 300,
+                },
+            ),
+            (
+                r#"{"type":"chat_joined","can_write":false,"moderator":false,"history":[],"viewers":0,"max_chars":300}"#,
+                ServerMessage::ChatJoined {
+                    can_write: false,
+                    moderator: false,
+                    name: None,
+                    history: vec![],
+                    viewers: 0,
+                    max_chars: 300,
+                },
+            ),
+            (
+                r#"{"type":"chat_message","id":"m42","user":"alice","text":"hello","at_ms":1767000000000,"nonce":"n7"}"#,
+                ServerMessage::ChatMessage(ChatLine { nonce: Some("n7".into()), ..line.clone() }),
+            ),
+            (
+                r#"{"type":"chat_message","id":"m42","user":"alice","text":"hello","at_ms":1767000000000}"#,
+                ServerMessage::ChatMessage(line),
+            ),
+            (r#"{"type":"chat_deleted","id":"m42"}"#, ServerMessage::ChatDeleted { id: "m42".into() }),
+            (
+                r#"{"type":"chat_muted","user":"bob","until_ms":1767000600000}"#,
+                ServerMessage::ChatMuted { user: "bob".into(), until_ms: 1_767_000_600_000 },
+            ),
+            (
+                r#"{"type":"chat_refused","code":"rate_limited","message":"Slow down.","retry_after_ms":1800,"nonce":"n7"}"#,
+                ServerMessage::ChatRefused {
+                    code: ChatRefusalCode::RateLimited,
+                    message: "Slow down.".into(),
+                    retry_after_ms: Some(1800),
+                    nonce: Some("n7".into()),
+                },
+            ),
+            (
+                r#"{"type":"chat_refused","code":"sign_in_required","message":"Sign in to chat."}"#,
+                ServerMessage::ChatRefused {
+                    code: ChatRefusalCode::SignInRequired,
+                    message: "Sign in to chat.".into(),
+                    retry_after_ms: None,
+                    nonce: None,
+                },
+            ),
+        ];
+        for (frame, message) in server {
+            assert_eq!(parse::<ServerMessage>(frame).as_ref(), Ok(&message), "{frame}");
+            assert_eq!(to_frame(&message), frame);
+        }
+    }
+
+    #[test]
+    fn chat_fields_over_their_limits_are_refused() {
+        let at_limit = [
+            format!(r#"{{"type":"chat_join","token":"{}"}}"#, "t".repeat(MAX_CHAT_TOKEN_BYTES)),
+            format!(
+                r#"{{"type":"chat_send","text":"{}","nonce":"{}"}}"#,
+                "x".repeat(MAX_CHAT_TEXT_BYTES),
+                "n".repeat(MAX_CHAT_ID_BYTES)
+            ),
+            format!(r#"{{"type":"chat_delete","id":"{}"}}"#, "m".repeat(MAX_CHAT_ID_BYTES)),
+            format!(r#"{{"type":"chat_mute","id":"m1","seconds":{MAX_MUTE_SECONDS}}}"#),
+        ];
+        for frame in &at_limit {
+            assert!(parse::<ClientMessage>(frame).is_ok(), "{frame}");
+        }
+        let over = [
+            format!(r#"{{"type":"chat_join","token":"{}"}}"#, "t".repeat(MAX_CHAT_TOKEN_BYTES + 1)),
+            format!(r#"{{"type":"chat_send","text":"{}"}}"#, "x".repeat(MAX_CHAT_TEXT_BYTES + 1)),
+            format!(r#"{{"type":"chat_send","text":"hi","nonce":"{}"}}"#, "n".repeat(MAX_CHAT_ID_BYTES + 1)),
+            format!(r#"{{"type":"chat_delete","id":"{}"}}"#, "m".repeat(MAX_CHAT_ID_BYTES + 1)),
+            format!(r#"{{"type":"chat_mute","id":"{}","seconds":1}}"#, "m".repeat(MAX_CHAT_ID_BYTES + 1)),
+            format!(r#"{{"type":"chat_mute","id":"m1","seconds":{}}}"#, MAX_MUTE_SECONDS + 1),
+        ];
+        for frame in &over {
+            assert_eq!(parse::<ClientMessage>(frame).unwrap_err().code(), "invalid_message", "{frame}");
+        }
+        for bad in [
+            r#"{"type":"chat_send"}"#,
+            r#"{"type":"chat_send","text":"hi","x":1}"#,
+            r#"{"type":"chat_mute","id":"m1"}"#,
+            r#"{"type":"chat_mute","id":"m1","seconds":-1}"#,
+            r#"{"type":"chat_join","token":null,"name":"x"}"#,
+        ] {
+            assert_eq!(parse::<ClientMessage>(bad).unwrap_err().code(), "malformed_message", "{bad}");
+        }
+        for bad in [
+            r#"{"type":"chat_message","id":"m1","user":"a","text":"b","at_ms":1,"extra":true}"#,
+            r#"{"type":"chat_refused","code":"nope","message":"m"}"#,
+        ] {
+            assert_eq!(parse::<ServerMessage>(bad).unwrap_err().code(), "malformed_message", "{bad}");
+        }
+        let long_history = ServerMessage::ChatJoined {
+            can_write: false,
+            moderator: false,
+            name: None,
+            history: vec![
+                ChatLine { id: "m1".into(), user: "a".into(), text: "b".into(), at_ms: 1, nonce: None };
+                MAX_CHAT_HISTORY + 1
+            ],
+            viewers: 0,
+            max_chars: 300,
+        };
+        assert_eq!(long_history.validate().unwrap_err().code(), "invalid_message");
     }
 
     #[test]

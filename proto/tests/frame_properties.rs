@@ -5,6 +5,7 @@
 //! Case count and seed: `PROPTEST_CASES` and `PROPTEST_RNG_SEED` (see
 //! docs/PROPERTY_TESTS.md).
 
+use myvid_proto::chat::{ChatLine, ChatRefusalCode};
 use myvid_proto::control::{EndpointMessage, SfuMessage};
 use myvid_proto::signal::{Candidate, ClientMessage, ServerMessage};
 use myvid_proto::{MAX_CANDIDATE_BYTES, MAX_FRAME_BYTES, MAX_SDP_BYTES, ProtoError, Validate, parse, to_frame};
@@ -19,6 +20,14 @@ const TOKEN: usize = 256;
 const MID: usize = 64;
 const ID: usize = 64;
 const CODE: usize = 64;
+/// Live chat's limits (public in `myvid_proto::chat`, restated here so that a change
+/// there is a change the tests notice).
+const CHAT_TEXT: usize = 1_200;
+const CHAT_TOKEN: usize = 512;
+const CHAT_ID: usize = 32;
+const CHAT_NAME: usize = 64;
+const CHAT_HISTORY: usize = 100;
+const MUTE_SECONDS: u32 = 86_400;
 
 /// Field names the messages use, plus one no message has.
 const KEYS: &[&str] = &[
@@ -38,6 +47,20 @@ const KEYS: &[&str] = &[
     "client_id",
     "stream_id",
     "sessions",
+    "text",
+    "nonce",
+    "id",
+    "seconds",
+    "can_write",
+    "moderator",
+    "name",
+    "history",
+    "viewers",
+    "max_chars",
+    "user",
+    "at_ms",
+    "until_ms",
+    "retry_after_ms",
     "unknown",
 ];
 
@@ -61,6 +84,16 @@ const TYPES: &[&str] = &[
     "load",
     "hosting",
     "released",
+    "chat_join",
+    "chat_send",
+    "chat_delete",
+    "chat_mute",
+    "chat_joined",
+    "chat_message",
+    "chat_deleted",
+    "chat_muted",
+    "chat_refused",
+    "chat",
     "Publish",
     "",
 ];
@@ -154,7 +187,20 @@ fn client_within_limits(m: &ClientMessage) -> bool {
         ClientMessage::Bye { reason } => within(reason, TEXT),
         ClientMessage::Resume { resume } => within(resume, TOKEN),
         ClientMessage::Join {} => true,
+        ClientMessage::ChatJoin { token } => within(token.as_deref().unwrap_or(""), CHAT_TOKEN),
+        ClientMessage::ChatSend { text, nonce } => {
+            within(text, CHAT_TEXT) && within(nonce.as_deref().unwrap_or(""), CHAT_ID)
+        }
+        ClientMessage::ChatDelete { id } => within(id, CHAT_ID),
+        ClientMessage::ChatMute { id, seconds } => within(id, CHAT_ID) && *seconds <= MUTE_SECONDS,
     }
+}
+
+fn chat_line_within(line: &ChatLine) -> bool {
+    within(&line.id, CHAT_ID)
+        && within(&line.user, CHAT_NAME)
+        && within(&line.text, CHAT_TEXT)
+        && within(line.nonce.as_deref().unwrap_or(""), CHAT_ID)
 }
 
 fn server_within_limits(m: &ServerMessage) -> bool {
@@ -165,6 +211,17 @@ fn server_within_limits(m: &ServerMessage) -> bool {
         ServerMessage::Error { code, message } => within(code, CODE) && within(message, TEXT),
         ServerMessage::Session { resume, .. } => within(resume, TOKEN),
         ServerMessage::Viewers { .. } | ServerMessage::Resumed {} => true,
+        ServerMessage::ChatJoined { name, history, .. } => {
+            within(name.as_deref().unwrap_or(""), CHAT_NAME)
+                && history.len() <= CHAT_HISTORY
+                && history.iter().all(chat_line_within)
+        }
+        ServerMessage::ChatMessage(line) => chat_line_within(line),
+        ServerMessage::ChatDeleted { id } => within(id, CHAT_ID),
+        ServerMessage::ChatMuted { user, .. } => within(user, CHAT_NAME),
+        ServerMessage::ChatRefused { message, nonce, .. } => {
+            within(message, TEXT) && within(nonce.as_deref().unwrap_or(""), CHAT_ID)
+        }
     }
 }
 
@@ -215,6 +272,61 @@ fn valid_server() -> impl Strategy<Value = ServerMessage> {
     ]
 }
 
+fn valid_chat_client() -> impl Strategy<Value = ClientMessage> {
+    prop_oneof![
+        prop::option::of(bounded(CHAT_TOKEN)).prop_map(|token| ClientMessage::ChatJoin { token }),
+        (bounded(CHAT_TEXT), prop::option::of(bounded(CHAT_ID)))
+            .prop_map(|(text, nonce)| ClientMessage::ChatSend { text, nonce }),
+        bounded(CHAT_ID).prop_map(|id| ClientMessage::ChatDelete { id }),
+        (bounded(CHAT_ID), 0..=MUTE_SECONDS).prop_map(|(id, seconds)| ClientMessage::ChatMute { id, seconds }),
+    ]
+}
+
+fn chat_line() -> impl Strategy<Value = ChatLine> {
+    (bounded(CHAT_ID), bounded(CHAT_NAME), bounded(CHAT_TEXT), any::<u64>(), prop::option::of(bounded(CHAT_ID)))
+        .prop_map(|(id, user, text, at_ms, nonce)| ChatLine { id, user, text, at_ms, nonce })
+}
+
+fn refusal_code() -> impl Strategy<Value = ChatRefusalCode> {
+    prop::sample::select(
+        &[
+            ChatRefusalCode::RateLimited,
+            ChatRefusalCode::TooLong,
+            ChatRefusalCode::Empty,
+            ChatRefusalCode::Muted,
+            ChatRefusalCode::SignInRequired,
+            ChatRefusalCode::NotModerator,
+            ChatRefusalCode::NotLive,
+            ChatRefusalCode::BadToken,
+        ][..],
+    )
+}
+
+fn valid_chat_server() -> impl Strategy<Value = ServerMessage> {
+    prop_oneof![
+        (
+            any::<(bool, bool, u32, u32)>(),
+            prop::option::of(bounded(CHAT_NAME)),
+            // Few lines: even escaped control characters (6 bytes each) stay under 64 KiB.
+            prop::collection::vec(chat_line(), 0..4),
+        )
+            .prop_map(|((can_write, moderator, viewers, max_chars), name, history)| {
+                ServerMessage::ChatJoined { can_write, moderator, name, history, viewers, max_chars }
+            }),
+        chat_line().prop_map(ServerMessage::ChatMessage),
+        bounded(CHAT_ID).prop_map(|id| ServerMessage::ChatDeleted { id }),
+        (bounded(CHAT_NAME), any::<u64>()).prop_map(|(user, until_ms)| ServerMessage::ChatMuted { user, until_ms }),
+        (refusal_code(), bounded(TEXT), any::<Option<u64>>(), prop::option::of(bounded(CHAT_ID))).prop_map(
+            |(code, message, retry_after_ms, nonce)| ServerMessage::ChatRefused {
+                code,
+                message,
+                retry_after_ms,
+                nonce
+            }
+        ),
+    ]
+}
+
 fn valid_endpoint() -> impl Strategy<Value = EndpointMessage> {
     prop_oneof![
         bounded(ID).prop_map(|sfu_id| EndpointMessage::Registered { sfu_id }),
@@ -232,6 +344,24 @@ fn valid_sfu() -> impl Strategy<Value = SfuMessage> {
 
 /// A message with one field over its limit (the frame itself stays under 64 KiB).
 fn client_with_a_field_over_its_limit() -> impl Strategy<Value = ClientMessage> {
+    prop_oneof![media_client_with_a_field_over_its_limit(), chat_client_with_a_field_over_its_limit()]
+}
+
+fn chat_client_with_a_field_over_its_limit() -> impl Strategy<Value = ClientMessage> {
+    prop_oneof![
+        over(CHAT_TOKEN).prop_map(|token| ClientMessage::ChatJoin { token: Some(token) }),
+        (over(CHAT_TEXT), prop::option::of(bounded(CHAT_ID)))
+            .prop_map(|(text, nonce)| ClientMessage::ChatSend { text, nonce }),
+        (bounded(CHAT_TEXT), over(CHAT_ID))
+            .prop_map(|(text, nonce)| ClientMessage::ChatSend { text, nonce: Some(nonce) }),
+        over(CHAT_ID).prop_map(|id| ClientMessage::ChatDelete { id }),
+        (over(CHAT_ID), 0..=MUTE_SECONDS).prop_map(|(id, seconds)| ClientMessage::ChatMute { id, seconds }),
+        (bounded(CHAT_ID), MUTE_SECONDS + 1..=u32::MAX)
+            .prop_map(|(id, seconds)| ClientMessage::ChatMute { id, seconds }),
+    ]
+}
+
+fn media_client_with_a_field_over_its_limit() -> impl Strategy<Value = ClientMessage> {
     prop_oneof![
         (over(TOKEN), bounded(64)).prop_map(|(token, sdp)| ClientMessage::Publish { token, sdp }),
         (bounded(TOKEN), over(MAX_SDP_BYTES)).prop_map(|(token, sdp)| ClientMessage::Publish { token, sdp }),
@@ -284,11 +414,15 @@ proptest! {
     fn valid_messages_round_trip_through_a_frame(
         client in valid_client(),
         server in valid_server(),
+        chat_client in valid_chat_client(),
+        chat_server in valid_chat_server(),
         endpoint in valid_endpoint(),
         sfu in valid_sfu(),
     ) {
         prop_assert_eq!(parse::<ClientMessage>(&to_frame(&client)), Ok(client));
         prop_assert_eq!(parse::<ServerMessage>(&to_frame(&server)), Ok(server));
+        prop_assert_eq!(parse::<ClientMessage>(&to_frame(&chat_client)), Ok(chat_client));
+        prop_assert_eq!(parse::<ServerMessage>(&to_frame(&chat_server)), Ok(chat_server));
         prop_assert_eq!(parse::<EndpointMessage>(&to_frame(&endpoint)), Ok(endpoint));
         prop_assert_eq!(parse::<SfuMessage>(&to_frame(&sfu)), Ok(sfu));
     }

@@ -14,6 +14,8 @@
 //!
 //! - [`forward`]: the forwarding core, a plain state machine taking `now` as an
 //!   argument, unit-tested on virtual time.
+//! - [`chat`]: live chat's rooms, a plain state machine like [`forward`] (not wired
+//!   into sessions yet).
 //! - [`codec`]: codec names and keyframe detection from RTP payloads.
 //! - [`media`]: WebRTC sessions (webrtc-rs's sans-I/O `rtc`) on one UDP socket, run by
 //!   one task.
@@ -23,6 +25,7 @@
 //! - [`link`]: the SFU's control connection to endpoints (registration, attach).
 //! - [`record`]: recording streams as forwarded (in progress: the reorder buffer).
 
+pub mod chat;
 pub mod codec;
 pub mod drain;
 pub mod forward;
