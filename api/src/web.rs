@@ -1,6 +1,7 @@
 //! The browser client (client-js/web), embedded in the binary so `myvid` serves it
-//! from any working directory. Unknown `/API`, `/v1` and `/objects` paths get a JSON 404; other
-//! unknown paths get the site's 404.
+//! from any working directory. Unknown `/API`, `/v1`, `/objects` and `/playback` paths get a
+//! JSON 404; other unknown paths get the site's 404 page (`404.html`, in the layout, with a
+//! search box and a way home), with status 404.
 
 use axum::body::Body;
 use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, X_FRAME_OPTIONS};
@@ -37,31 +38,82 @@ pub async fn serve(method: Method, uri: Uri) -> Response {
         relative.to_owned()
     };
     match WEB.get_file(&relative) {
-        Some(file) => {
-            let mime = mime_guess::from_path(&relative).first_or_octet_stream();
-            (
-                [
-                    (CONTENT_TYPE, mime.as_ref().to_owned()),
-                    (CACHE_CONTROL, "no-cache".to_owned()),
-                    (CONTENT_SECURITY_POLICY, PAGE_CSP.to_owned()),
-                    (X_FRAME_OPTIONS, "DENY".to_owned()),
-                ],
-                Body::from(file.contents()),
-            )
-                .into_response()
-        }
-        None => (
-            StatusCode::NOT_FOUND,
-            [
-                (CONTENT_TYPE, "text/html; charset=utf-8"),
-                (CONTENT_SECURITY_POLICY, PAGE_CSP),
-                (X_FRAME_OPTIONS, "DENY"),
-            ],
-            NOT_FOUND_PAGE,
-        )
-            .into_response(),
+        Some(file) => page(StatusCode::OK, &relative, file.contents()),
+        None => page(StatusCode::NOT_FOUND, NOT_FOUND_PAGE, not_found_page()),
     }
 }
 
-const NOT_FOUND_PAGE: &str = "<!doctype html><meta charset=utf-8><title>Not found · MyVid</title>\
-<link rel=stylesheet href=/style.css><p>This page does not exist. <a href=\"/\">Back to MyVid</a></p>";
+/// The site's 404 page, a file of the web directory like the others. Its links are
+/// root-absolute, since it answers at any depth (`/a/b/c`).
+const NOT_FOUND_PAGE: &str = "404.html";
+
+fn not_found_page() -> &'static [u8] {
+    WEB.get_file(NOT_FOUND_PAGE).map_or(FALLBACK_NOT_FOUND.as_bytes(), |file| file.contents())
+}
+
+/// Only if `404.html` were missing from the embedded directory.
+const FALLBACK_NOT_FOUND: &str = "<!doctype html><meta charset=utf-8><title>Page not found – MyVid</title>\
+<p>There is no page at this address. <a href=\"/\">Go to the home page</a></p>";
+
+/// A file of the web directory, typed by its name, with the pages' headers.
+fn page(status: StatusCode, name: &str, contents: &'static [u8]) -> Response {
+    let mime = mime_guess::from_path(name).first_or_octet_stream();
+    (
+        status,
+        [
+            (CONTENT_TYPE, mime.as_ref().to_owned()),
+            (CACHE_CONTROL, "no-cache".to_owned()),
+            (CONTENT_SECURITY_POLICY, PAGE_CSP.to_owned()),
+            (X_FRAME_OPTIONS, "DENY".to_owned()),
+        ],
+        Body::from(contents),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::to_bytes;
+
+    use super::*;
+
+    async fn get(path: &str) -> (StatusCode, String, String) {
+        let response = serve(Method::GET, path.parse().unwrap()).await;
+        let status = response.status();
+        let content_type = response.headers()[CONTENT_TYPE].to_str().unwrap().to_owned();
+        let body = to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        (status, content_type, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn unknown_page_paths_get_the_404_page_in_the_layout() {
+        for path in ["/missing-page", "/a/b/c.html", "/watch"] {
+            let (status, content_type, body) = get(path).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+            assert!(content_type.starts_with("text/html"), "{path}: {content_type}");
+            assert!(body.contains("id=\"site-header\"") && body.contains("Page not found"), "{path}: {body}");
+            assert!(
+                body.contains("action=\"/search.html\"") && body.contains("href=\"/index.html\""),
+                "a way on: {body}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn machine_paths_keep_their_json_404() {
+        for path in ["/API/NOPE", "/v1/nope", "/objects/x", "/playback/x"] {
+            let (status, content_type, body) = get(path).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+            assert!(content_type.starts_with("application/json"), "{path}: {content_type}");
+            assert!(body.contains("\"not_found\""), "{path}: {body}");
+        }
+    }
+
+    #[tokio::test]
+    async fn pages_are_served_with_their_type() {
+        let (status, content_type, body) = get("/").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(content_type.starts_with("text/html"), "{content_type}");
+        assert!(body.contains("href=\"#main\""), "the skip link: {body}");
+    }
+}

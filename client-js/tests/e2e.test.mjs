@@ -203,6 +203,7 @@ describe('MyVid browser client end to end', () => {
       assert.match(href, /^watch\.html\?v=/);
       assert.ok(id, 'the watch link carries the video id');
       assert.match(await watchLink.textContent(), new RegExp(word));
+      assert.match(await page.getByTestId('publish-success').textContent(), /^Your video is published: Watch “/);
       assert.ok(await errorBox.isHidden(), 'no error after publishing');
       await shot('published');
 
@@ -246,6 +247,7 @@ describe('MyVid browser client end to end', () => {
       assert.equal(await page.getByTestId('watch-description').textContent(), description);
       const player = page.getByTestId('video-player');
       assert.equal(await player.evaluate((v) => v.tagName), 'VIDEO');
+      assert.equal(await player.getAttribute('aria-label'), `Video: ${title}`, 'the player has an accessible name');
       assert.equal(await player.evaluate((v) => v.controls), true, 'the video has controls');
       // The worker may already have made the HLS rendition (a 4 s clip takes it a second or
       // two): then hls.js plays it through MSE, otherwise the element plays the original.
@@ -314,7 +316,9 @@ describe('MyVid browser client end to end', () => {
       await page.getByTestId('login-submit').click();
       const loginError = page.getByTestId('login-error');
       await loginError.waitFor({ state: 'visible' });
-      assert.match(await loginError.textContent(), /^invalid_credentials: \S/);
+      // The message is for people; the code stays on the element for tests.
+      assert.equal(await loginError.getAttribute('data-code'), 'invalid_credentials');
+      assert.match(await loginError.textContent(), /^(?!invalid_credentials)\S/);
       await shot('wrong-password');
 
       // The right password logs in and returns to the upload page.
@@ -411,7 +415,8 @@ describe('MyVid browser client end to end', () => {
       const mineError = mine.getByTestId('mine-publish-error');
       await mineError.filter({ hasText: /\S/ }).waitFor();
       const errorText = await mineError.textContent();
-      assert.match(errorText, /^not_a_video: \S/, `the list shows the not_a_video error (got "${errorText}")`);
+      assert.equal(await mineError.getAttribute('data-code'), 'not_a_video', `the list shows the not_a_video error (got "${errorText}")`);
+      assert.match(errorText, /^(?!not_a_video)\S/, `the message only, without its code (got "${errorText}")`);
       assert.equal(await mineError.getAttribute('role'), 'alert');
       assert.ok(await publishButton.isDisabled(), 'Publish stayed disabled');
       assert.equal(await page.getByTestId('watch-link').count(), 0, 'no watch link for a rejected video');
@@ -432,6 +437,137 @@ describe('MyVid browser client end to end', () => {
       assert.equal(legacy.status, 200, legacy.text);
       assert.ok(Array.isArray(legacy.json), 'POST /API/VIDEO/ returns an array');
       assert.equal(legacy.json.filter((v) => v.title === title).length, 0);
+
+      assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
+      assert.deepEqual(failedRequests, [], 'no 5xx responses');
+    });
+  });
+  test('long titles, the title counter, not-found states, the site 404, skip link, phone header, dark theme', { timeout: 180_000 }, async () => {
+    const ctx = await newPage('polish');
+    const { page, shot, pageErrors, failedRequests } = ctx;
+    /** The page is no wider than the window (a long unbroken title wraps). */
+    const assertNoOverflow = async (p, where) => {
+      const [scroll, inner] = await p.evaluate(() => [document.documentElement.scrollWidth, innerWidth]);
+      assert.ok(scroll <= inner, `${where}: the page is ${scroll} px wide in a ${inner} px window`);
+    };
+    await withFailureShot(ctx, async () => {
+      const username = uniqueWord('t_').slice(0, 14);
+      await signUp(page, shot, username);
+
+      // The counter counts characters as the server does (code points, trimmed), and
+      // holds the submit back over the limit.
+      const title = page.getByTestId('upload-title');
+      const count = page.getByTestId('upload-title-count');
+      const submit = page.getByTestId('upload-submit');
+      assert.equal(await count.textContent(), '0 / 200');
+      assert.ok((await title.getAttribute('aria-describedby')).split(' ').includes(await count.getAttribute('id')), 'the counter describes the title');
+      await title.fill('😀'.repeat(150));
+      assert.equal(await count.textContent(), '150 / 200', 'an emoji is one character, not two UTF-16 units');
+      await title.fill('x'.repeat(201));
+      assert.equal(await count.textContent(), '201 / 200');
+      assert.equal(await count.getAttribute('data-over'), 'true');
+      assert.equal(await title.getAttribute('aria-invalid'), 'true');
+      assert.ok(await submit.isDisabled(), 'no upload with a title over the limit');
+      const red = await count.evaluate((el) => getComputedStyle(el).color);
+      await shot('title-over-the-limit');
+      const long = uniqueWord('w').padEnd(200, 'w');
+      await title.fill(`${long}  `);
+      assert.equal(await count.textContent(), '200 / 200', 'white space around the title does not count');
+      assert.equal(await count.getAttribute('data-over'), 'false');
+      assert.notEqual(await count.evaluate((el) => getComputedStyle(el).color), red, 'red only over the limit');
+      assert.ok(await submit.isEnabled());
+
+      // A 200-character unbroken title neither widens the upload page…
+      const verdict = await uploadThroughPage(page, { title: `${long}  `, description: long, preview: null, video: media.clip });
+      assert.equal(verdict.state, 'playable');
+      await page.getByTestId('publish-button').click();
+      await page.getByTestId('watch-link').waitFor({ state: 'visible' });
+      await page.getByTestId('mine-item').filter({ hasText: long }).waitFor();
+      await assertNoOverflow(page, 'upload page');
+      await shot('long-title-published');
+      const id = new URL(await page.getByTestId('watch-link').getAttribute('href'), server.url).searchParams.get('v');
+      const stored = await apiJson(server.url, 'GET', `/API/VIDEO/${encodeURIComponent(id)}`);
+      assert.equal(stored.json.title, long, 'the title is kept trimmed');
+
+      // …nor the watch page, the home page or a search for it.
+      await page.goto(`/watch.html?v=${encodeURIComponent(id)}`);
+      await page.getByTestId('watch').waitFor({ state: 'visible' });
+      assert.equal(await page.getByTestId('video-player').getAttribute('aria-label'), `Video: ${long}`);
+      await assertNoOverflow(page, 'watch page');
+      await page.goto(`/search.html?q=${long}`);
+      await page.waitForFunction(() => !document.querySelector('[data-testid="loading"]'));
+      await assertNoOverflow(page, 'search page');
+      await page.goto('/');
+      await page.getByTestId('video-grid').waitFor();
+      await assertNoOverflow(page, 'home page');
+
+      // Skip link: the first tab stop, hidden until focused, to the main element.
+      await page.keyboard.press('Tab');
+      const skip = await page.evaluate(() => {
+        const el = document.activeElement;
+        const box = el.getBoundingClientRect();
+        return { cls: el.className, text: el.textContent, href: el.getAttribute('href'), visible: box.bottom > 0 && box.top < innerHeight };
+      });
+      assert.deepEqual(skip, { cls: 'skip-link', text: 'Skip to content', href: '#main', visible: true });
+      assert.equal(await page.locator('main#main').count(), 1);
+      await page.keyboard.press('Tab');
+      const hidden = await page.locator('.skip-link').evaluate((el) => el.getBoundingClientRect().bottom <= 0);
+      assert.ok(hidden, 'the skip link is out of sight once it loses the focus');
+
+      // A video that is not there: a page in the layout with a way on.
+      await page.goto('/watch.html?v=doesnotexist');
+      const gone = page.getByTestId('not-found');
+      await gone.waitFor();
+      assert.equal((await gone.locator('h1').textContent()).trim(), 'Video not found');
+      assert.equal(await gone.getByTestId('not-found-home').getAttribute('href'), '/index.html');
+      assert.equal(await gone.locator('form[role="search"]').getAttribute('action'), '/search.html');
+      assert.ok(await page.getByTestId('site-header').getByTestId('search-input').isVisible(), 'in the site layout');
+      assert.ok(await page.getByTestId('watch').isHidden());
+      await shot('watch-not-found');
+
+      // The site 404, at any depth: status 404, the layout, a search box and a way home.
+      const response = await page.goto('/no/such/page.html');
+      assert.equal(response.status(), 404);
+      await page.getByTestId('nav-username').waitFor();
+      assert.equal((await page.getByTestId('not-found').locator('h1').textContent()).trim(), 'Page not found');
+      assert.equal(await page.getByTestId('not-found-home').getAttribute('href'), '/index.html');
+      await page.getByTestId('not-found-search').locator('input').fill('anything');
+      await page.getByTestId('not-found-search').locator('input').press('Enter');
+      await page.waitForURL((u) => u.pathname === '/search.html' && u.searchParams.get('q') === 'anything');
+      await shot('site-404-search');
+
+      // A phone in the dark: a header of one row, no page wider than the screen, a dark page.
+      const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, colorScheme: 'dark' });
+      try {
+        const p = await phone.newPage();
+        p.on('pageerror', (err) => pageErrors.push(String(err && err.stack ? err.stack : err)));
+        await p.goto(new URL(`/watch.html?v=${encodeURIComponent(id)}`, server.url).href);
+        await p.getByTestId('watch').waitFor({ state: 'visible' });
+        const header = await p.evaluate(() => {
+          const box = (sel) => document.querySelector(sel).getBoundingClientRect();
+          const [logo, search, menu] = [box('.logo'), box('.site-header .search-form'), box('.nav-menu > summary')];
+          return { height: box('#site-header').height, row: logo.bottom > search.top && search.bottom > menu.top && menu.bottom > logo.top };
+        });
+        assert.ok(header.height <= 64, `the phone header is ${header.height} px high`);
+        assert.ok(header.row, 'logo, search and Menu share one row');
+        await assertNoOverflow(p, 'watch page on a phone');
+        const luminance = await p.evaluate(() => {
+          const [r, g, b] = getComputedStyle(document.body).backgroundColor.match(/\d+/g).map(Number).map((c) => {
+            const v = c / 255;
+            return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+          });
+          return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+        });
+        assert.ok(luminance < 0.2, `the dark page's background has luminance ${luminance}`);
+        assert.ok(await p.getByTestId('nav-upload').isHidden(), 'the nav is folded into the menu');
+        await p.getByTestId('nav-menu-button').click();
+        await p.getByTestId('nav-upload').waitFor({ state: 'visible' });
+        await p.screenshot({ path: path.join(ARTIFACTS, 'polish-phone-dark-menu.png'), fullPage: true });
+        await p.keyboard.press('Escape');
+        await p.getByTestId('nav-upload').waitFor({ state: 'hidden' });
+      } finally {
+        await phone.close();
+      }
 
       assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
       assert.deepEqual(failedRequests, [], 'no 5xx responses');

@@ -423,3 +423,25 @@ test('watch page: other viewers of a failed video just get the original', async 
     assert.deepEqual(problems, []);
   });
 });
+
+test('watch page: a video that does not play says where the trouble is', async () => {
+  const { page, problems, run } = await openPage('watch-unplayable');
+  await run(async () => {
+    // Stored here, but this browser cannot play it (the file is gone, or in a format it
+    // lacks): no talk of expired links.
+    const state = { video: storedVideo({ url: `${base}/media/missing.mp4` }) };
+    await fakeApi(page, state);
+    await page.goto(`${base}/watch.html?v=vid1`);
+    const error = page.getByTestId('player-error');
+    await error.waitFor();
+    assert.match(await error.textContent(), /^This video could not be played in this browser\. Reload the page$/);
+    assert.equal(await page.getByTestId('video-player').getAttribute('aria-label'), 'Video: Test pattern');
+
+    // Imported from another site that does not answer: the page names that site.
+    state.video = storedVideo({ source: 'HTTP', owner: null, url: 'http://127.0.0.1:9/clip.mp4' });
+    await page.reload();
+    await error.waitFor();
+    assert.equal(await error.textContent(), 'This video is hosted on 127.0.0.1:9 and could not be loaded from there.');
+    assert.deepEqual(problems, []);
+  });
+});

@@ -1,6 +1,6 @@
 //! The JSON Schemas of the free-text fields, for the OpenAPI document: exactly what
-//! [`limits::text`](crate::limits::text) and the account checks accept, as a
-//! `maxLength` and an ECMA/Python-compatible `pattern`. The character classes are built
+//! [`limits::text`](crate::limits::text) and the account checks accept, as an
+//! ECMA/Python-compatible `pattern` (which holds the length limit of the trimmed text). The character classes are built
 //! from the same ranges a test compares with `char::is_whitespace` and
 //! `char::is_control`, over every `char`.
 
@@ -49,54 +49,72 @@ fn visible() -> String {
     class(true, &[&WHITE_SPACE[..], &CONTROL[..]].concat())
 }
 
-/// One line of text, trimmed: non-empty when `required`.
-fn line_pattern(required: bool) -> String {
+/// Text that, trimmed, is 1–`max` characters: a `visible` first and last character
+/// with up to `max - 2` `inner` ones between. (The limit counts the trimmed text, as
+/// [`limits::text`](crate::limits::text) does, so it is in the pattern: a `maxLength`
+/// would count the white space around it too.)
+fn trimmed_core(max: usize, visible: &str, inner: &str) -> String {
+    format!("{visible}(?:{inner}{{0,{}}}{visible})?", max.saturating_sub(2))
+}
+
+/// One line of text of at most `max` characters once trimmed: non-empty when `required`.
+fn line_pattern(max: usize, required: bool) -> String {
     let (ws, vis, inner) = (white(), visible(), class(true, &CONTROL));
-    let core = format!("{vis}(?:{inner}*{vis})?");
+    let core = trimmed_core(max, &vis, &inner);
     let core = if required { core } else { format!("(?:{core})?") };
     format!("^{ws}*{core}{ws}*$")
 }
 
-fn string(max: usize, pattern: String) -> ObjectBuilder {
-    ObjectBuilder::new().schema_type(Type::String).max_length(Some(max)).pattern(Some(pattern))
+fn string(max: usize, what: &str, pattern: String) -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some(format!("{what}: at most {max} characters once white space around it is trimmed.")))
+        .pattern(Some(pattern))
 }
 
 /// A title: 1–200 characters, one line, not only white space.
 pub fn title() -> Object {
-    string(MAX_TITLE_CHARS, line_pattern(true)).build()
+    string(MAX_TITLE_CHARS, "One line", line_pattern(MAX_TITLE_CHARS, true)).build()
 }
 
 /// A file name: 1–255 characters, one line, not only white space.
 pub fn filename() -> Object {
-    string(MAX_FILENAME_CHARS, line_pattern(true)).build()
+    string(MAX_FILENAME_CHARS, "One line", line_pattern(MAX_FILENAME_CHARS, true)).build()
 }
 
 /// An optional file name: like [`filename`], or empty (or only white space).
 pub fn optional_filename() -> Object {
-    string(MAX_FILENAME_CHARS, line_pattern(false)).build()
+    string(MAX_FILENAME_CHARS, "One line, may be empty", line_pattern(MAX_FILENAME_CHARS, false)).build()
 }
 
 /// A description: up to 5,000 characters; line breaks and tabs allowed.
 pub fn description() -> Object {
     let (ws, inner) = (white(), class(true, &CONTROL_BUT_LINE_BREAKS));
-    string(MAX_DESCRIPTION_CHARS, format!("^{ws}*{inner}*{ws}*$")).build()
+    let core = trimmed_core(MAX_DESCRIPTION_CHARS, &visible(), &inner);
+    string(MAX_DESCRIPTION_CHARS, "Line breaks and tabs allowed", format!("^{ws}*(?:{core})?{ws}*$")).build()
 }
 
 /// Search words: up to 200 characters, one line, may be empty.
 pub fn search() -> Object {
-    string(MAX_SEARCH_CHARS, line_pattern(false)).build()
+    string(MAX_SEARCH_CHARS, "One line, may be empty", line_pattern(MAX_SEARCH_CHARS, false)).build()
 }
 
 /// Search words, or `null`.
 pub fn search_or_null() -> Object {
-    string(MAX_SEARCH_CHARS, line_pattern(false)).schema_type(SchemaType::from_iter([Type::String, Type::Null])).build()
+    string(MAX_SEARCH_CHARS, "One line, may be empty", line_pattern(MAX_SEARCH_CHARS, false))
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .build()
 }
 
 /// An e-mail address: one `@` with something on each side, no white space or control
 /// characters, at most 254 characters.
 pub fn email() -> Object {
     let part = class(true, &[&WHITE_SPACE[..], &CONTROL[..], &[('@', '@')]].concat());
-    string(crate::accounts::MAX_EMAIL_CHARS, format!("^{part}+@{part}+$")).build()
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .max_length(Some(crate::accounts::MAX_EMAIL_CHARS))
+        .pattern(Some(format!("^{part}+@{part}+$")))
+        .build()
 }
 
 #[cfg(test)]
@@ -121,7 +139,8 @@ mod tests {
     fn patterns_use_portable_escapes() {
         assert_eq!(class(true, &[('\0', '\u{1f}'), ('@', '@')]), r"[^\u0000-\u001f\u0040]");
         let title = serde_json::to_value(title()).unwrap();
-        assert_eq!(title["maxLength"], 200);
-        assert!(title["pattern"].as_str().unwrap().starts_with(r"^[\u0009-\u000d\u0020"));
+        let pattern = title["pattern"].as_str().unwrap();
+        assert!(pattern.starts_with(r"^[\u0009-\u000d\u0020"), "{pattern}");
+        assert!(pattern.contains("{0,198}"), "the trimmed title's limit is in the pattern: {pattern}");
     }
 }

@@ -76,13 +76,83 @@ export function formatDate(unixSeconds) {
 }
 
 /**
+ * What to tell a person about an error: its message only. The machine-readable code
+ * of an SDK error goes on the element that shows it ({@link markErrorCode}).
+ *
  * @param {unknown} err
- * @returns {string} `code: message` for SDK errors, the message otherwise.
+ * @returns {string}
  */
 export function errorText(err) {
-  if (err instanceof myvid.MyVidError) return `${err.code}: ${err.message}`;
   if (err && typeof err === 'object' && 'message' in err) return String(err.message);
   return String(err);
+}
+
+/**
+ * @param {unknown} err
+ * @returns {string|null} The stable code of an SDK or live-signalling error
+ *   (`not_a_video`, `invalid_credentials`…), or null for an error without one.
+ */
+export function errorCode(err) {
+  const code = err && typeof err === 'object' && 'code' in err ? err.code : null;
+  return typeof code === 'string' && code ? code : null;
+}
+
+/**
+ * Keep the code of the error an element shows as its `data-code` (tests match on it,
+ * people read the message), or remove it when `err` has none.
+ *
+ * @template {HTMLElement} T
+ * @param {T} el
+ * @param {unknown} err
+ * @returns {T}
+ */
+export function markErrorCode(el, err) {
+  const code = errorCode(err);
+  if (code) el.dataset.code = code;
+  else delete el.dataset.code;
+  return el;
+}
+
+/** Longest title the server accepts, in characters (`MAX_TITLE_CHARS` in core/src/limits.rs). */
+export const MAX_TITLE_CHARS = 200;
+
+/**
+ * The length of a text field as the server counts it: Unicode code points once
+ * trimmed (an emoji is one, where `maxlength` would count two UTF-16 units).
+ *
+ * @param {string} text
+ * @returns {number}
+ */
+export function textLength(text) {
+  return [...String(text).trim()].length;
+}
+
+/**
+ * A live "{n} / {max}" counter for a text input: it turns red over the limit, marks
+ * the input `aria-invalid`, and describes the input (`aria-describedby`).
+ *
+ * @param {HTMLInputElement|HTMLTextAreaElement} input Must have an `id`.
+ * @param {{max?: number, testid?: string, onChange?: (over: boolean) => void}} [options]
+ *   `onChange` is called on every update with whether the text is too long.
+ * @returns {{element: HTMLElement, update: () => boolean}} `update` recounts (after a
+ *   change made by script, which fires no `input` event) and returns whether it is over.
+ */
+export function charCounter(input, { max = MAX_TITLE_CHARS, testid, onChange } = {}) {
+  const element = h('small', { class: 'char-count', id: `${input.id}-count`, testid });
+  input.setAttribute('aria-describedby', [input.getAttribute('aria-describedby'), element.id].filter(Boolean).join(' '));
+  const update = () => {
+    const n = textLength(input.value);
+    const over = n > max;
+    element.textContent = `${n} / ${max}`;
+    element.dataset.over = String(over);
+    if (over) input.setAttribute('aria-invalid', 'true');
+    else input.removeAttribute('aria-invalid');
+    if (onChange) onChange(over);
+    return over;
+  };
+  input.addEventListener('input', update);
+  update();
+  return { element, update };
 }
 
 /**
@@ -90,10 +160,10 @@ export function errorText(err) {
  * @returns {string} Link to the login page.
  */
 export function loginHref(page) {
-  const here = location.pathname.replace(/^.*\//, '');
-  if (page === undefined && here === 'login.html') return `login.html${location.search}`;
+  const here = location.pathname.replace(/^\/+/, '');
+  if (page === undefined && here.endsWith('login.html')) return `/login.html${location.search}`;
   const next = page ?? here + location.search;
-  return `login.html?next=${encodeURIComponent(next || 'index.html')}`;
+  return `/login.html?next=${encodeURIComponent(next || 'index.html')}`;
 }
 
 /**
@@ -203,21 +273,28 @@ export function message(kind, content, testid) {
   return h('div', { class: `msg msg-${kind}`, role: kind === 'error' ? 'alert' : 'status', testid }, content);
 }
 
+/** Phones get the nav folded into a "Menu" (the same width as in style.css). */
+const PHONE = '(max-width: 640px)';
+
 /**
  * Render the shared site header (logo, search box, Upload, Go live, login state) into
- * `<header id="site-header">`. Re-renders itself when the session changes.
+ * `<header id="site-header">`. Re-renders itself when the session changes. The nav
+ * sits in a `<details>` "Menu": open, with its summary hidden, on wide screens; folded
+ * on phones, so that the header stays one row (logo mark, search, Menu). Its links are
+ * root-absolute: the site 404 page shows the header at any path.
  *
  * @param {{query?: string}} [options] Prefill the search box.
  */
 export function renderHeader({ query = '' } = {}) {
   const header = document.getElementById('site-header');
   if (!header) return;
+  const phone = typeof matchMedia === 'function' ? matchMedia(PHONE) : null;
 
   const draw = () => {
     const user = myvid.currentUser();
     const input = header.querySelector('input[name="q"]');
     const currentQuery = input ? input.value : query;
-    const here = location.pathname.replace(/^.*\//, '') || 'index.html';
+    const here = `/${location.pathname.replace(/^.*\//, '') || 'index.html'}`;
     const navLink = (href, text, testid) =>
       h('a', { href, class: here === href ? 'active' : null, testid, 'aria-current': here === href ? 'page' : null }, text);
 
@@ -245,14 +322,39 @@ export function renderHeader({ query = '' } = {}) {
         ]
       : [navLink(loginHref(), 'Log in', 'nav-login')];
 
+    const menu = h(
+      'details',
+      { class: 'nav-menu', testid: 'nav-menu', open: !(phone && phone.matches) },
+      h('summary', { class: 'nav-menu-button', testid: 'nav-menu-button' }, 'Menu'),
+      h(
+        'nav',
+        { class: 'nav', 'aria-label': 'Main' },
+        navLink('/index.html', 'Home', 'nav-home-link'),
+        navLink('/upload.html', 'Upload', 'nav-upload'),
+        navLink('/broadcast.html', 'Go live', 'nav-go-live'),
+        ...account,
+      ),
+    );
+    // Escape folds the phone menu and gives the focus back to its button.
+    menu.addEventListener('keydown', (e) => {
+      if (e.key !== 'Escape' || !menu.open || !(phone && phone.matches)) return;
+      menu.open = false;
+      menu.querySelector('summary').focus();
+    });
+
     header.replaceChildren(
       h(
         'div',
         { class: 'header-inner' },
-        h('a', { href: 'index.html', class: 'logo', testid: 'nav-home', 'aria-label': 'MyVid home' }, h('span', { class: 'logo-mark' }, '▶'), 'MyVid'),
+        h(
+          'a',
+          { href: '/index.html', class: 'logo', testid: 'nav-home', 'aria-label': 'MyVid home' },
+          h('span', { class: 'logo-mark', 'aria-hidden': 'true' }, '▶'),
+          h('span', { class: 'logo-text' }, 'MyVid'),
+        ),
         h(
           'form',
-          { class: 'search-form', action: 'search.html', method: 'get', role: 'search', testid: 'search-form' },
+          { class: 'search-form', action: '/search.html', method: 'get', role: 'search', testid: 'search-form' },
           h('input', {
             type: 'search',
             name: 'q',
@@ -265,14 +367,7 @@ export function renderHeader({ query = '' } = {}) {
           }),
           h('button', { type: 'submit', testid: 'search-submit' }, 'Search'),
         ),
-        h(
-          'nav',
-          { class: 'nav', 'aria-label': 'Main' },
-          navLink('index.html', 'Home', 'nav-home-link'),
-          navLink('upload.html', 'Upload', 'nav-upload'),
-          navLink('broadcast.html', 'Go live', 'nav-go-live'),
-          ...account,
-        ),
+        menu,
       ),
     );
   };
@@ -282,6 +377,19 @@ export function renderHeader({ query = '' } = {}) {
   addEventListener('storage', (e) => {
     if (e.key === null || e.key.startsWith('myvid.')) draw();
   });
+  if (phone) {
+    // Crossing the breakpoint (a rotated phone, a resized window): open on wide
+    // screens, folded on phones.
+    phone.addEventListener('change', () => {
+      const menu = header.querySelector('details.nav-menu');
+      if (menu) menu.open = !phone.matches;
+    });
+    // A tap outside the open phone menu folds it.
+    document.addEventListener('click', (e) => {
+      const menu = header.querySelector('details.nav-menu');
+      if (phone.matches && menu && menu.open && !menu.contains(/** @type {Node} */ (e.target))) menu.open = false;
+    });
+  }
 
   // Check that the stored token is still valid; a 401 clears it (and redraws).
   if (myvid.isLoggedIn()) {

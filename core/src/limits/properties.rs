@@ -26,7 +26,7 @@ proptest! {
         let trimmed = value.trim();
         let allowed = |c: char| !c.is_control() || (multiline && matches!(c, '\n' | '\t' | '\r'));
         let ok = (!required || !trimmed.is_empty())
-            && value.chars().count() <= max
+            && trimmed.chars().count() <= max
             && trimmed.chars().all(allowed);
         match text("a_field", &value, max, required, multiline) {
             Ok(kept) => {

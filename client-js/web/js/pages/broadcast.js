@@ -1,7 +1,7 @@
 // Broadcast page: camera preview, title/description, Go live → NEWSTREAM → publish,
 // live status and viewer count, Stop.
 import { currentUser, newStream, publishLive } from '../myvid.js';
-import { renderHeader, message, errorText, h, loginHref, watchHref, liveBadge, setBadgeState } from '../ui.js';
+import { renderHeader, message, errorText, markErrorCode, h, loginHref, watchHref, liveBadge, setBadgeState } from '../ui.js';
 
 renderHeader();
 
@@ -168,8 +168,10 @@ function render() {
     viewerCount.textContent = plural(n, 'viewer');
   };
 
-  const showError = (text) => {
+  /** @param {string} text @param {unknown} [err] Its code goes on the box as `data-code`. */
+  const showError = (text, err) => {
     formError.textContent = text;
+    markErrorCode(formError, err);
     formError.hidden = !text;
   };
 
@@ -241,7 +243,7 @@ function render() {
       grant = await newStream({ title: title.value.trim(), description: description.value, record: record.checked });
     } catch (err) {
       setStatus('failed');
-      showError(`Could not create the stream — ${errorText(err)}`);
+      showError(`Could not create the stream — ${errorText(err)}`, err);
       formEnabled(true);
       return;
     }
@@ -276,7 +278,7 @@ function render() {
         } else if (state === 'failed' || state === 'ended') {
           session = null;
           share.hidden = true;
-          if (state === 'failed') showError(detail && detail.error ? detail.error.message : 'The broadcast failed.');
+          if (state === 'failed') showError(detail && detail.error ? detail.error.message : 'The broadcast failed.', detail && detail.error);
           else if (detail && detail.reason) statusText.textContent = `Broadcast ended (${detail.reason})`;
           formEnabled(true);
           if (!camera) stageSay('The camera is off.', 'info', 'Start the camera');

@@ -1,6 +1,6 @@
 // Home page: a grid of random public videos, live streams first.
 import { randomVideos, isLive } from '../myvid.js';
-import { renderHeader, videoCard, message, errorText, h } from '../ui.js';
+import { renderHeader, videoCard, message, errorText, markErrorCode, h } from '../ui.js';
 
 renderHeader();
 
@@ -23,7 +23,7 @@ async function load() {
     );
   } catch (err) {
     grid.replaceChildren();
-    status.replaceChildren(message('error', `Could not load videos — ${errorText(err)}`, 'error'));
+    status.replaceChildren(markErrorCode(message('error', `Could not load videos — ${errorText(err)}`, 'error'), err));
   } finally {
     grid.removeAttribute('aria-busy');
     shuffle.disabled = false;

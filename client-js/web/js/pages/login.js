@@ -1,6 +1,6 @@
 // Login page: log in or sign up, then go to ?next= (same-origin only) or home.
 import { login, signup, currentUser } from '../myvid.js';
-import { renderHeader, message, errorText, param, h } from '../ui.js';
+import { renderHeader, message, errorText, markErrorCode, param, h } from '../ui.js';
 
 renderHeader();
 
@@ -44,6 +44,7 @@ function wire(form, action) {
       location.assign(nextUrl());
     } catch (err) {
       errorBox.textContent = errorText(err);
+      markErrorCode(errorBox, err);
       errorBox.hidden = false;
       button.disabled = false;
       button.textContent = label;

@@ -1,6 +1,6 @@
 // Search page: search.html?q=words, results best first.
 import { searchVideosPage } from '../myvid.js';
-import { renderHeader, videoCard, message, errorText, param } from '../ui.js';
+import { renderHeader, videoCard, message, errorText, markErrorCode, param } from '../ui.js';
 
 const query = (param('q') || '').trim();
 renderHeader({ query });
@@ -27,7 +27,7 @@ async function loadPage() {
       status.replaceChildren();
     }
   } catch (err) {
-    status.replaceChildren(message('error', `Search failed — ${errorText(err)}`, 'error'));
+    status.replaceChildren(markErrorCode(message('error', `Search failed — ${errorText(err)}`, 'error'), err));
   } finally {
     results.removeAttribute('aria-busy');
     more.disabled = false;

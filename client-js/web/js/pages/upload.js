@@ -9,7 +9,7 @@ import { currentUser, createUpload, uploadFile, publish, myVideos, isLive, trans
 import { findPendingUpload, savePendingUpload, uploadResumable, describeSpeed } from '../resumable.js';
 import { describeTranscode, followTranscode, mineBadgeText } from '../transcoding.js';
 import { CHECKING, describeCheck, describeCheckFailure } from '../upload-check.js';
-import { renderHeader, message, errorText, h, loginHref, watchHref, formatDate, liveBadge } from '../ui.js';
+import { renderHeader, message, errorText, markErrorCode, charCounter, h, loginHref, watchHref, formatDate, liveBadge } from '../ui.js';
 
 renderHeader();
 addEventListener('myvid:auth', () => render());
@@ -135,17 +135,25 @@ function render() {
     return;
   }
 
-  const title = h('input', { name: 'title', required: true, maxlength: '200', testid: 'upload-title', autocomplete: 'off' });
+  // No `maxlength`: it counts UTF-16 units, the server counts characters; the counter
+  // below counts as the server does and holds the submit back over the limit.
+  const title = h('input', { name: 'title', id: 'upload-title', required: true, testid: 'upload-title', autocomplete: 'off' });
   const description = h('textarea', { name: 'description', rows: '4', maxlength: '5000', testid: 'upload-description' });
   const preview = h('input', { name: 'preview', type: 'file', accept: 'image/*', testid: 'upload-preview' });
   const video = h('input', { name: 'video', type: 'file', accept: 'video/*', required: true, testid: 'upload-video' });
   const submit = h('button', { type: 'submit', testid: 'upload-submit' }, 'Upload');
   const resumeNotice = h('p', { class: 'msg', testid: 'resume-notice', hidden: true });
+  const titleCount = charCounter(title, {
+    testid: 'upload-title-count',
+    onChange: (over) => {
+      submit.disabled = over;
+    },
+  });
 
   const form = h(
     'form',
     { class: 'panel upload-form', testid: 'upload-form' },
-    h('label', null, 'Title', title),
+    h('label', null, 'Title', title, titleCount.element),
     h('label', null, 'Description', description),
     h(
       'div',
@@ -201,7 +209,10 @@ function render() {
     submit.textContent = earlier ? 'Resume upload' : 'Upload';
     if (!earlier) return;
     resumeNotice.textContent = `This file was being uploaded${earlier.title ? ` as “${earlier.title}”` : ''}; the upload goes on where it stopped.`;
-    if (earlier.title && !title.value) title.value = earlier.title;
+    if (earlier.title && !title.value) {
+      title.value = earlier.title;
+      titleCount.update();
+    }
     if (earlier.description && !description.value) description.value = earlier.description;
   });
 
@@ -235,6 +246,7 @@ function render() {
 
   const showError = (prefix, err) => {
     errorBox.textContent = prefix ? `${prefix} ${errorText(err)}` : errorText(err);
+    markErrorCode(errorBox, err);
     errorBox.hidden = false;
   };
 
@@ -242,7 +254,7 @@ function render() {
     e.preventDefault();
     const previewFile = preview.files[0] || null;
     const videoFile = video.files[0];
-    if (!videoFile) return;
+    if (!videoFile || titleCount.update()) return;
 
     for (const el of form.elements) el.disabled = true;
     progressPanel.hidden = false;
@@ -341,7 +353,7 @@ function render() {
       result.replaceChildren(
         message(
           'success',
-          h('span', null, 'Your video is live: ', h('a', { href: watchHref(published.id || pending.id), testid: 'watch-link' }, `Watch “${published.title || title.value}”`)),
+          h('span', null, 'Your video is published: ', h('a', { href: watchHref(published.id || pending.id), testid: 'watch-link' }, `Watch “${published.title || title.value}”`)),
           'publish-success',
         ),
       );
@@ -370,6 +382,7 @@ function render() {
     submit.textContent = 'Upload';
     speedLine.textContent = '';
     for (const el of form.elements) el.disabled = false;
+    titleCount.update();
     progressPanel.hidden = true;
     title.focus();
   });
@@ -394,7 +407,7 @@ function render() {
       }
       mine.replaceChildren(h('h2', null, 'Your videos'), h('ul', { class: 'mine-list' }, ...videos.map(mineItem)));
     } catch (err) {
-      mine.replaceChildren(message('error', `Could not load your videos — ${errorText(err)}`));
+      mine.replaceChildren(markErrorCode(message('error', `Could not load your videos — ${errorText(err)}`), err));
     }
   }
 
@@ -429,11 +442,13 @@ function render() {
             const b = e.currentTarget;
             b.disabled = true;
             err.textContent = '';
+            delete err.dataset.code;
             try {
               await publish(v.id);
               refreshMine();
             } catch (ex) {
               err.textContent = errorText(ex);
+              markErrorCode(err, ex);
               b.disabled = false;
             }
           },

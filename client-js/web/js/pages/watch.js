@@ -8,7 +8,7 @@
 // test a TURN deployment.
 import { currentUser, getVideo, isLive, transcodeStatus, watch } from '../myvid.js';
 import { playVod } from '../player.js';
-import { renderHeader, message, errorText, param, formatDate, formatDuration, h, liveBadge, setBadgeState } from '../ui.js';
+import { renderHeader, message, errorText, markErrorCode, param, formatDate, formatDuration, h, liveBadge, setBadgeState } from '../ui.js';
 
 renderHeader();
 
@@ -17,15 +17,47 @@ const article = document.getElementById('watch');
 const player = document.getElementById('player');
 const playerError = document.getElementById('player-error');
 
-function fail(text) {
+/**
+ * @param {string} text
+ * @param {unknown} [err] Its code goes on the message as `data-code`.
+ */
+function fail(text, err) {
   article.hidden = true;
-  status.replaceChildren(message('error', text, 'error'));
+  status.replaceChildren(markErrorCode(message('error', text, 'error'), err));
+}
+
+/**
+ * No video at this link (none asked for, deleted, or private): a page of its own in
+ * the layout, with a way on — a search box and the home page.
+ *
+ * @param {string} heading
+ * @param {string} text
+ */
+function notFound(heading, text) {
+  article.hidden = true;
+  document.title = `${heading} – MyVid`;
+  const search = h(
+    'form',
+    { class: 'search-form inline-search', action: '/search.html', method: 'get', role: 'search', testid: 'not-found-search' },
+    h('input', { type: 'search', name: 'q', placeholder: 'Search videos', 'aria-label': 'Search videos', maxlength: '200', required: true }),
+    h('button', { type: 'submit' }, 'Search'),
+  );
+  status.replaceChildren(
+    h(
+      'section',
+      { class: 'not-found', testid: 'not-found' },
+      h('h1', null, heading),
+      h('p', null, text),
+      search,
+      h('p', null, h('a', { href: '/index.html', testid: 'not-found-home' }, 'Go to the home page')),
+    ),
+  );
 }
 
 async function load() {
   const id = param('v');
   if (!id) {
-    fail('No video specified. Open a video from the home page or a search.');
+    notFound('No video chosen', 'This link names no video. Search for one, or pick one on the home page.');
     return;
   }
   status.replaceChildren(message('info', 'Loading video…', 'loading'));
@@ -33,8 +65,8 @@ async function load() {
   try {
     video = await getVideo(id);
   } catch (err) {
-    if (err.status === 404) fail(`Video not found: there is no video with id “${id}” (or it is not public).`);
-    else fail(`Could not load the video — ${errorText(err)}`);
+    if (err.status === 404) notFound('Video not found', 'There is no video at this link: it may have been deleted or made private.');
+    else fail(`Could not load the video — ${errorText(err)}`, err);
     return;
   }
   status.replaceChildren();
@@ -51,6 +83,7 @@ async function load() {
   description.hidden = !video.description;
 
   if (isLive(video)) {
+    player.setAttribute('aria-label', `Live video: ${video.title || 'Untitled'}`);
     playLive(video);
     article.hidden = false;
     return;
@@ -62,6 +95,7 @@ async function load() {
     visibility.textContent = video.published_at ? video.visibility : `${video.visibility} · not published`;
   }
   if (video.preview_url) player.poster = video.preview_url;
+  player.setAttribute('aria-label', `Video: ${video.title || 'Untitled'}`);
   article.hidden = false;
   await playStored(video);
 }
@@ -102,11 +136,13 @@ async function playStored(video) {
   player.addEventListener('error', () => {
     // hls.js handles (and recovers from) its own media errors.
     if (!playback || playback.engine === 'hls.js') return;
+    const host = externalHost(video);
     playerError.replaceChildren(
       message(
         'error',
-        h('span', null, 'This video could not be played (the link may have expired or the format is not supported). ',
-          h('a', { href: location.href }, 'Reload the page')),
+        host
+          ? `This video is hosted on ${host} and could not be loaded from there.`
+          : h('span', null, 'This video could not be played in this browser. ', h('a', { href: location.href }, 'Reload the page')),
         'player-error',
       ),
     );
@@ -136,6 +172,20 @@ async function playStored(video) {
       // The note below says so without a reason.
     }
     showTranscodeFailure(video, reason);
+  }
+}
+
+/**
+ * @param {import('../myvid.js').Video} video
+ * @returns {string|null} The host an imported (external) video plays from, or null
+ *   for a video stored here.
+ */
+function externalHost(video) {
+  if (video.source !== 'HTTP') return null;
+  try {
+    return new URL(video.url).host || 'another site';
+  } catch {
+    return 'another site';
   }
 }
 
@@ -436,4 +486,4 @@ function playLive(video) {
   start(video);
 }
 
-load().catch((err) => fail(`Could not load the video — ${errorText(err)}`));
+load().catch((err) => fail(`Could not load the video — ${errorText(err)}`, err));
