@@ -40,6 +40,10 @@ pub struct Metrics {
     pub upload_bytes: Counter,
     /// Videos made public.
     pub videos_published: Counter,
+    /// Videos deleted by their owners.
+    pub videos_deleted: Counter,
+    /// Objects of deleted videos removed by purge jobs.
+    pub purged_objects: Counter,
     /// Publish attempts refused (missing, empty or non-video files).
     pub publish_refused: Counter,
     /// SFUs with an open control connection to this endpoint's relay.
@@ -98,6 +102,8 @@ impl Default for Metrics {
             uploads_created: Counter::default(),
             upload_bytes: Counter::default(),
             videos_published: Counter::default(),
+            videos_deleted: Counter::default(),
+            purged_objects: Counter::default(),
             publish_refused: Counter::default(),
             live_sfus: Gauge::default(),
             live_parked_clients: Gauge::default(),
@@ -173,6 +179,12 @@ impl Default for Metrics {
         registry.register("uploads_created", "Upload grants handed out", metrics.uploads_created.clone());
         registry.register("upload_bytes", "Bytes stored by the local object store", metrics.upload_bytes.clone());
         registry.register("videos_published", "Videos made public", metrics.videos_published.clone());
+        registry.register("videos_deleted", "Videos deleted by their owners", metrics.videos_deleted.clone());
+        registry.register(
+            "purged_objects",
+            "Objects of deleted videos removed by purge jobs",
+            metrics.purged_objects.clone(),
+        );
         registry.register("publish_refused", "Publish attempts refused", metrics.publish_refused.clone());
         registry.register("live_sfus", "SFUs registered with the signalling relay", metrics.live_sfus.clone());
         registry.register(

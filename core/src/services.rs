@@ -51,6 +51,9 @@ pub struct Settings {
     pub failed_login_delay: Duration,
     /// Attempts a video's transcode gets before it fails (`[worker] max_attempts`).
     pub transcode_max_attempts: u32,
+    /// Seconds between deleting a video and deleting its objects
+    /// (`[worker] purge_delay_secs`).
+    pub purge_delay_secs: i64,
 }
 
 impl Default for Settings {
@@ -71,6 +74,7 @@ impl Default for Settings {
             turn: None,
             failed_login_delay: Duration::from_millis(400),
             transcode_max_attempts: 5,
+            purge_delay_secs: 60,
         }
     }
 }

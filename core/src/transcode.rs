@@ -133,6 +133,7 @@ mod tests {
             created_at: 0,
             published_at: Some(0),
             transcode,
+            views: 0,
         }
     }
 

@@ -126,7 +126,7 @@ pub(crate) async fn owned_video(services: &Services, user: &User, id: &str, acti
     if video.owner_id != Some(user.id) {
         return Err(match video.visibility {
             Visibility::Private => ApiError::not_found("video"),
-            Visibility::Public => {
+            Visibility::Public | Visibility::Unlisted => {
                 ApiError::new(ErrorCode::Forbidden, format!("only the owner can {action} this video"))
             }
         });
@@ -265,16 +265,16 @@ pub async fn publish(services: &Services, user: &User, id: &str) -> Result<Video
     };
     require_writable(services)?;
     let settings = &services.settings;
-    // The preview image is optional: without one, a frame of the video becomes it.
-    let has_preview = services.objects.head(Bucket::Staging, &staged_preview).await?.is_some();
-    if has_preview {
-        require_object(services, &staged_preview, "preview image", settings.max_preview_bytes).await?;
-    }
-    require_object(services, &staged_video, "video file", settings.max_video_bytes).await?;
     let nonce = nonce();
     let mut video_copy = None;
     let mut preview_copy = None;
     let made = async {
+        // The preview image is optional: without one, a frame of the video becomes it.
+        let has_preview = services.objects.head(Bucket::Staging, &staged_preview).await?.is_some();
+        if has_preview {
+            require_object(services, &staged_preview, "preview image", settings.max_preview_bytes).await?;
+        }
+        require_object(services, &staged_video, "video file", settings.max_video_bytes).await?;
         let (video_key, duration_ms) = make_video(services, id, &staged_video, &nonce, &mut video_copy).await?;
         let preview_key = if has_preview {
             make_preview(services, id, Bucket::Staging, &staged_preview, &nonce).await?
@@ -290,7 +290,12 @@ pub async fn publish(services: &Services, user: &User, id: &str) -> Result<Video
         Ok(media) => media,
         Err(e) => {
             discard(services, &copies).await;
-            return Err(e);
+            // A concurrent publish of the same upload that finished first removes the
+            // staged files from under this one: its result is the answer, not our error.
+            return match published_meanwhile(services, id).await {
+                Ok(Some(current)) => video_view(services, &current).await,
+                _ => Err(e),
+            };
         }
     };
     match services.meta.publish_video(id, &media, services.clock.now()).await {
@@ -307,11 +312,9 @@ pub async fn publish(services: &Services, user: &User, id: &str) -> Result<Video
         Err(StoreError::NotFound) => {
             // Another request published it first (or it was deleted): ours are surplus.
             discard(services, &copies).await;
-            match services.meta.video(id).await? {
-                Some(current) if matches!(current.source, VideoSource::Stored { .. }) => {
-                    video_view(services, &current).await
-                }
-                _ => Err(ApiError::not_found("video")),
+            match published_meanwhile(services, id).await? {
+                Some(current) => video_view(services, &current).await,
+                None => Err(ApiError::not_found("video")),
             }
         }
         Err(e) => {
@@ -319,4 +322,10 @@ pub async fn publish(services: &Services, user: &User, id: &str) -> Result<Video
             Err(e.into())
         }
     }
+}
+
+/// Video `id` if it is published now (by a concurrent request for the same upload).
+async fn published_meanwhile(services: &Services, id: &str) -> Result<Option<Video>, ApiError> {
+    let current = services.meta.video(id).await?;
+    Ok(current.filter(|video| matches!(video.source, VideoSource::Stored { .. })))
 }

@@ -68,6 +68,9 @@ pub struct VideoView {
     pub created_at: i64,
     /// Unix seconds at publication.
     pub published_at: Option<i64>,
+    /// Views counted (once per viewer per hour; counts arrive in batches, within
+    /// seconds).
+    pub views: u64,
 }
 
 /// Builds the client view, signing media URLs that expire after the configured TTL.
@@ -96,6 +99,7 @@ pub async fn video_view(services: &Services, video: &Video) -> Result<VideoView,
         duration_seconds: video.duration_ms.map(|ms| ms as f64 / 1000.0),
         created_at: video.created_at,
         published_at: video.published_at,
+        views: video.views,
     };
     match &video.source {
         VideoSource::Stored { video_key, preview_key } => {
@@ -142,9 +146,10 @@ pub async fn video_views(services: &Services, videos: &[Video]) -> Result<Vec<Vi
     Ok(out)
 }
 
-/// Whether `viewer` (a user id, if logged in) may see `video`.
+/// Whether `viewer` (a user id, if logged in) may see `video`: anyone a public or
+/// unlisted one (by its link), only its owner a private one.
 pub fn may_view(video: &Video, viewer: Option<i64>) -> bool {
-    video.visibility == Visibility::Public || (viewer.is_some() && video.owner_id == viewer)
+    video.visibility.by_link() || (viewer.is_some() && video.owner_id == viewer)
 }
 
 /// The view of video `id` if `viewer` may see it; `not_found` otherwise, so that a

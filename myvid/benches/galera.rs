@@ -58,7 +58,7 @@ fn query_words(i: usize) -> String {
 fn video(i: usize, visibility: Visibility) -> NewVideo {
     let w = |k: usize| WORDS[(i * 7 + k * 13 + i / 97) % WORDS.len()];
     let source = match visibility {
-        Visibility::Public => {
+        Visibility::Public | Visibility::Unlisted => {
             VideoSource::External { url: format!("https://media.example.org/{i}.mp4"), preview_url: None }
         }
         Visibility::Private => {

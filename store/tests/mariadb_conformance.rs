@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use common::meta::{self as suite, NOW};
 use myvid_galera_harness::Cluster;
-use myvid_store::meta::{MetaStore, NewJob, NewVideo, PageToken, VideoSource, Visibility};
+use myvid_store::meta::{JobKind, MetaStore, NewJob, NewVideo, PageToken, VideoSource, Visibility};
 use myvid_store::{MariaMeta, MariaOptions};
 
 /// A store on a fresh database of `db`, preferring node `first` (the others follow).
@@ -61,7 +61,7 @@ async fn conformance_on_a_galera_cluster() {
     // Schema migrations: six processes' stores opening at once on all three nodes.
     let opened = futures_util::future::join_all((0..6).map(|k| store_on(&db, &database, k % 3))).await;
     let versions = db.sql(0, Some(&database), "SELECT COUNT(*), MAX(version) FROM myvid_schema").unwrap();
-    assert_eq!(versions, "5\t5", "each migration applied exactly once");
+    assert_eq!(versions, "6\t6", "each migration applied exactly once");
     let [a, _, c, ..] = opened.as_slice() else { unreachable!() };
 
     // Read-your-writes across nodes: written through node 0, read at once on node 2.
@@ -144,7 +144,11 @@ async fn claimers_on_three_nodes_never_share_a_job(db: &Cluster, stores: &[Maria
             let mut mine = Vec::new();
             for round in 0.. {
                 let token = format!("{:016x}{:08x}{:08x}", 0xc1a1, k * 10 + w, round);
-                match store.claim_job(&format!("node{}-w{w}", k % 3), &token, t + 1, t + 600).await.unwrap() {
+                match store
+                    .claim_job(&[JobKind::Transcode], &format!("node{}-w{w}", k % 3), &token, t + 1, t + 600)
+                    .await
+                    .unwrap()
+                {
                     Some(job) => mine.push(job.id),
                     None => return mine,
                 }

@@ -141,13 +141,59 @@ async fn version_one_databases_migrate_with_their_data() {
     assert_eq!(store.search_public("numbat", 10, None).await.unwrap().items.len(), 1);
     let version: i64 =
         rusqlite::Connection::open(&path).unwrap().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(version, 9, "every migration applied");
+    assert_eq!(version, 10, "every migration applied");
     let old = store.video("v1").await.unwrap().unwrap();
     assert_eq!(
         old.source,
         myvid_store::meta::VideoSource::Stored { video_key: "k".into(), preview_key: "p".into() },
         "videos published before staging keep their (final) keys"
     );
+}
+
+/// Version 10 rebuilds the job table (purge jobs outlive their video, so the foreign
+/// key goes): a database at version 9 keeps its running transcode job, its video and
+/// that video's search entry, and the job can still be completed by its holder.
+#[tokio::test]
+async fn version_nine_databases_keep_their_jobs() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v9.db");
+    let token = "t".repeat(32);
+    {
+        // What a version-9 build made: the migrations up to 0009, in order.
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        for sql in [
+            include_str!("../src/meta/sqlite/0001_init.sql"),
+            include_str!("../src/meta/sqlite/0002_live.sql"),
+            include_str!("../src/meta/sqlite/0003_servers.sql"),
+            include_str!("../src/meta/sqlite/0004_sfu_media.sql"),
+            include_str!("../src/meta/sqlite/0005_staged_uploads.sql"),
+            include_str!("../src/meta/sqlite/0006_live_host.sql"),
+            include_str!("../src/meta/sqlite/0007_recordings.sql"),
+            include_str!("../src/meta/sqlite/0008_live_record.sql"),
+            include_str!("../src/meta/sqlite/0009_jobs.sql"),
+        ] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 9).unwrap();
+        conn.execute_batch(&format!(
+            "INSERT INTO videos (id, title, description, source, video_key, preview_key, visibility, created_at, \
+               published_at, transcode_state) VALUES ('v9', 'Migrating quoll', '', 'MYVID', 'v9/a.mp4', 'v9/a.jpg', \
+               'public', 1, 1, 'processing'); \
+             INSERT INTO jobs (id, kind, video_id, input_key, state, attempts, max_attempts, run_after, claim_token, \
+               claimed_by, lease_until, progress_permille, created_at, updated_at) VALUES ('{token}', 'transcode', \
+               'v9', 'v9/a.mp4', 'running', 1, 5, 1, '{token}', 'w', 9999999999, 420, 1, 1);"
+        ))
+        .unwrap();
+    }
+    let store = SqliteMeta::open(&path).await.unwrap();
+    let job = store.transcode_job("v9").await.unwrap().expect("the running job survives");
+    assert_eq!((job.attempts, job.progress_permille), (1, Some(420)));
+    assert_eq!(store.search_public("quoll", 10, None).await.unwrap().items.len(), 1, "the search entry survives");
+    let hls = myvid_store::meta::HlsMedia { prefix: "v9/hls/x/a1".into(), renditions: Vec::new() };
+    assert!(store.complete_transcode(&token, &token, &hls, 2).await.unwrap(), "its holder completes it");
+    let version: i64 =
+        rusqlite::Connection::open(&path).unwrap().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    assert_eq!(version, 10);
 }
 
 /// Several processes on one SQLite file (the API and `myvid endpoint`s share the data

@@ -84,7 +84,8 @@ pub(crate) async fn run(context: &AttemptContext, job: Job, token: String, abort
             tracing::warn!(job = %job.id, "attempt stopped: another worker holds the job now");
         }
         Err(_) if abort.is_cancelled() => {
-            match services.meta.release_job(&job.id, &token, services.clock.now()).await {
+            let now = services.clock.now();
+            match services.meta.release_job(&job.id, &token, now, now).await {
                 Ok(_) => tracing::info!(job = %job.id, "shutting down: job given back to the queue"),
                 Err(e) => {
                     tracing::warn!(job = %job.id, error = %e, "could not give the job back; its lease will run out")

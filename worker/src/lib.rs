@@ -6,6 +6,7 @@
 //!        │ claim / renew / complete / fail / release         ▲ put_stream (segments, playlists)
 //!        ▼                                                    │
 //!   pool: lanes ──► attempt ──► transcode: ffmpeg (every rung) ──► temp dir ──► validate ──► upload
+//!         purge lane: deleted videos' objects (list + delete under the video's prefixes)
 //!         housekeeping: dead workers' last attempts, videos without a job
 //! ```
 //!
@@ -17,6 +18,7 @@ mod backoff;
 mod housekeeping;
 mod lease;
 mod pool;
+mod purge_lane;
 mod settings;
 pub mod transcode;
 

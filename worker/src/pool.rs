@@ -2,6 +2,7 @@
 //!
 //! ```text
 //!  lane × concurrency: claim_job ─► attempt (ffmpeg, upload) ─► complete / fail / release
+//!  purge lane: claim purge ─► delete the video's objects ─► complete (or pass again later)
 //!                        │ nothing due: wait poll_every (± jitter)        ▲ lease kept every renew_every
 //!  housekeeping every housekeeping_every: expire dead workers' last attempts, enqueue missing jobs
 //! ```
@@ -15,6 +16,7 @@ use std::time::Duration;
 
 use myvid_core::Services;
 use myvid_core::ticks::Ticks;
+use myvid_store::meta::JobKind;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -42,6 +44,7 @@ impl Worker {
             let context = AttemptContext { services: services.clone(), settings: Arc::clone(&settings) };
             tasks.spawn(run_lane(context, lane, stop.clone(), abort.clone()));
         }
+        tasks.spawn(crate::purge_lane::run(services.clone(), Arc::clone(&settings), stop.clone()));
         let (services, every) = (services, settings.housekeeping_every);
         let housekeeping_stop = stop.clone();
         tasks.spawn(async move {
@@ -94,7 +97,11 @@ async fn run_lane(context: AttemptContext, lane: usize, stop: CancellationToken,
         } else {
             let token = crate::new_token();
             let now = services.clock.now();
-            match services.meta.claim_job(&settings.id, &token, now, now + settings.lease_secs).await {
+            match services
+                .meta
+                .claim_job(&[JobKind::Transcode], &settings.id, &token, now, now + settings.lease_secs)
+                .await
+            {
                 Ok(Some(job)) => {
                     tracing::info!(lane, job = %job.id, video = %job.video_id, attempt = job.attempts, "job claimed");
                     attempt::run(&context, job, token, abort.clone()).await;

@@ -40,6 +40,9 @@ pub struct WorkerConfig {
     pub drain_timeout_secs: u64,
     /// Where originals are fetched to and ladders written (default `data_dir/work`).
     pub work_dir: Option<PathBuf>,
+    /// Seconds between deleting a video and deleting its objects (default 60): running
+    /// transcodes of it notice first (their lease renewal fails) and stop writing.
+    pub purge_delay_secs: i64,
     /// Testing only: read the input at its own speed (ffmpeg `-re`), so a clip takes as
     /// long as it lasts (default false).
     pub simulated_realtime_input: bool,
@@ -62,6 +65,7 @@ impl Default for WorkerConfig {
             stall_secs: 120,
             drain_timeout_secs: 30,
             work_dir: None,
+            purge_delay_secs: 60,
             simulated_realtime_input: false,
         }
     }
@@ -92,6 +96,8 @@ impl WorkerConfig {
         let timeout = self.timeout_secs;
         check((10..=86_400).contains(&timeout), "timeout_secs", "between 10 and 86400", timeout.to_string())?;
         check((5..=3600).contains(&self.stall_secs), "stall_secs", "between 5 and 3600", self.stall_secs.to_string())?;
+        let delay = self.purge_delay_secs;
+        check((0..=86_400).contains(&delay), "purge_delay_secs", "between 0 and 86400", delay.to_string())?;
         let drain = self.drain_timeout_secs;
         check(drain <= 86_400, "drain_timeout_secs", "between 0 and 86400", drain.to_string())?;
         if let Err(e) = self.preset.parse::<myvid_worker::transcode::Preset>() {

@@ -122,6 +122,7 @@ pub async fn open_services(
             media: config.media_tools(),
             failed_login_delay: Duration::from_millis(config.limits.failed_login_ms),
             transcode_max_attempts: config.worker.max_attempts,
+            purge_delay_secs: config.worker.purge_delay_secs,
             stream_token_ttl_secs: config.live.stream_token_ttl_secs,
             ice_servers: ice_servers(config),
             turn,

@@ -4,14 +4,19 @@
 
 use super::{HlsMedia, LiveState, NewVideo, Transcode, TranscodeState, Video, VideoSource, Visibility};
 
-/// The columns a video row reads, for `videos v LEFT JOIN users u ON u.id = v.owner_id`.
+/// The columns a video row reads, from [`VIDEO_FROM`] (`videos v` and [`VIDEO_JOINS`]).
 pub(crate) const VIDEO_COLUMNS: &str = "v.seq, v.id, v.owner_id, u.username, v.title, v.description, \
      v.source, v.video_key, v.preview_key, v.external_url, v.external_preview_url, \
      v.visibility, v.duration_ms, v.created_at, v.published_at, v.live_state, v.media_staged, v.live_record, \
-     v.transcode_state, v.hls_key, v.hls_renditions";
+     v.transcode_state, v.hls_key, v.hls_renditions, v.unlisted, COALESCE(s.views, 0)";
+
+/// The joins [`VIDEO_COLUMNS`] needs after `videos v`.
+pub(crate) const VIDEO_JOINS: &str =
+    "LEFT JOIN users u ON u.id = v.owner_id LEFT JOIN video_stats s ON s.video_id = v.id";
 
 /// The `FROM` clause that goes with [`VIDEO_COLUMNS`].
-pub(crate) const VIDEO_FROM: &str = "videos v LEFT JOIN users u ON u.id = v.owner_id";
+pub(crate) const VIDEO_FROM: &str =
+    "videos v LEFT JOIN users u ON u.id = v.owner_id LEFT JOIN video_stats s ON s.video_id = v.id";
 
 /// The columns a user row reads, from `users u`.
 pub(crate) const USER_COLUMNS: &str = "u.id, u.username, u.email, u.created_at";
@@ -40,6 +45,8 @@ pub(crate) struct VideoColumns {
     pub transcode_state: Option<String>,
     pub hls_key: Option<String>,
     pub hls_renditions: Option<String>,
+    pub unlisted: bool,
+    pub views: i64,
 }
 
 impl VideoColumns {
@@ -67,10 +74,11 @@ impl VideoColumns {
             }
             other => return Err(format!("unknown video source {other:?}")),
         };
-        let visibility = match self.visibility.as_str() {
-            "private" => Visibility::Private,
-            "public" => Visibility::Public,
-            other => return Err(format!("unknown visibility {other:?}")),
+        let visibility = match (self.visibility.as_str(), self.unlisted) {
+            ("private", false) => Visibility::Private,
+            ("private", true) => Visibility::Unlisted,
+            ("public", false) => Visibility::Public,
+            (other, unlisted) => return Err(format!("unknown visibility {other:?} (unlisted: {unlisted})")),
         };
         let transcode = match self.transcode_state.as_deref() {
             None => None,
@@ -100,6 +108,7 @@ impl VideoColumns {
             duration_ms: self.duration_ms,
             created_at: self.created_at,
             published_at: self.published_at,
+            views: u64::try_from(self.views).unwrap_or(0),
         })
     }
 }
@@ -123,6 +132,8 @@ pub(crate) struct NewVideoColumns<'a> {
     pub source: &'static str,
     /// `private` or `public`.
     pub visibility: &'static str,
+    /// Private but watchable by link.
+    pub unlisted: bool,
     /// Keys of stored media.
     pub keys: (Option<&'a str>, Option<&'a str>),
     /// URLs of external media.
@@ -140,7 +151,7 @@ pub(crate) struct NewVideoColumns<'a> {
 /// The columns a new video is inserted with (after `seq`, which backends assign).
 pub(crate) const NEW_VIDEO_COLUMNS: &str = "id, owner_id, title, description, source, video_key, preview_key, \
      external_url, external_preview_url, visibility, duration_ms, created_at, published_at, live_state, media_staged, \
-     live_record";
+     live_record, unlisted";
 
 impl<'a> NewVideoColumns<'a> {
     /// The values to insert for `video`.
@@ -155,18 +166,9 @@ impl<'a> NewVideoColumns<'a> {
             }
             VideoSource::Live { state, .. } => ("LIVE", (None, None), (None, None), Some(state.as_str())),
         };
-        let published_at = (video.visibility == Visibility::Public).then_some(video.created_at);
+        let published_at = video.visibility.by_link().then_some(video.created_at);
         let record = !matches!(video.source, VideoSource::Live { record: false, .. });
-        NewVideoColumns {
-            video,
-            source,
-            visibility: video.visibility.as_str(),
-            keys,
-            urls,
-            published_at,
-            live_state,
-            staged,
-            record,
-        }
+        let (visibility, unlisted) = video.visibility.stored();
+        NewVideoColumns { video, source, visibility, unlisted, keys, urls, published_at, live_state, staged, record }
     }
 }

@@ -15,11 +15,13 @@
 
 use serde::{Deserialize, Serialize};
 
-/// What a job does. Only transcoding today; the column leaves room for more kinds.
+/// What a job does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum JobKind {
     /// Turn a stored video's original into an adaptive HLS ladder.
     Transcode,
+    /// Delete every object of a deleted video (its row is gone; the job outlives it).
+    Purge,
 }
 
 impl JobKind {
@@ -27,6 +29,7 @@ impl JobKind {
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::Transcode => "transcode",
+            JobKind::Purge => "purge",
         }
     }
 
@@ -34,6 +37,7 @@ impl JobKind {
     pub fn parse(text: &str) -> Option<JobKind> {
         match text {
             "transcode" => Some(JobKind::Transcode),
+            "purge" => Some(JobKind::Purge),
             _ => None,
         }
     }
@@ -90,6 +94,21 @@ pub struct NewJob {
     pub created_at: i64,
 }
 
+/// What is needed to queue the purge of a video being deleted
+/// ([`crate::MetaStore::delete_video`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPurge {
+    /// Random 128-bit id, 32 lowercase hex digits.
+    pub id: String,
+    /// Attempts before the job is dead-lettered (1–100).
+    pub max_attempts: u32,
+    /// Unix seconds; the job may run from then on (after running transcodes noticed
+    /// their lost job and stopped writing).
+    pub run_after: i64,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
 /// One job as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Job {
@@ -99,7 +118,8 @@ pub struct Job {
     pub kind: JobKind,
     /// The video it works on.
     pub video_id: String,
-    /// The original it reads, in [`crate::Bucket::Videos`].
+    /// Transcode: the original it reads, in [`crate::Bucket::Videos`]. Purge: the
+    /// video's id (the prefix of its objects).
     pub input_key: String,
     /// Where it is.
     pub state: JobState,
@@ -211,6 +231,15 @@ pub enum FailOutcome {
 /// The columns a job row reads, in the order of [`JobColumns`].
 pub(crate) const JOB_COLUMNS: &str = "id, kind, video_id, input_key, state, attempts, max_attempts, run_after, \
      claimed_by, lease_until, progress_permille, last_error, created_at, updated_at, finished_at";
+
+/// `kinds` as an SQL list of literals (`'transcode', 'purge'`); `NULL` (matching
+/// nothing) when empty. The spellings are constants, never input.
+pub(crate) fn kind_list(kinds: &[JobKind]) -> String {
+    if kinds.is_empty() {
+        return "NULL".to_owned();
+    }
+    kinds.iter().map(|kind| format!("'{}'", kind.as_str())).collect::<Vec<_>>().join(", ")
+}
 
 /// The longest `last_error` kept, in characters (the column's limit).
 pub(crate) const MAX_ERROR_CHARS: usize = 1000;

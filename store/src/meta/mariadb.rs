@@ -23,6 +23,7 @@ mod options;
 mod rows;
 mod schema;
 mod seq;
+mod social;
 
 use async_trait::async_trait;
 use mysql_async::prelude::Queryable;
@@ -33,8 +34,9 @@ use self::errors::Failure;
 pub use self::options::MariaOptions;
 use super::columns::{NEW_VIDEO_COLUMNS, USER_COLUMNS, VIDEO_COLUMNS, VIDEO_FROM, live_state};
 use super::{
-    FailOutcome, HlsMedia, Job, LiveState, MetaStore, NewJob, NewUser, NewVideo, Page, PageToken, PublishedMedia,
-    ServerEntry, ServerKind, User, UserCredentials, Video, VideoSource,
+    FailOutcome, Followed, HlsMedia, Job, JobKind, LiveState, MetaStore, NewJob, NewPurge, NewUser, NewVideo, Page,
+    PageToken, PublishedMedia, ServerEntry, ServerKind, User, UserCredentials, Video, VideoChange, VideoSource,
+    ViewMark,
 };
 use crate::error::{Result, StoreError};
 
@@ -135,7 +137,7 @@ fn cut(mut rows: Vec<Video>, limit: u32) -> (Vec<Video>, bool) {
 
 /// The `INSERT` of `count` videos (`seq` then [`NEW_VIDEO_COLUMNS`]), then `tail`.
 fn insert_videos_sql(count: usize, tail: &str) -> String {
-    let one = format!("({})", vec!["?"; 17].join(", "));
+    let one = format!("({})", vec!["?"; 18].join(", "));
     let values = vec![one; count].join(", ");
     format!("INSERT INTO videos (seq, {NEW_VIDEO_COLUMNS}) VALUES {values} {tail}")
 }
@@ -151,10 +153,42 @@ fn same_record(existing: &Video, new: &NewVideo) -> bool {
         && existing.source == new.source
 }
 
+/// Which videos a newest-first listing holds.
+#[derive(Debug, Clone, Copy)]
+enum Listing {
+    /// Every public video.
+    Public,
+    /// One owner's videos, private ones too.
+    Owner(i64),
+    /// One owner's public videos (their channel).
+    OwnerPublic(i64),
+    /// Streams being broadcast now.
+    Live,
+}
+
+impl Listing {
+    /// The `WHERE` condition, with one `?` for the owner where it has one.
+    fn condition(self) -> (&'static str, Option<i64>) {
+        match self {
+            Listing::Public => ("v.visibility = 'public'", None),
+            Listing::Owner(owner) => ("v.owner_id = ?", Some(owner)),
+            Listing::OwnerPublic(owner) => ("v.owner_id = ? AND v.visibility = 'public'", Some(owner)),
+            Listing::Live => ("v.live_state = 'live' AND v.visibility = 'public'", None),
+        }
+    }
+}
+
+/// Where an offset-paged listing starts (a token of the other kind starts at 0).
+fn offset_of(start: Option<PageToken>) -> u32 {
+    match start {
+        Some(PageToken::Offset(offset)) => offset,
+        _ => 0,
+    }
+}
+
 impl MariaMeta {
-    /// A newest-first page by keyset (items with `seq` below the token's): one owner's
-    /// videos, or all public videos when `owner` is `None`.
-    async fn keyset_page(&self, owner: Option<i64>, limit: u32, start: Option<PageToken>) -> Result<Page<Video>> {
+    /// A newest-first page of `listing` by keyset (items with `seq` below the token's).
+    async fn keyset_page(&self, listing: Listing, limit: u32, start: Option<PageToken>) -> Result<Page<Video>> {
         if limit == 0 {
             return Ok(Page { items: Vec::new(), next: None });
         }
@@ -166,15 +200,14 @@ impl MariaMeta {
             .cluster
             .run("list videos", move |conn| {
                 Box::pin(async move {
-                    let (condition, key): (&str, Value) = match owner {
-                        Some(owner) => ("v.owner_id = ?", owner.into()),
-                        None => ("v.visibility = ?", "public".into()),
-                    };
+                    let (condition, owner) = listing.condition();
                     let sql = format!(
                         "SELECT {VIDEO_COLUMNS} FROM {VIDEO_FROM} WHERE {condition} AND v.seq < ? \
                          ORDER BY v.seq DESC LIMIT ?"
                     );
-                    let rows: Vec<Row> = conn.exec(sql, (key, before, i64::from(limit) + 1)).await?;
+                    let mut params: Vec<Value> = owner.into_iter().map(Value::from).collect();
+                    params.extend([Value::from(before), Value::from(i64::from(limit) + 1)]);
+                    let rows: Vec<Row> = conn.exec(sql, params).await?;
                     rows::videos(rows)
                 })
             })
@@ -628,7 +661,7 @@ impl MetaStore for MariaMeta {
     }
 
     async fn list_public(&self, limit: u32, start: Option<PageToken>) -> Result<Page<Video>> {
-        self.keyset_page(None, limit, start).await
+        self.keyset_page(Listing::Public, limit, start).await
     }
 
     async fn random_public(&self, limit: u32) -> Result<Vec<Video>> {
@@ -713,7 +746,7 @@ impl MetaStore for MariaMeta {
     }
 
     async fn list_by_owner(&self, owner_id: i64, limit: u32, start: Option<PageToken>) -> Result<Page<Video>> {
-        self.keyset_page(Some(owner_id), limit, start).await
+        self.keyset_page(Listing::Owner(owner_id), limit, start).await
     }
 
     async fn enqueue_transcode(&self, job: NewJob) -> Result<Job> {
@@ -733,12 +766,19 @@ impl MetaStore for MariaMeta {
             .await
     }
 
-    async fn claim_job(&self, worker: &str, token: &str, now: i64, lease_until: i64) -> Result<Option<Job>> {
-        let (worker, token) = (worker.to_owned(), token.to_owned());
+    async fn claim_job(
+        &self,
+        kinds: &[JobKind],
+        worker: &str,
+        token: &str,
+        now: i64,
+        lease_until: i64,
+    ) -> Result<Option<Job>> {
+        let (kinds, worker, token) = (kinds.to_vec(), worker.to_owned(), token.to_owned());
         self.cluster
             .run("claim job", move |conn| {
-                let (worker, token) = (worker.clone(), token.clone());
-                Box::pin(async move { jobs::claim_job(conn, &worker, &token, now, lease_until).await })
+                let (kinds, worker, token) = (kinds.clone(), worker.clone(), token.clone());
+                Box::pin(async move { jobs::claim_job(conn, &kinds, &worker, &token, now, lease_until).await })
             })
             .await
     }
@@ -770,12 +810,12 @@ impl MetaStore for MariaMeta {
             .await
     }
 
-    async fn release_job(&self, id: &str, token: &str, now: i64) -> Result<bool> {
+    async fn release_job(&self, id: &str, token: &str, now: i64, run_after: i64) -> Result<bool> {
         let (id, token) = (id.to_owned(), token.to_owned());
         self.cluster
             .run("release job", move |conn| {
                 let (id, token) = (id.clone(), token.clone());
-                Box::pin(async move { jobs::release_job(conn, &id, &token, now).await })
+                Box::pin(async move { jobs::release_job(conn, &id, &token, now, run_after).await })
             })
             .await
     }
@@ -800,6 +840,157 @@ impl MetaStore for MariaMeta {
             .run("transcode job", move |conn| {
                 let video_id = video_id.clone();
                 Box::pin(async move { jobs::transcode_job(conn, &video_id).await })
+            })
+            .await
+    }
+
+    async fn update_video(&self, id: &str, owner: i64, change: &VideoChange, now: i64) -> Result<Video> {
+        let (id, change) = (id.to_owned(), change.clone());
+        self.cluster
+            .run("update video", move |conn| {
+                let (id, change) = (id.clone(), change.clone());
+                Box::pin(async move { social::update_video(conn, &id, owner, &change, now).await })
+            })
+            .await
+    }
+
+    async fn delete_video(&self, id: &str, owner: i64, purge: &NewPurge) -> Result<()> {
+        let (id, purge) = (id.to_owned(), purge.clone());
+        self.cluster
+            .run("delete video", move |conn| {
+                let (id, purge) = (id.clone(), purge.clone());
+                Box::pin(async move { social::delete_video(conn, &id, owner, &purge).await })
+            })
+            .await
+    }
+
+    async fn complete_purge(&self, id: &str, token: &str, now: i64) -> Result<bool> {
+        let (id, token) = (id.to_owned(), token.to_owned());
+        self.cluster
+            .run("complete purge", move |conn| {
+                let (id, token) = (id.clone(), token.clone());
+                Box::pin(async move { jobs::complete_purge(conn, &id, &token, now).await })
+            })
+            .await
+    }
+
+    async fn user_by_name(&self, username: &str) -> Result<Option<User>> {
+        let username = username.to_owned();
+        self.cluster
+            .run("find channel", move |conn| {
+                let username = username.clone();
+                Box::pin(async move { social::user_by_name(conn, &username).await })
+            })
+            .await
+    }
+
+    async fn list_public_by_owner(&self, owner_id: i64, limit: u32, start: Option<PageToken>) -> Result<Page<Video>> {
+        self.keyset_page(Listing::OwnerPublic(owner_id), limit, start).await
+    }
+
+    async fn list_live(&self, limit: u32, start: Option<PageToken>) -> Result<Page<Video>> {
+        self.keyset_page(Listing::Live, limit, start).await
+    }
+
+    async fn list_popular(&self, limit: u32, start: Option<PageToken>) -> Result<Page<Video>> {
+        if limit == 0 {
+            return Ok(Page { items: Vec::new(), next: None });
+        }
+        let offset = offset_of(start);
+        let rows = self
+            .cluster
+            .run("list popular", move |conn| {
+                Box::pin(async move {
+                    let sql = format!(
+                        "SELECT {VIDEO_COLUMNS} FROM {VIDEO_FROM} WHERE v.visibility = 'public' \
+                         ORDER BY COALESCE(s.views, 0) DESC, v.seq DESC LIMIT ? OFFSET ?"
+                    );
+                    let rows: Vec<Row> = conn.exec(sql, (i64::from(limit) + 1, i64::from(offset))).await?;
+                    rows::videos(rows)
+                })
+            })
+            .await?;
+        let (items, more) = cut(rows, limit);
+        let next = more.then(|| PageToken::Offset(offset.saturating_add(items.len() as u32)));
+        Ok(Page { items, next })
+    }
+
+    async fn co_watched(&self, id: &str, min_n: u32, limit: u32) -> Result<Vec<Video>> {
+        let id = id.to_owned();
+        self.cluster
+            .run("co-watched", move |conn| {
+                let id = id.clone();
+                Box::pin(async move { social::co_watched(conn, &id, min_n, limit).await })
+            })
+            .await
+    }
+
+    async fn follow(&self, follower: i64, followee: i64, now: i64) -> Result<bool> {
+        if follower == followee {
+            return Err(StoreError::Conflict("self".to_owned()));
+        }
+        self.cluster
+            .run("follow", move |conn| Box::pin(async move { social::follow(conn, follower, followee, now).await }))
+            .await
+    }
+
+    async fn unfollow(&self, follower: i64, followee: i64) -> Result<bool> {
+        self.cluster
+            .run("unfollow", move |conn| Box::pin(async move { social::unfollow(conn, follower, followee).await }))
+            .await
+    }
+
+    async fn follow_state(&self, viewer: Option<i64>, channel: i64) -> Result<(u64, bool)> {
+        self.cluster
+            .run("follow state", move |conn| Box::pin(async move { social::follow_state(conn, viewer, channel).await }))
+            .await
+    }
+
+    async fn following(&self, follower: i64, limit: u32, start: Option<PageToken>) -> Result<Page<Followed>> {
+        if limit == 0 {
+            return Ok(Page { items: Vec::new(), next: None });
+        }
+        let offset = offset_of(start);
+        let (items, more) = self
+            .cluster
+            .run("following", move |conn| {
+                Box::pin(async move { social::following(conn, follower, limit, offset).await })
+            })
+            .await?;
+        let next = more.then(|| PageToken::Offset(offset.saturating_add(items.len() as u32)));
+        Ok(Page { items, next })
+    }
+
+    async fn followers_among(&self, followee: i64, candidates: &[i64]) -> Result<Vec<i64>> {
+        if candidates.is_empty() {
+            return Ok(Vec::new());
+        }
+        let candidates = candidates.to_vec();
+        self.cluster
+            .run("followers among", move |conn| {
+                let candidates = candidates.clone();
+                Box::pin(async move { social::followers_among(conn, followee, &candidates).await })
+            })
+            .await
+    }
+
+    async fn count_views(&self, marks: &[ViewMark], window_secs: i64, now: i64) -> Result<u64> {
+        if marks.is_empty() {
+            return Ok(0);
+        }
+        let marks = marks.to_vec();
+        self.cluster
+            .run("count views", move |conn| {
+                let marks = marks.clone();
+                Box::pin(async move { social::count_views(conn, &marks, window_secs, now).await })
+            })
+            .await
+    }
+
+    async fn prune_view_marks(&self, before: i64, limit: u32) -> Result<usize> {
+        self.cluster
+            .run("prune view marks", move |conn| {
+                Box::pin(async move { social::prune_view_marks(conn, before, limit).await })
             })
             .await
     }

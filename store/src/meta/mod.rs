@@ -9,12 +9,16 @@ mod columns;
 pub mod jobs;
 pub mod mariadb;
 mod search_words;
+pub mod social;
 pub mod sqlite;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-pub use self::jobs::{FailOutcome, HlsMedia, Job, JobKind, JobState, NewJob, Rendition, Transcode, TranscodeState};
+pub use self::jobs::{
+    FailOutcome, HlsMedia, Job, JobKind, JobState, NewJob, NewPurge, Rendition, Transcode, TranscodeState,
+};
+pub use self::social::{Followed, VideoChange, ViewMark};
 use crate::error::Result;
 
 /// A registered account.
@@ -58,17 +62,37 @@ pub struct NewUser {
 pub enum Visibility {
     /// Only the owner sees it (every upload starts here).
     Private,
+    /// Anyone with its link sees it, but it is never listed: not in search, on the
+    /// home page, on its channel nor among recommendations. Stored as a private row
+    /// marked `unlisted`, so that every listing, which asks for public rows, leaves it
+    /// out by construction.
+    Unlisted,
     /// Listed in search and on the home page.
     Public,
 }
 
 impl Visibility {
-    /// The database spelling.
+    /// The database spelling of the `visibility` column and the `unlisted` flag.
+    pub fn stored(self) -> (&'static str, bool) {
+        match self {
+            Visibility::Private => ("private", false),
+            Visibility::Unlisted => ("private", true),
+            Visibility::Public => ("public", false),
+        }
+    }
+
+    /// The name used in the API (`private`, `unlisted`, `public`).
     pub fn as_str(self) -> &'static str {
         match self {
             Visibility::Private => "private",
+            Visibility::Unlisted => "unlisted",
             Visibility::Public => "public",
         }
+    }
+
+    /// Whether anyone (not only its owner) may watch it: public or unlisted.
+    pub fn by_link(self) -> bool {
+        self != Visibility::Private
     }
 }
 
@@ -182,6 +206,8 @@ pub struct Video {
     /// Stored videos only: where making it into adaptive HLS is (`None` before a job
     /// was enqueued, and for every other source).
     pub transcode: Option<Transcode>,
+    /// Views counted so far (once per viewer per hour; see [`MetaStore::count_views`]).
+    pub views: u64,
 }
 
 /// What is needed to create a video record.
@@ -402,14 +428,21 @@ pub trait MetaStore: Send + Sync + 'static {
     /// `(id, video key)`, oldest first, at most `limit`.
     async fn videos_without_transcode(&self, limit: u32) -> Result<Vec<(String, String)>>;
 
-    /// Takes the next runnable job for `worker` under claim `token` (fresh and random
+    /// Takes the next runnable job of one of `kinds` for `worker` under claim `token` (fresh and random
     /// for each claim) until `lease_until`, counting an attempt: a queued job whose
     /// `run_after` is at or before `now`, or a running one whose lease ran out (its
     /// worker is gone) with attempts left; oldest first. Claimers racing for a job never
     /// both get it, on any backend (on Galera: a conditional update, checked by its
     /// affected rows; never `SELECT … FOR UPDATE`). A call repeated with the same token
     /// returns the job it already claimed.
-    async fn claim_job(&self, worker: &str, token: &str, now: i64, lease_until: i64) -> Result<Option<Job>>;
+    async fn claim_job(
+        &self,
+        kinds: &[JobKind],
+        worker: &str,
+        token: &str,
+        now: i64,
+        lease_until: i64,
+    ) -> Result<Option<Job>>;
 
     /// Extends the lease of running job `id` held under `token` and records its
     /// progress (0–1000). `false` if the job is no longer held under this token (the
@@ -428,9 +461,10 @@ pub trait MetaStore: Send + Sync + 'static {
     /// last attempt, dead-lettered with its video marked failed (one transaction).
     async fn fail_job(&self, id: &str, token: &str, error: &str, retry_at: i64, now: i64) -> Result<FailOutcome>;
 
-    /// Gives job `id` held under `token` back to the queue without counting the attempt
-    /// (its worker is shutting down). `false` if it was not held under this token.
-    async fn release_job(&self, id: &str, token: &str, now: i64) -> Result<bool>;
+    /// Gives job `id` held under `token` back to the queue without counting the attempt,
+    /// to run again from `run_after` (its worker is shutting down: now; a purge waiting
+    /// for upload URLs to expire: then). `false` if it was not held under this token.
+    async fn release_job(&self, id: &str, token: &str, now: i64, run_after: i64) -> Result<bool>;
 
     /// Finishes transcode job `id` held under `token`: the job is done and its video
     /// plays `hls` from now on, in one transaction. `false`, with nothing changed, if
@@ -444,4 +478,71 @@ pub trait MetaStore: Send + Sync + 'static {
 
     /// The transcode job of video `video_id`, if it has one.
     async fn transcode_job(&self, video_id: &str) -> Result<Option<Job>>;
+
+    /// Edits video `id` of `owner` and returns it as it is now, in one transaction
+    /// (the search index follows the new words at once). Making it public or unlisted
+    /// gives it a publication time if it had none. `NotFound` if `owner` has no video
+    /// with this id; `Conflict("visibility")`, with nothing changed, when `change` would
+    /// change the visibility of a staged upload or of a live stream (whose visibility
+    /// follows its life).
+    async fn update_video(&self, id: &str, owner: i64, change: &VideoChange, now: i64) -> Result<Video>;
+
+    /// Deletes video `id` of `owner` in one transaction: its row (and with it its search
+    /// entry, counts and co-watch pairs), its view marks and transcode job, and queues
+    /// `purge` to delete its objects ([`JobKind::Purge`], which outlives the row).
+    /// `NotFound` if `owner` has no video with this id; `Conflict("live")`, with nothing
+    /// changed, while it is a stream being broadcast.
+    async fn delete_video(&self, id: &str, owner: i64, purge: &NewPurge) -> Result<()>;
+
+    /// Finishes purge job `id` held under `token`. `false`, with nothing changed, if the
+    /// job is no longer held under this token; repeating a call that succeeded returns
+    /// `true`.
+    async fn complete_purge(&self, id: &str, token: &str, now: i64) -> Result<bool>;
+
+    /// The account named `username` (compared case-insensitively).
+    async fn user_by_name(&self, username: &str) -> Result<Option<User>>;
+
+    /// One owner's public videos, newest first: what their channel lists.
+    async fn list_public_by_owner(&self, owner_id: i64, limit: u32, start: Option<PageToken>) -> Result<Page<Video>>;
+
+    /// Streams being broadcast now, newest first.
+    async fn list_live(&self, limit: u32, start: Option<PageToken>) -> Result<Page<Video>>;
+
+    /// Public videos, most viewed first (then newest); pages continue by
+    /// [`PageToken::Offset`].
+    async fn list_popular(&self, limit: u32, start: Option<PageToken>) -> Result<Page<Video>>;
+
+    /// Public videos that viewers of video `id` also watched, at least `min_n` times,
+    /// most often first.
+    async fn co_watched(&self, id: &str, min_n: u32, limit: u32) -> Result<Vec<Video>>;
+
+    /// `follower` follows `followee` from `now` on; `true` if that is new, `false` if it
+    /// already did (idempotent). `NotFound` if `followee` does not exist;
+    /// `Conflict("self")` when both are the same account.
+    async fn follow(&self, follower: i64, followee: i64, now: i64) -> Result<bool>;
+
+    /// `follower` stops following `followee`; `true` if it did follow.
+    async fn unfollow(&self, follower: i64, followee: i64) -> Result<bool>;
+
+    /// How many follow `channel`, and whether `viewer` (if signed in) is one of them.
+    async fn follow_state(&self, viewer: Option<i64>, channel: i64) -> Result<(u64, bool)>;
+
+    /// The channels `follower` follows: those live now first, then the most recently
+    /// followed; pages continue by [`PageToken::Offset`].
+    async fn following(&self, follower: i64, limit: u32, start: Option<PageToken>) -> Result<Page<Followed>>;
+
+    /// Which of `candidates` follow `followee` (in no particular order).
+    async fn followers_among(&self, followee: i64, candidates: &[i64]) -> Result<Vec<i64>>;
+
+    /// Counts a batch of views in one transaction and returns how many counted: a view
+    /// counts when its viewer was not counted for that video in the `window_secs` before
+    /// it, and only for videos watchable by link (public or unlisted). Each counted view
+    /// also pairs its video with the viewer's most recent other views
+    /// ([`social::CO_VIEW_PAIRS_PER_VIEW`] in [`social::CO_VIEW_WINDOW_SECS`]) for
+    /// [`MetaStore::co_watched`]. Counting the same batch again counts nothing, so a
+    /// retried flush never counts twice.
+    async fn count_views(&self, marks: &[ViewMark], window_secs: i64, now: i64) -> Result<u64>;
+
+    /// Forgets up to `limit` view marks older than `before`; returns how many.
+    async fn prune_view_marks(&self, before: i64, limit: u32) -> Result<usize>;
 }

@@ -11,6 +11,7 @@ mod fts;
 mod jobs;
 mod rows;
 mod schema;
+mod social;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -20,10 +21,10 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, ToSql, TransactionBehavior, params};
 
 use self::errors::{map_migration, map_sqlite};
-use self::rows::{USER_COLUMNS, VIDEO_COLUMNS, VIDEO_FROM, insert_video_sql, video_params};
+use self::rows::{USER_COLUMNS, VIDEO_COLUMNS, VIDEO_FROM, VIDEO_JOINS, insert_video_sql, video_params};
 use super::{
-    FailOutcome, HlsMedia, Job, LiveState, MetaStore, NewJob, NewUser, NewVideo, Page, PageToken, PublishedMedia,
-    ServerEntry, ServerKind, User, UserCredentials, Video,
+    FailOutcome, Followed, HlsMedia, Job, JobKind, LiveState, MetaStore, NewJob, NewPurge, NewUser, NewVideo, Page,
+    PageToken, PublishedMedia, ServerEntry, ServerKind, User, UserCredentials, Video, VideoChange, ViewMark,
 };
 use crate::error::{Result, StoreError, from_io};
 
@@ -216,14 +217,33 @@ fn cut(mut rows: Vec<Video>, limit: u32) -> (Vec<Video>, bool) {
     (rows, more)
 }
 
-/// A newest-first page by keyset (items with `seq` below the token's): one owner's
-/// videos, or all public videos when `owner` is `None`.
-async fn keyset_page(
-    meta: &SqliteMeta,
-    owner: Option<i64>,
-    limit: u32,
-    start: Option<PageToken>,
-) -> Result<Page<Video>> {
+/// Which videos a newest-first listing holds.
+#[derive(Debug, Clone, Copy)]
+enum Listing {
+    /// Every public video.
+    Public,
+    /// One owner's videos, private ones too.
+    Owner(i64),
+    /// One owner's public videos (their channel).
+    OwnerPublic(i64),
+    /// Streams being broadcast now.
+    Live,
+}
+
+impl Listing {
+    /// The `WHERE` condition and its one parameter (`?1`, bound as NULL when unused).
+    fn condition(self) -> (&'static str, Option<i64>) {
+        match self {
+            Listing::Public => ("v.visibility = 'public'", None),
+            Listing::Owner(owner) => ("v.owner_id = ?1", Some(owner)),
+            Listing::OwnerPublic(owner) => ("v.owner_id = ?1 AND v.visibility = 'public'", Some(owner)),
+            Listing::Live => ("v.live_state = 'live' AND v.visibility = 'public'", None),
+        }
+    }
+}
+
+/// A newest-first page of `listing` by keyset (items with `seq` below the token's).
+async fn keyset_page(meta: &SqliteMeta, listing: Listing, limit: u32, start: Option<PageToken>) -> Result<Page<Video>> {
     if limit == 0 {
         return Ok(Page { items: Vec::new(), next: None });
     }
@@ -233,18 +253,34 @@ async fn keyset_page(
     };
     let rows = meta
         .call(move |conn| {
-            // ?1 is bound in both cases (unused, as NULL, for the public listing).
-            let condition = if owner.is_some() { "v.owner_id = ?1" } else { "v.visibility = 'public'" };
+            let (condition, param) = listing.condition();
             let sql = format!(
                 "SELECT {VIDEO_COLUMNS} FROM {VIDEO_FROM} WHERE {condition} AND v.seq < ?2 \
                  ORDER BY v.seq DESC LIMIT ?3"
             );
-            videos(conn, &sql, &[&owner, &before, &(i64::from(limit) + 1)])
+            videos(conn, &sql, &[&param, &before, &(i64::from(limit) + 1)])
         })
         .await?;
     let (items, more) = cut(rows, limit);
     let next = if more { items.last().map(|v| PageToken::Before(v.seq)) } else { None };
     Ok(Page { items, next })
+}
+
+/// Where an offset-paged listing starts (a token of the other kind starts at 0).
+fn offset_of(start: Option<PageToken>) -> u32 {
+    match start {
+        Some(PageToken::Offset(offset)) => offset,
+        _ => 0,
+    }
+}
+
+/// The store error for an edit or delete that found something in the way.
+fn outcome<T>(outcome: social::Outcome<T>) -> Result<T> {
+    match outcome {
+        social::Outcome::Done(value) => Ok(value),
+        social::Outcome::NotFound => Err(StoreError::NotFound),
+        social::Outcome::Conflict(what) => Err(StoreError::Conflict(what.to_owned())),
+    }
 }
 
 #[async_trait]
@@ -553,15 +589,11 @@ impl MetaStore for SqliteMeta {
         let Some(expression) = fts::match_expression(query).filter(|_| limit > 0) else {
             return Ok(Page { items: Vec::new(), next: None });
         };
-        let offset = match start {
-            Some(PageToken::Offset(offset)) => offset,
-            _ => 0,
-        };
+        let offset = offset_of(start);
         let rows = self
             .call(move |conn| {
                 let sql = format!(
-                    "SELECT {VIDEO_COLUMNS} FROM videos_fts JOIN videos v ON v.seq = videos_fts.rowid \
-                     LEFT JOIN users u ON u.id = v.owner_id \
+                    "SELECT {VIDEO_COLUMNS} FROM videos_fts JOIN videos v ON v.seq = videos_fts.rowid {VIDEO_JOINS} \
                      WHERE videos_fts MATCH ?1 AND v.visibility = 'public' \
                      ORDER BY bm25(videos_fts, 10.0, 1.0), v.seq DESC LIMIT ?2 OFFSET ?3"
                 );
@@ -574,7 +606,7 @@ impl MetaStore for SqliteMeta {
     }
 
     async fn list_public(&self, limit: u32, start: Option<PageToken>) -> Result<Page<Video>> {
-        keyset_page(self, None, limit, start).await
+        keyset_page(self, Listing::Public, limit, start).await
     }
 
     async fn random_public(&self, limit: u32) -> Result<Vec<Video>> {
@@ -589,7 +621,7 @@ impl MetaStore for SqliteMeta {
     }
 
     async fn list_by_owner(&self, owner_id: i64, limit: u32, start: Option<PageToken>) -> Result<Page<Video>> {
-        keyset_page(self, Some(owner_id), limit, start).await
+        keyset_page(self, Listing::Owner(owner_id), limit, start).await
     }
 
     async fn enqueue_transcode(&self, job: NewJob) -> Result<Job> {
@@ -600,9 +632,16 @@ impl MetaStore for SqliteMeta {
         self.call(move |conn| jobs::videos_without_transcode(conn, limit)).await
     }
 
-    async fn claim_job(&self, worker: &str, token: &str, now: i64, lease_until: i64) -> Result<Option<Job>> {
-        let (worker, token) = (worker.to_owned(), token.to_owned());
-        self.call(move |conn| jobs::claim_job(conn, &worker, &token, now, lease_until)).await
+    async fn claim_job(
+        &self,
+        kinds: &[JobKind],
+        worker: &str,
+        token: &str,
+        now: i64,
+        lease_until: i64,
+    ) -> Result<Option<Job>> {
+        let (kinds, worker, token) = (kinds.to_vec(), worker.to_owned(), token.to_owned());
+        self.call(move |conn| jobs::claim_job(conn, &kinds, &worker, &token, now, lease_until)).await
     }
 
     async fn renew_job(
@@ -622,9 +661,9 @@ impl MetaStore for SqliteMeta {
         self.call(move |conn| jobs::fail_job(conn, &id, &token, &error, retry_at, now)).await
     }
 
-    async fn release_job(&self, id: &str, token: &str, now: i64) -> Result<bool> {
+    async fn release_job(&self, id: &str, token: &str, now: i64, run_after: i64) -> Result<bool> {
         let (id, token) = (id.to_owned(), token.to_owned());
-        self.call(move |conn| jobs::release_job(conn, &id, &token, now)).await
+        self.call(move |conn| jobs::release_job(conn, &id, &token, now, run_after)).await
     }
 
     async fn complete_transcode(&self, id: &str, token: &str, hls: &HlsMedia, now: i64) -> Result<bool> {
@@ -639,5 +678,102 @@ impl MetaStore for SqliteMeta {
     async fn transcode_job(&self, video_id: &str) -> Result<Option<Job>> {
         let video_id = video_id.to_owned();
         self.call(move |conn| jobs::transcode_job(conn, &video_id)).await
+    }
+
+    async fn update_video(&self, id: &str, owner: i64, change: &VideoChange, now: i64) -> Result<Video> {
+        let (id, change) = (id.to_owned(), change.clone());
+        outcome(self.call(move |conn| social::update_video(conn, &id, owner, &change, now)).await?)
+    }
+
+    async fn delete_video(&self, id: &str, owner: i64, purge: &NewPurge) -> Result<()> {
+        let (id, purge) = (id.to_owned(), purge.clone());
+        outcome(self.call(move |conn| social::delete_video(conn, &id, owner, &purge)).await?)
+    }
+
+    async fn complete_purge(&self, id: &str, token: &str, now: i64) -> Result<bool> {
+        let (id, token) = (id.to_owned(), token.to_owned());
+        self.call(move |conn| jobs::complete_purge(conn, &id, &token, now)).await
+    }
+
+    async fn user_by_name(&self, username: &str) -> Result<Option<User>> {
+        let username = username.to_owned();
+        self.call(move |conn| social::user_by_name(conn, &username)).await
+    }
+
+    async fn list_public_by_owner(&self, owner_id: i64, limit: u32, start: Option<PageToken>) -> Result<Page<Video>> {
+        keyset_page(self, Listing::OwnerPublic(owner_id), limit, start).await
+    }
+
+    async fn list_live(&self, limit: u32, start: Option<PageToken>) -> Result<Page<Video>> {
+        keyset_page(self, Listing::Live, limit, start).await
+    }
+
+    async fn list_popular(&self, limit: u32, start: Option<PageToken>) -> Result<Page<Video>> {
+        if limit == 0 {
+            return Ok(Page { items: Vec::new(), next: None });
+        }
+        let offset = offset_of(start);
+        let rows = self
+            .call(move |conn| {
+                let sql = format!(
+                    "SELECT {VIDEO_COLUMNS} FROM {VIDEO_FROM} WHERE v.visibility = 'public' \
+                     ORDER BY COALESCE(s.views, 0) DESC, v.seq DESC LIMIT ?1 OFFSET ?2"
+                );
+                videos(conn, &sql, &[&(i64::from(limit) + 1), &i64::from(offset)])
+            })
+            .await?;
+        let (items, more) = cut(rows, limit);
+        let next = more.then(|| PageToken::Offset(offset.saturating_add(items.len() as u32)));
+        Ok(Page { items, next })
+    }
+
+    async fn co_watched(&self, id: &str, min_n: u32, limit: u32) -> Result<Vec<Video>> {
+        let id = id.to_owned();
+        self.call(move |conn| social::co_watched(conn, &id, min_n, limit)).await
+    }
+
+    async fn follow(&self, follower: i64, followee: i64, now: i64) -> Result<bool> {
+        if follower == followee {
+            return Err(StoreError::Conflict("self".to_owned()));
+        }
+        self.call(move |conn| social::follow(conn, follower, followee, now)).await?.ok_or(StoreError::NotFound)
+    }
+
+    async fn unfollow(&self, follower: i64, followee: i64) -> Result<bool> {
+        self.call(move |conn| social::unfollow(conn, follower, followee)).await
+    }
+
+    async fn follow_state(&self, viewer: Option<i64>, channel: i64) -> Result<(u64, bool)> {
+        self.call(move |conn| social::follow_state(conn, viewer, channel)).await
+    }
+
+    async fn following(&self, follower: i64, limit: u32, start: Option<PageToken>) -> Result<Page<Followed>> {
+        if limit == 0 {
+            return Ok(Page { items: Vec::new(), next: None });
+        }
+        let offset = offset_of(start);
+        let (items, more) = self.call(move |conn| social::following(conn, follower, limit, offset)).await?;
+        let next = more.then(|| PageToken::Offset(offset.saturating_add(items.len() as u32)));
+        Ok(Page { items, next })
+    }
+
+    async fn followers_among(&self, followee: i64, candidates: &[i64]) -> Result<Vec<i64>> {
+        if candidates.is_empty() {
+            return Ok(Vec::new());
+        }
+        let candidates = candidates.to_vec();
+        self.call(move |conn| social::followers_among(conn, followee, &candidates)).await
+    }
+
+    async fn count_views(&self, marks: &[ViewMark], window_secs: i64, now: i64) -> Result<u64> {
+        if marks.is_empty() {
+            return Ok(0);
+        }
+        let marks = marks.to_vec();
+        self.call(move |conn| social::count_views(conn, &marks, window_secs, now)).await
+    }
+
+    async fn prune_view_marks(&self, before: i64, limit: u32) -> Result<usize> {
+        self.call(move |conn| social::prune_view_marks(conn, before, limit)).await
     }
 }

@@ -12,7 +12,9 @@ use myvid_store::meta::{
 };
 
 mod jobs;
+mod social;
 pub use jobs::*;
+pub use social::*;
 
 /// The fixed "current time" of the suite.
 pub const NOW: i64 = 1_700_000_000;
@@ -60,6 +62,17 @@ macro_rules! every_check {
             an_expired_lease_on_the_last_attempt_is_dead_lettered,
             completing_a_transcode_switches_the_video_once,
             release_does_not_count_an_attempt,
+            unlisted_is_fetchable_but_never_listed,
+            editing_keeps_search_in_step,
+            visibility_follows_the_life_of_uploads_and_streams,
+            deleting_removes_row_search_and_queues_a_purge,
+            purge_jobs_outlive_their_video,
+            follows_are_idempotent_and_counted,
+            following_lists_live_channels_first,
+            views_count_once_per_viewer_per_sliding_hour,
+            a_retried_flush_counts_nothing_twice,
+            co_watch_pairs_are_symmetric_and_capped,
+            channels_list_public_videos_and_popular_orders_by_views,
         }
     };
 }
@@ -93,7 +106,7 @@ pub fn stored(id: &str, owner: Option<i64>, title: &str, description: &str, visi
         Visibility::Private => {
             VideoSource::Staged { video_key: format!("{id}/video"), preview_key: format!("{id}/preview") }
         }
-        Visibility::Public => {
+        Visibility::Public | Visibility::Unlisted => {
             VideoSource::Stored { video_key: format!("{id}/v1.webm"), preview_key: format!("{id}/v1.jpg") }
         }
     };
@@ -129,17 +142,17 @@ pub fn external(id: &str, title: &str) -> NewVideo {
 }
 
 /// Creates a public stored video.
-async fn public(store: &dyn MetaStore, id: &str, title: &str, description: &str) -> Video {
+pub async fn public(store: &dyn MetaStore, id: &str, title: &str, description: &str) -> Video {
     store.create_video(stored(id, None, title, description, Visibility::Public)).await.expect("create video")
 }
 
 /// The ids of a page's videos.
-fn ids(videos: &[Video]) -> Vec<&str> {
+pub fn ids(videos: &[Video]) -> Vec<&str> {
     videos.iter().map(|v| v.id.as_str()).collect()
 }
 
 /// All ids a search returns, following pages of `limit`.
-async fn search_all(store: &dyn MetaStore, query: &str, limit: u32) -> Vec<String> {
+pub async fn search_all(store: &dyn MetaStore, query: &str, limit: u32) -> Vec<String> {
     let mut found = Vec::new();
     let mut start = None;
     for _ in 0..1000 {
@@ -159,7 +172,7 @@ async fn search_all(store: &dyn MetaStore, query: &str, limit: u32) -> Vec<Strin
 }
 
 /// Asserts `err` is `Conflict(column)`.
-fn assert_conflict<T: std::fmt::Debug>(result: Result<T, StoreError>, column: &str) {
+pub fn assert_conflict<T: std::fmt::Debug>(result: Result<T, StoreError>, column: &str) {
     match result {
         Err(StoreError::Conflict(c)) => assert_eq!(c, column),
         other => panic!("expected Conflict({column:?}), got {other:?}"),
@@ -402,7 +415,7 @@ pub async fn search_pages_visit_every_match_once(store: &dyn MetaStore) {
 }
 
 /// All public video ids, following `list_public` pages of `limit`; checks the order.
-async fn list_public_all(store: &dyn MetaStore, limit: u32) -> Vec<String> {
+pub async fn list_public_all(store: &dyn MetaStore, limit: u32) -> Vec<String> {
     let mut found = Vec::new();
     let mut last_seq = i64::MAX;
     let mut start = None;
@@ -499,7 +512,7 @@ pub async fn owner_listing_includes_private_videos(store: &dyn MetaStore) {
 }
 
 /// A new pending live stream of `owner`, described as "a quokka, live".
-fn stream_record(owner: &User, id: &str, title: &str) -> NewVideo {
+pub fn stream_record(owner: &User, id: &str, title: &str) -> NewVideo {
     NewVideo {
         id: id.to_owned(),
         owner_id: Some(owner.id),

@@ -16,8 +16,8 @@ use mysql_async::{Conn, Row, TxOpts};
 use super::errors::Failure;
 use super::rows::take;
 use crate::error::StoreError;
-use crate::meta::jobs::{JOB_COLUMNS, JobColumns, WORKER_LOST, kept_error};
-use crate::meta::{FailOutcome, HlsMedia, Job, NewJob};
+use crate::meta::jobs::{JOB_COLUMNS, JobColumns, WORKER_LOST, kept_error, kind_list};
+use crate::meta::{FailOutcome, HlsMedia, Job, JobKind, JobState, NewJob};
 
 /// Whether a job may be claimed at `now` (bound twice, as the two `?`): queued and due,
 /// or running with its lease run out and attempts left.
@@ -112,6 +112,7 @@ pub(super) async fn videos_without_transcode(conn: &mut Conn, limit: u32) -> Res
 /// docs for why).
 pub(super) async fn claim_job(
     conn: &mut Conn,
+    kinds: &[JobKind],
     worker: &str,
     token: &str,
     now: i64,
@@ -123,7 +124,10 @@ pub(super) async fn claim_job(
     if let Some(row) = mine {
         return Ok(Some(job(row)?));
     }
-    let sql = format!("SELECT id FROM jobs WHERE {CLAIMABLE} ORDER BY run_after, created_at LIMIT {CANDIDATES}");
+    let sql = format!(
+        "SELECT id FROM jobs WHERE {CLAIMABLE} AND kind IN ({}) ORDER BY run_after, created_at LIMIT {CANDIDATES}",
+        kind_list(kinds)
+    );
     let candidates: Vec<String> = conn.exec(sql, (now, now)).await?;
     let update = format!(
         "UPDATE jobs SET state = 'running', claim_token = ?, claimed_by = ?, lease_until = ?, \
@@ -209,11 +213,17 @@ pub(super) async fn fail_job(
 }
 
 /// See [`crate::MetaStore::release_job`].
-pub(super) async fn release_job(conn: &mut Conn, id: &str, token: &str, now: i64) -> Result<bool, Failure> {
+pub(super) async fn release_job(
+    conn: &mut Conn,
+    id: &str,
+    token: &str,
+    now: i64,
+    run_after: i64,
+) -> Result<bool, Failure> {
     conn.exec_drop(
         "UPDATE jobs SET state = 'queued', run_after = ?, attempts = attempts - 1, lease_until = NULL, updated_at = ? \
          WHERE id = ? AND claim_token = ? AND state = 'running'",
-        (now, now, id, token),
+        (run_after, now, id, token),
     )
     .await?;
     if conn.affected_rows() > 0 {
@@ -298,4 +308,21 @@ pub(super) async fn transcode_job(conn: &mut Conn, video_id: &str) -> Result<Opt
     let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE video_id = ? AND kind = 'transcode'");
     let row: Option<Row> = conn.exec_first(sql, (video_id,)).await?;
     row.map(job).transpose()
+}
+
+/// See [`crate::MetaStore::complete_purge`].
+pub(super) async fn complete_purge(conn: &mut Conn, id: &str, token: &str, now: i64) -> Result<bool, Failure> {
+    conn.exec_drop(
+        "UPDATE jobs SET state = 'done', lease_until = NULL, progress_permille = 1000, finished_at = ?, \
+         updated_at = ? WHERE id = ? AND claim_token = ? AND state = 'running' AND kind = 'purge'",
+        (now, now, id, token),
+    )
+    .await?;
+    if conn.affected_rows() > 0 {
+        return Ok(true);
+    }
+    // Done under our token: this call's own earlier attempt, its answer lost.
+    Ok(job_with_token(conn, id, token)
+        .await?
+        .is_some_and(|job| job.state == JobState::Done && job.kind == JobKind::Purge))
 }

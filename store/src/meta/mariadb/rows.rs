@@ -48,6 +48,8 @@ pub(super) fn video(mut row: Row) -> Result<Video, Failure> {
         transcode_state: take(row, 18)?,
         hls_key: take(row, 19)?,
         hls_renditions: take(row, 20)?,
+        unlisted: take(row, 21)?,
+        views: take(row, 22)?,
     };
     columns.into_video().map_err(|e| StoreError::Internal(e).into())
 }
@@ -92,5 +94,6 @@ pub(super) fn new_video_values(seq: i64, video: &NewVideo) -> Vec<Value> {
         c.live_state.into(),
         c.staged.into(),
         c.record.into(),
+        c.unlisted.into(),
     ]
 }

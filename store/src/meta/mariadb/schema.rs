@@ -23,6 +23,7 @@ const MIGRATIONS: &[(u32, &str, &str)] = &[
     (3, "recordings of live streams", include_str!("0003_recordings.sql")),
     (4, "live streams that are not recorded", include_str!("0004_live_record.sql")),
     (5, "the job queue: transcoding into HLS", include_str!("0005_jobs.sql")),
+    (6, "unlisted videos, follows, view counts, purge jobs", include_str!("0006_product.sql")),
 ];
 
 /// How long a lock holder may take before others treat it as crashed.

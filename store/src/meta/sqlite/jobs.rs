@@ -4,8 +4,8 @@
 use rusqlite::types::Type;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
-use crate::meta::jobs::{JOB_COLUMNS, JobColumns, WORKER_LOST, kept_error};
-use crate::meta::{FailOutcome, HlsMedia, Job, NewJob};
+use crate::meta::jobs::{JOB_COLUMNS, JobColumns, WORKER_LOST, kept_error, kind_list};
+use crate::meta::{FailOutcome, HlsMedia, Job, JobKind, NewJob};
 
 /// Whether a job may be claimed at `?now`: queued and due, or running with its lease
 /// run out and attempts left. `?now` is parameter 1.
@@ -79,6 +79,7 @@ pub(super) fn videos_without_transcode(conn: &Connection, limit: u32) -> rusqlit
 /// See [`crate::MetaStore::claim_job`].
 pub(super) fn claim_job(
     conn: &mut Connection,
+    kinds: &[JobKind],
     worker: &str,
     token: &str,
     now: i64,
@@ -89,7 +90,10 @@ pub(super) fn claim_job(
         return Ok(Some(job));
     }
     let candidate: Option<String> = tx
-        .prepare_cached(&format!("SELECT id FROM jobs WHERE {CLAIMABLE} ORDER BY run_after, created_at LIMIT 1"))?
+        .prepare_cached(&format!(
+            "SELECT id FROM jobs WHERE {CLAIMABLE} AND kind IN ({}) ORDER BY run_after, created_at LIMIT 1",
+            kind_list(kinds)
+        ))?
         .query_row([now], |r| r.get(0))
         .optional()?;
     let Some(id) = candidate else { return Ok(None) };
@@ -169,13 +173,19 @@ fn mark_failed(conn: &Connection, video_id: &str) -> rusqlite::Result<()> {
 }
 
 /// See [`crate::MetaStore::release_job`].
-pub(super) fn release_job(conn: &Connection, id: &str, token: &str, now: i64) -> rusqlite::Result<bool> {
+pub(super) fn release_job(
+    conn: &Connection,
+    id: &str,
+    token: &str,
+    now: i64,
+    run_after: i64,
+) -> rusqlite::Result<bool> {
     let rows = conn
         .prepare_cached(
-            "UPDATE jobs SET state = 'queued', run_after = ?3, attempts = attempts - 1, lease_until = NULL, \
+            "UPDATE jobs SET state = 'queued', run_after = ?4, attempts = attempts - 1, lease_until = NULL, \
              updated_at = ?3 WHERE id = ?1 AND claim_token = ?2 AND state = 'running'",
         )?
-        .execute(params![id, token, now])?;
+        .execute(params![id, token, now, run_after])?;
     Ok(rows > 0)
 }
 
@@ -238,4 +248,20 @@ pub(super) fn expire_jobs(conn: &mut Connection, now: i64) -> rusqlite::Result<u
 /// See [`crate::MetaStore::transcode_job`].
 pub(super) fn transcode_job(conn: &Connection, video_id: &str) -> rusqlite::Result<Option<Job>> {
     job_where(conn, "video_id = ?1 AND kind = 'transcode'", &[&video_id])
+}
+
+/// See [`crate::MetaStore::complete_purge`].
+pub(super) fn complete_purge(conn: &mut Connection, id: &str, token: &str, now: i64) -> rusqlite::Result<bool> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let finished = tx
+        .prepare_cached(
+            "UPDATE jobs SET state = 'done', lease_until = NULL, progress_permille = 1000, finished_at = ?3, \
+             updated_at = ?3 WHERE id = ?1 AND claim_token = ?2 AND state = 'running' AND kind = 'purge'",
+        )?
+        .execute(params![id, token, now])?;
+    let done = finished > 0
+        || job_where(&tx, "id = ?1 AND claim_token = ?2 AND state = 'done' AND kind = 'purge'", &[&id, &token])?
+            .is_some();
+    tx.commit()?;
+    Ok(done)
 }

@@ -5,7 +5,7 @@ use rusqlite::{Row, ToSql};
 
 pub(super) use crate::meta::columns::live_state;
 use crate::meta::columns::{NEW_VIDEO_COLUMNS, NewVideoColumns, VideoColumns};
-pub(super) use crate::meta::columns::{USER_COLUMNS, VIDEO_COLUMNS, VIDEO_FROM};
+pub(super) use crate::meta::columns::{USER_COLUMNS, VIDEO_COLUMNS, VIDEO_FROM, VIDEO_JOINS};
 use crate::meta::{NewVideo, User, Video};
 
 /// A user from [`USER_COLUMNS`] starting at column 0.
@@ -37,6 +37,8 @@ pub(super) fn video(row: &Row) -> rusqlite::Result<Video> {
         transcode_state: row.get(18)?,
         hls_key: row.get(19)?,
         hls_renditions: row.get(20)?,
+        unlisted: row.get(21)?,
+        views: row.get(22)?,
     };
     columns.into_video().map_err(|message| rusqlite::Error::FromSqlConversionFailure(6, Type::Text, message.into()))
 }
@@ -46,7 +48,7 @@ pub(super) fn video(row: &Row) -> rusqlite::Result<Video> {
 pub(super) fn insert_video_sql(tail: &str) -> String {
     format!(
         "INSERT INTO videos ({NEW_VIDEO_COLUMNS}) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) {tail}"
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) {tail}"
     )
 }
 
@@ -60,7 +62,7 @@ pub(super) struct VideoParams<'a>(NewVideoColumns<'a>);
 
 impl VideoParams<'_> {
     /// The positional parameters.
-    pub(super) fn as_params(&self) -> [&dyn ToSql; 16] {
+    pub(super) fn as_params(&self) -> [&dyn ToSql; 17] {
         let c = &self.0;
         [
             &c.video.id,
@@ -79,6 +81,7 @@ impl VideoParams<'_> {
             &c.live_state,
             &c.staged,
             &c.record,
+            &c.unlisted,
         ]
     }
 }

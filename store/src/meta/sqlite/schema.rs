@@ -16,6 +16,9 @@ pub(super) fn migrations() -> Migrations<'static> {
         M::up(include_str!("0007_recordings.sql")).comment("recordings of live streams"),
         M::up(include_str!("0008_live_record.sql")).comment("live streams that are not recorded"),
         M::up(include_str!("0009_jobs.sql")).comment("the job queue: transcoding into HLS"),
+        M::up(include_str!("0010_product.sql"))
+            .comment("unlisted videos, follows, view counts, purge jobs")
+            .foreign_key_check(),
     ])
 }
 

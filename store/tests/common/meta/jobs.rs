@@ -8,13 +8,20 @@ use std::collections::HashSet;
 
 use myvid_store::StoreError;
 use myvid_store::meta::{
-    FailOutcome, HlsMedia, Job, JobState, MetaStore, NewJob, Rendition, TranscodeState, Video, VideoSource, Visibility,
+    FailOutcome, HlsMedia, Job, JobKind, JobState, MetaStore, NewJob, Rendition, TranscodeState, Video, VideoSource,
+    Visibility,
 };
 
 use super::{NOW, external, stored, user};
 
+/// The kinds the transcode checks claim.
+pub const TRANSCODE: &[JobKind] = &[JobKind::Transcode];
+
+/// Every kind: what [`drain`] claims.
+pub const ALL_KINDS: &[JobKind] = &[JobKind::Transcode, JobKind::Purge];
+
 /// A time after every other check's: [`drain`] claims there.
-const FAR: i64 = NOW + 100_000_000;
+pub const FAR: i64 = NOW + 100_000_000;
 
 /// A public stored video `id` with its transcode enqueued (created at `at`, allowed
 /// `max_attempts`).
@@ -25,7 +32,7 @@ async fn video_with_job(store: &dyn MetaStore, id: &str, at: i64, max_attempts: 
 }
 
 /// The transcode job of a stored video.
-fn new_job(video: &Video, at: i64, max_attempts: u32) -> NewJob {
+pub fn new_job(video: &Video, at: i64, max_attempts: u32) -> NewJob {
     let VideoSource::Stored { video_key, .. } = &video.source else { panic!("{} is not stored", video.id) };
     NewJob {
         id: token(&format!("job-{}-{at}", video.id)),
@@ -37,7 +44,7 @@ fn new_job(video: &Video, at: i64, max_attempts: u32) -> NewJob {
 }
 
 /// A 32-hex-digit id or token derived from `seed` (distinct seeds, distinct values).
-fn token(seed: &str) -> String {
+pub fn token(seed: &str) -> String {
     let mut hash: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
     for byte in seed.bytes() {
         hash = (hash ^ u128::from(byte)).wrapping_mul(0x0000_0000_0100_0000_0000_0000_0000_013b);
@@ -57,10 +64,10 @@ fn ladder(prefix: &str) -> HlsMedia {
 }
 
 /// Dead-letters every job still claimable (see the module docs).
-async fn drain(store: &dyn MetaStore) {
+pub async fn drain(store: &dyn MetaStore) {
     for round in 0.. {
         let token = token(&format!("drain-{round}"));
-        let Some(job) = store.claim_job("drain", &token, FAR, FAR + 60).await.unwrap() else { return };
+        let Some(job) = store.claim_job(ALL_KINDS, "drain", &token, FAR, FAR + 60).await.unwrap() else { return };
         store.fail_job(&job.id, &token, "drained", FAR, FAR).await.unwrap();
         assert!(round < 10_000, "drain never ends");
     }
@@ -124,19 +131,19 @@ pub async fn claims_take_due_jobs_oldest_first(store: &dyn MetaStore) {
     let t = NOW + 1_000;
     let (_, first) = video_with_job(store, "tq-order-1", t + 10, 3).await;
     let (_, second) = video_with_job(store, "tq-order-2", t + 11, 3).await;
-    assert_eq!(store.claim_job("w1", &token("o-a"), t + 5, t + 35).await.unwrap(), None, "not due yet");
+    assert_eq!(store.claim_job(TRANSCODE, "w1", &token("o-a"), t + 5, t + 35).await.unwrap(), None, "not due yet");
 
-    let claimed = store.claim_job("w1", &token("o-a"), t + 20, t + 50).await.unwrap().expect("a due job");
+    let claimed = store.claim_job(TRANSCODE, "w1", &token("o-a"), t + 20, t + 50).await.unwrap().expect("a due job");
     assert_eq!(claimed.id, first.id, "oldest first");
     assert_eq!((claimed.state, claimed.attempts), (JobState::Running, 1));
     assert_eq!((claimed.claimed_by.as_deref(), claimed.lease_until), (Some("w1"), Some(t + 50)));
     assert_eq!(claimed.progress_permille, Some(0));
-    let repeated = store.claim_job("w1", &token("o-a"), t + 21, t + 51).await.unwrap();
+    let repeated = store.claim_job(TRANSCODE, "w1", &token("o-a"), t + 21, t + 51).await.unwrap();
     assert_eq!(repeated, Some(claimed), "the same token gets its own job back, no second attempt");
 
-    let next = store.claim_job("w2", &token("o-b"), t + 20, t + 50).await.unwrap().expect("the next job");
+    let next = store.claim_job(TRANSCODE, "w2", &token("o-b"), t + 20, t + 50).await.unwrap().expect("the next job");
     assert_eq!(next.id, second.id);
-    assert_eq!(store.claim_job("w3", &token("o-c"), t + 20, t + 50).await.unwrap(), None, "both are held");
+    assert_eq!(store.claim_job(TRANSCODE, "w3", &token("o-c"), t + 20, t + 50).await.unwrap(), None, "both are held");
     drain(store).await;
 }
 
@@ -151,7 +158,7 @@ pub async fn racing_claimers_never_share_a_job(store: &dyn MetaStore) {
         let mut mine = Vec::new();
         for round in 0.. {
             let token = token(&format!("race-{w}-{round}"));
-            match store.claim_job(&format!("w{w}"), &token, t + 1, t + 600).await.unwrap() {
+            match store.claim_job(TRANSCODE, &format!("w{w}"), &token, t + 1, t + 600).await.unwrap() {
                 Some(job) => mine.push(job.id),
                 None => return mine,
             }
@@ -171,21 +178,22 @@ pub async fn a_lease_is_renewed_only_by_its_holder_and_expires(store: &dyn MetaS
     let t = NOW + 3_000;
     let (_, job) = video_with_job(store, "tq-lease-1", t, 3).await;
     let (one, two) = (token("lease-1"), token("lease-2"));
-    store.claim_job("w1", &one, t, t + 30).await.unwrap().expect("claimed");
+    store.claim_job(TRANSCODE, "w1", &one, t, t + 30).await.unwrap().expect("claimed");
     assert!(!store.renew_job(&job.id, &two, t + 5, t + 35, 100).await.unwrap(), "not the holder");
     assert!(store.renew_job(&job.id, &one, t + 10, t + 40, 500).await.unwrap());
     assert!(store.renew_job(&job.id, &one, t + 10, t + 40, 500).await.unwrap(), "the same renewal twice");
     let renewed = store.transcode_job("tq-lease-1").await.unwrap().unwrap();
     assert_eq!((renewed.lease_until, renewed.progress_permille), (Some(t + 40), Some(500)));
-    assert_eq!(store.claim_job("w2", &two, t + 39, t + 69).await.unwrap(), None, "the lease still holds");
+    assert_eq!(store.claim_job(TRANSCODE, "w2", &two, t + 39, t + 69).await.unwrap(), None, "the lease still holds");
 
-    let taken = store.claim_job("w2", &two, t + 40, t + 70).await.unwrap().expect("an expired lease is taken over");
+    let taken =
+        store.claim_job(TRANSCODE, "w2", &two, t + 40, t + 70).await.unwrap().expect("an expired lease is taken over");
     assert_eq!((taken.id.as_str(), taken.attempts), (job.id.as_str(), 2));
     assert_eq!(taken.claimed_by.as_deref(), Some("w2"));
     assert!(!store.renew_job(&job.id, &one, t + 41, t + 71, 600).await.unwrap(), "lost its lease");
     assert_eq!(store.fail_job(&job.id, &one, "late", t + 50, t + 41).await.unwrap(), FailOutcome::LeaseLost);
     assert!(!store.complete_transcode(&job.id, &one, &ladder("tq-lease-1/hls/a1"), t + 41).await.unwrap());
-    assert!(!store.release_job(&job.id, &one, t + 41).await.unwrap());
+    assert!(!store.release_job(&job.id, &one, t + 41, t + 41).await.unwrap());
     assert_eq!(transcode_state(store, "tq-lease-1").await, Some(TranscodeState::Processing));
     let still = store.transcode_job("tq-lease-1").await.unwrap().unwrap();
     assert_eq!((still.state, still.claimed_by.as_deref()), (JobState::Running, Some("w2")));
@@ -198,15 +206,15 @@ pub async fn failures_back_off_then_dead_letter_with_the_reason(store: &dyn Meta
     let t = NOW + 4_000;
     let (_, job) = video_with_job(store, "tq-fail-1", t, 2).await;
     let (one, two) = (token("fail-1"), token("fail-2"));
-    store.claim_job("w1", &one, t, t + 30).await.unwrap().expect("claimed");
+    store.claim_job(TRANSCODE, "w1", &one, t, t + 30).await.unwrap().expect("claimed");
     let outcome = store.fail_job(&job.id, &one, "ffmpeg said: moov atom not found", t + 100, t + 5).await.unwrap();
     assert_eq!(outcome, FailOutcome::Retried);
     let queued = store.transcode_job("tq-fail-1").await.unwrap().unwrap();
     assert_eq!((queued.state, queued.attempts, queued.run_after), (JobState::Queued, 1, t + 100));
     assert_eq!(queued.last_error.as_deref(), Some("ffmpeg said: moov atom not found"));
-    assert_eq!(store.claim_job("w2", &two, t + 99, t + 130).await.unwrap(), None, "backing off");
+    assert_eq!(store.claim_job(TRANSCODE, "w2", &two, t + 99, t + 130).await.unwrap(), None, "backing off");
 
-    let again = store.claim_job("w2", &two, t + 100, t + 130).await.unwrap().expect("due again");
+    let again = store.claim_job(TRANSCODE, "w2", &two, t + 100, t + 130).await.unwrap().expect("due again");
     assert_eq!(again.attempts, 2);
     let long = "x".repeat(5_000);
     assert_eq!(store.fail_job(&job.id, &two, &long, t + 500, t + 110).await.unwrap(), FailOutcome::Dead);
@@ -214,7 +222,11 @@ pub async fn failures_back_off_then_dead_letter_with_the_reason(store: &dyn Meta
     assert_eq!((dead.state, dead.attempts, dead.finished_at), (JobState::Dead, 2, Some(t + 110)));
     assert_eq!(dead.last_error.as_deref().map(str::len), Some(1_000), "the reason is kept, cut to 1,000");
     assert_eq!(transcode_state(store, "tq-fail-1").await, Some(TranscodeState::Failed));
-    assert_eq!(store.claim_job("w3", &token("fail-3"), FAR, FAR + 30).await.unwrap(), None, "dead stays dead");
+    assert_eq!(
+        store.claim_job(TRANSCODE, "w3", &token("fail-3"), FAR, FAR + 30).await.unwrap(),
+        None,
+        "dead stays dead"
+    );
 }
 
 /// A worker that dies on the last attempt leaves a lease that runs out: the job is then
@@ -222,9 +234,13 @@ pub async fn failures_back_off_then_dead_letter_with_the_reason(store: &dyn Meta
 pub async fn an_expired_lease_on_the_last_attempt_is_dead_lettered(store: &dyn MetaStore) {
     let t = NOW + 5_000;
     let (_, job) = video_with_job(store, "tq-expire-1", t, 1).await;
-    store.claim_job("w1", &token("expire-1"), t, t + 30).await.unwrap().expect("claimed");
+    store.claim_job(TRANSCODE, "w1", &token("expire-1"), t, t + 30).await.unwrap().expect("claimed");
     assert_eq!(store.expire_jobs(t + 29).await.unwrap(), 0, "the lease holds");
-    assert_eq!(store.claim_job("w2", &token("expire-2"), t + 30, t + 60).await.unwrap(), None, "no attempts left");
+    assert_eq!(
+        store.claim_job(TRANSCODE, "w2", &token("expire-2"), t + 30, t + 60).await.unwrap(),
+        None,
+        "no attempts left"
+    );
     assert_eq!(store.expire_jobs(t + 30).await.unwrap(), 1);
     let dead = store.transcode_job("tq-expire-1").await.unwrap().unwrap();
     assert_eq!((dead.id.as_str(), dead.state), (job.id.as_str(), JobState::Dead));
@@ -239,7 +255,7 @@ pub async fn completing_a_transcode_switches_the_video_once(store: &dyn MetaStor
     let t = NOW + 6_000;
     let (_, job) = video_with_job(store, "tq-done-1", t, 3).await;
     let (one, two) = (token("done-1"), token("done-2"));
-    store.claim_job("w1", &one, t, t + 30).await.unwrap().expect("claimed");
+    store.claim_job(TRANSCODE, "w1", &one, t, t + 30).await.unwrap().expect("claimed");
     let hls = ladder("tq-done-1/hls/0123/a1");
     assert!(store.complete_transcode(&job.id, &one, &hls, t + 20).await.unwrap());
     assert!(store.complete_transcode(&job.id, &one, &hls, t + 21).await.unwrap(), "repeated: still ours");
@@ -252,7 +268,7 @@ pub async fn completing_a_transcode_switches_the_video_once(store: &dyn MetaStor
     let done = store.transcode_job("tq-done-1").await.unwrap().unwrap();
     assert_eq!((done.state, done.progress_permille, done.finished_at), (JobState::Done, Some(1000), Some(t + 20)));
     assert_eq!(done.lease_until, None);
-    assert_eq!(store.claim_job("w2", &two, FAR, FAR + 30).await.unwrap(), None, "done is not claimed again");
+    assert_eq!(store.claim_job(TRANSCODE, "w2", &two, FAR, FAR + 30).await.unwrap(), None, "done is not claimed again");
     assert_eq!(store.fail_job(&job.id, &one, "late", t + 50, t + 30).await.unwrap(), FailOutcome::LeaseLost);
     let listed = store.list_public(1_000, None).await.unwrap().items;
     let listed = listed.iter().find(|v| v.id == "tq-done-1").expect("listed");
@@ -264,12 +280,12 @@ pub async fn release_does_not_count_an_attempt(store: &dyn MetaStore) {
     let t = NOW + 7_000;
     let (_, job) = video_with_job(store, "tq-release-1", t, 1).await;
     let (one, two) = (token("release-1"), token("release-2"));
-    store.claim_job("w1", &one, t, t + 30).await.unwrap().expect("claimed");
-    assert!(!store.release_job(&job.id, &two, t + 1).await.unwrap(), "not the holder");
-    assert!(store.release_job(&job.id, &one, t + 1).await.unwrap());
+    store.claim_job(TRANSCODE, "w1", &one, t, t + 30).await.unwrap().expect("claimed");
+    assert!(!store.release_job(&job.id, &two, t + 1, t + 1).await.unwrap(), "not the holder");
+    assert!(store.release_job(&job.id, &one, t + 1, t + 1).await.unwrap());
     let released = store.transcode_job("tq-release-1").await.unwrap().unwrap();
     assert_eq!((released.state, released.attempts, released.lease_until), (JobState::Queued, 0, None));
-    let again = store.claim_job("w2", &two, t + 1, t + 31).await.unwrap().expect("claimable at once");
+    let again = store.claim_job(TRANSCODE, "w2", &two, t + 1, t + 31).await.unwrap().expect("claimable at once");
     assert_eq!((again.id.as_str(), again.attempts), (job.id.as_str(), 1));
     drain(store).await;
 }
