@@ -4,6 +4,7 @@
 //!  /API/...   the original MyVid calls, same paths and shapes   (legacy.rs)
 //!  /v1/...    the same capabilities, versioned, cursor-paged    (v1.rs)
 //!  /v1/uploads/{id}/multipart: resumable uploads in parts     (multipart.rs)
+//!  /v1 edit/delete, channels, follows, related, view reports    (social.rs)
 //!  NEWSTREAM, ICE, /v1/streams, /v1/ice: live set-up             (live.rs)
 //!  /playback/hls/… signed HLS playlists of ready videos       (playback.rs)
 //!  /metrics   Prometheus text;  /healthz  liveness              (ops.rs)
@@ -21,6 +22,7 @@ pub mod openapi;
 mod ops;
 mod pagination;
 mod playback;
+mod social;
 mod v1;
 mod web;
 
@@ -33,7 +35,7 @@ use myvid_core::{ApiError, ErrorCode, Services};
 
 /// The calls the OpenAPI document describes: original, `/v1` and live set-up.
 fn documented() -> RouteTable<Services> {
-    legacy::routes().merge(v1::routes()).merge(multipart::routes()).merge(live::routes())
+    legacy::routes().merge(v1::routes()).merge(social::routes()).merge(multipart::routes()).merge(live::routes())
 }
 
 /// The `(method, path)` of every route [`openapi::document`] must describe.

@@ -7,7 +7,7 @@ use utoipa::Modify;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use crate::{legacy, live, multipart, v1};
+use crate::{legacy, live, multipart, social, v1};
 
 /// Name of the bearer-token security scheme the operations refer to.
 pub const BEARER: &str = "bearer";
@@ -41,6 +41,15 @@ pub const BEARER: &str = "bearer";
         v1::publish_video,
         v1::new_upload,
         v1::check_upload,
+        social::edit_video,
+        social::delete_video,
+        social::related_videos,
+        social::count_view,
+        social::get_channel,
+        social::channel_videos,
+        social::follow,
+        social::unfollow,
+        social::my_following,
         multipart::start,
         multipart::part_urls,
         multipart::status,

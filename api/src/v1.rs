@@ -96,9 +96,12 @@ pub(crate) async fn me(caller: AuthUser) -> Json<UserView> {
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct ListQuery {
-    /// Search words (at most 200 characters); without them, newest first.
+    /// Search words (at most 200 characters); without them, the listing `sort` names.
     #[param(schema_with = myvid_core::text_schema::search)]
     q: Option<String>,
+    /// Without `q`: `latest` (newest first, the default), `popular` (most viewed
+    /// first) or `live` (streams live now). Not with `q`.
+    sort: Option<Sort>,
     /// Page size, clamped into 1–100 (default 20).
     #[param(value_type = Option<i64>, minimum = 0, maximum = 4_294_967_295_u64)]
     limit: Option<u32>,
@@ -112,9 +115,9 @@ pub(crate) struct ListQuery {
 pub(crate) struct PageQuery {
     /// Page size, clamped into 1–100 (default 20).
     #[param(value_type = Option<i64>, minimum = 0, maximum = 4_294_967_295_u64)]
-    limit: Option<u32>,
+    pub(crate) limit: Option<u32>,
     /// `next_cursor` of the previous page (opaque).
-    cursor: Option<String>,
+    pub(crate) cursor: Option<String>,
 }
 
 /// Query of `GET /v1/videos/random`.
@@ -123,7 +126,19 @@ pub(crate) struct PageQuery {
 pub(crate) struct LimitQuery {
     /// How many, clamped into 1–100 (default 20).
     #[param(value_type = Option<i64>, minimum = 0, maximum = 4_294_967_295_u64)]
-    limit: Option<u32>,
+    pub(crate) limit: Option<u32>,
+}
+
+/// How a listing without search words is ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Sort {
+    /// Newest first.
+    Latest,
+    /// Most viewed first.
+    Popular,
+    /// Streams live now, newest first.
+    Live,
 }
 
 /// One page of videos.
@@ -135,18 +150,22 @@ pub(crate) struct VideoPage {
     next_cursor: Option<String>,
 }
 
-async fn to_page(services: &Services, page: Page<myvid_store::meta::Video>) -> Result<Json<VideoPage>, ApiError> {
+pub(crate) async fn to_page(
+    services: &Services,
+    page: Page<myvid_store::meta::Video>,
+) -> Result<Json<VideoPage>, ApiError> {
     Ok(Json(VideoPage {
         items: video_views(services, &page.items).await?,
         next_cursor: page.next.map(pagination::encode),
     }))
 }
 
-fn parse_query<Q>(query: Result<Query<Q>, axum::extract::rejection::QueryRejection>) -> Result<Q, ApiError> {
+pub(crate) fn parse_query<Q>(query: Result<Query<Q>, axum::extract::rejection::QueryRejection>) -> Result<Q, ApiError> {
     query.map(|Query(q)| q).map_err(|e| ApiError::invalid(e.body_text()))
 }
 
-/// `GET /v1/videos?q=&limit=&cursor=`: search (best match first) or newest first.
+/// `GET /v1/videos?q=&sort=&limit=&cursor=`: search (best match first), or a listing:
+/// newest, most viewed, or live now.
 #[utoipa::path(get, path = "/v1/videos", tag = "v1", params(ListQuery),
     responses(
         (status = 200, description = "one page of public videos", body = VideoPage),
@@ -161,10 +180,12 @@ pub(crate) async fn list_videos(
     let limit = limits::page_size(query.limit);
     let start = pagination::decode_optional(query.cursor.as_deref())?;
     let words = limits::text("q", query.q.as_deref().unwrap_or(""), MAX_SEARCH_CHARS, false, false)?;
-    let page = if words.is_empty() {
-        services.meta.list_public(limit, start).await?
-    } else {
-        services.meta.search_public(&words, limit, start).await?
+    let page = match (words.is_empty(), query.sort) {
+        (false, Some(_)) => return Err(ApiError::invalid("Search words (`q`) and `sort` cannot be used together.")),
+        (false, None) => services.meta.search_public(&words, limit, start).await?,
+        (true, None | Some(Sort::Latest)) => services.meta.list_public(limit, start).await?,
+        (true, Some(Sort::Popular)) => services.meta.list_popular(limit, start).await?,
+        (true, Some(Sort::Live)) => services.meta.list_live(limit, start).await?,
     };
     to_page(&services, page).await
 }

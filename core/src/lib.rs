@@ -16,6 +16,7 @@
 pub mod abuse;
 pub mod accounts;
 pub mod auth;
+pub mod channels;
 pub mod clock;
 pub mod error;
 pub mod hls;
@@ -34,15 +35,18 @@ pub mod passwords;
 pub mod playback;
 pub mod purge;
 pub mod recordings;
+pub mod related;
 pub mod registry;
 pub mod route_table;
 pub mod services;
+pub mod tags;
 pub mod text_schema;
 pub mod ticks;
 pub mod transcode;
 pub mod turn_credentials;
 pub mod uploads;
 pub mod view;
+pub mod views;
 
 pub use auth::AuthUser;
 pub use clock::Clock;

@@ -44,6 +44,12 @@ pub struct Metrics {
     pub videos_deleted: Counter,
     /// Objects of deleted videos removed by purge jobs.
     pub purged_objects: Counter,
+    /// Views counted in the metadata store.
+    pub views_counted: Counter,
+    /// Views dropped because too many waited for a flush.
+    pub views_dropped: Counter,
+    /// Seconds one flush of views took.
+    pub views_flush_seconds: Histogram,
     /// Publish attempts refused (missing, empty or non-video files).
     pub publish_refused: Counter,
     /// SFUs with an open control connection to this endpoint's relay.
@@ -84,6 +90,10 @@ pub struct Metrics {
     pub transcode_leases_lost: Counter,
     /// Seconds each successful transcode took (fetch, ffmpeg, upload).
     pub transcode_seconds: Histogram,
+    /// Live-notification sockets open on this process (subscribed to the hub).
+    pub notify_sockets: Gauge,
+    /// `went_live` notices handed to notification sockets.
+    pub notify_sent: Counter,
 }
 
 impl Default for Metrics {
@@ -104,6 +114,9 @@ impl Default for Metrics {
             videos_published: Counter::default(),
             videos_deleted: Counter::default(),
             purged_objects: Counter::default(),
+            views_counted: Counter::default(),
+            views_dropped: Counter::default(),
+            views_flush_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 14)),
             publish_refused: Counter::default(),
             live_sfus: Gauge::default(),
             live_parked_clients: Gauge::default(),
@@ -125,6 +138,8 @@ impl Default for Metrics {
             transcode_leases_lost: Counter::default(),
             // 1 s .. ~2.3 h in 14 doublings.
             transcode_seconds: Histogram::new(exponential_buckets(1.0, 2.0, 14)),
+            notify_sockets: Gauge::default(),
+            notify_sent: Counter::default(),
             registry: Registry::default(),
         };
         registry.register("http_requests", "HTTP requests answered", metrics.http_requests.clone());
@@ -180,6 +195,17 @@ impl Default for Metrics {
         registry.register("upload_bytes", "Bytes stored by the local object store", metrics.upload_bytes.clone());
         registry.register("videos_published", "Videos made public", metrics.videos_published.clone());
         registry.register("videos_deleted", "Videos deleted by their owners", metrics.videos_deleted.clone());
+        registry.register("views_counted", "Views counted in the metadata store", metrics.views_counted.clone());
+        registry.register(
+            "views_dropped",
+            "Views dropped because too many waited for a flush",
+            metrics.views_dropped.clone(),
+        );
+        registry.register(
+            "views_flush_seconds",
+            "Seconds one flush of views took",
+            metrics.views_flush_seconds.clone(),
+        );
         registry.register(
             "purged_objects",
             "Objects of deleted videos removed by purge jobs",
@@ -218,6 +244,8 @@ impl Default for Metrics {
             "TURN datagrams over an allocation's bandwidth cap, dropped",
             metrics.turn_rate_limited_packets.clone(),
         );
+        registry.register("notify_sockets", "Live-notification sockets open", metrics.notify_sockets.clone());
+        registry.register("notify_sent", "went_live notices sent to sockets", metrics.notify_sent.clone());
         Metrics { registry, ..metrics }
     }
 }

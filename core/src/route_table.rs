@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use axum::Router;
 use axum::handler::Handler;
 use axum::http::Method;
-use axum::routing::{MethodRouter, delete, get, post};
+use axum::routing::{MethodRouter, delete, get, patch, post, put};
 
 /// Routes under construction, and the `(method, path)` of each.
 pub struct RouteTable<S> {
@@ -35,6 +35,16 @@ impl<S: Clone + Send + Sync + 'static> RouteTable<S> {
     /// Adds `POST path` answered by `handler`.
     pub fn post<H: Handler<T, S>, T: 'static>(self, path: &'static str, handler: H) -> Self {
         self.add(Method::POST, path, post(handler))
+    }
+
+    /// Adds `PUT path` answered by `handler`.
+    pub fn put<H: Handler<T, S>, T: 'static>(self, path: &'static str, handler: H) -> Self {
+        self.add(Method::PUT, path, put(handler))
+    }
+
+    /// Adds `PATCH path` answered by `handler`.
+    pub fn patch<H: Handler<T, S>, T: 'static>(self, path: &'static str, handler: H) -> Self {
+        self.add(Method::PATCH, path, patch(handler))
     }
 
     /// Adds `DELETE path` answered by `handler`.

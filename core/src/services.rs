@@ -99,4 +99,6 @@ pub struct Services {
     pub stream_tokens: StreamTokens,
     /// Abuse limits: rates per client IP and per account.
     pub limits: Arc<Limiters>,
+    /// Views reported to this process, waiting to be counted in the store.
+    pub views: Arc<crate::views::Views>,
 }

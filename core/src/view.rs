@@ -29,8 +29,13 @@ pub struct VideoView {
     pub preview_url: Option<String>,
     /// The uploader's username (`null` for imported entries).
     pub owner: Option<String>,
-    /// `public` or `private`.
+    /// The uploader's channel page, `/c/{username}` (`null` for imported entries).
+    pub owner_url: Option<String>,
+    /// `public` (listed), `unlisted` (anyone with the link; never listed) or `private`
+    /// (only its owner).
     pub visibility: Visibility,
+    /// The `#hashtags` of its title and description, lowercased (at most 10).
+    pub tags: Vec<String>,
     /// `MYVID` for videos stored by us, `HTTP` for external ones, `LIVE` for streams.
     #[schema(value_type = String, pattern = "^(MYVID|HTTP|LIVE)$")]
     pub source: &'static str,
@@ -84,7 +89,9 @@ pub async fn video_view(services: &Services, video: &Video) -> Result<VideoView,
         url: String::new(),
         preview_url: None,
         owner: video.owner_name.clone(),
+        owner_url: video.owner_name.as_deref().map(channel_url),
         visibility: video.visibility,
+        tags: crate::tags::hashtags(&video.title, &video.description),
         source: "HTTP",
         live_state: None,
         ws_url: None,
@@ -155,8 +162,18 @@ pub fn may_view(video: &Video, viewer: Option<i64>) -> bool {
 /// The view of video `id` if `viewer` may see it; `not_found` otherwise, so that a
 /// private video's existence is not revealed.
 pub async fn visible_video(services: &Services, viewer: Option<i64>, id: &str) -> Result<VideoView, ApiError> {
+    video_view(services, &visible_video_record(services, viewer, id).await?).await
+}
+
+/// Video `id` if `viewer` may see it; `not_found` otherwise.
+pub async fn visible_video_record(services: &Services, viewer: Option<i64>, id: &str) -> Result<Video, ApiError> {
     match services.meta.video(id).await? {
-        Some(video) if may_view(&video, viewer) => video_view(services, &video).await,
+        Some(video) if may_view(&video, viewer) => Ok(video),
         _ => Err(ApiError::not_found("video")),
     }
+}
+
+/// The path of `username`'s channel page.
+pub fn channel_url(username: &str) -> String {
+    format!("/c/{username}")
 }

@@ -38,6 +38,7 @@ async fn serve() -> Route {
         metrics: Arc::new(Metrics::default()),
         stream_tokens: StreamTokens::new(b"tokens"),
         limits: Arc::new(myvid_core::abuse::Limiters::disabled()),
+        views: Arc::new(myvid_core::views::Views::new(myvid_core::views::ViewSettings::default())),
     };
     let app = myvid_endpoint::objects_router(services, local.clone());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });

@@ -78,6 +78,7 @@ async fn start(config: WhipConfig) -> Endpoint {
         metrics: Arc::new(Metrics::default()),
         stream_tokens: StreamTokens::new(b"tokens"),
         limits: Arc::new(myvid_core::abuse::Limiters::disabled()),
+        views: Arc::new(myvid_core::views::Views::new(myvid_core::views::ViewSettings::default())),
     };
     // No waiting for an SFU to register: "no SFU" is one of the refusals tested.
     let relay_config = RelayConfig { sfu_wait: Duration::ZERO, ..RelayConfig::new(SECRET) };

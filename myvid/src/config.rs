@@ -13,11 +13,17 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
+mod chat;
 mod metadata;
+mod notify;
 mod objects;
+mod views;
 mod worker;
+pub use chat::ChatConfig;
 pub use metadata::{MetadataBackend, MetadataConfig};
+pub use notify::NotifyConfig;
 pub use objects::{ObjectsBackend, ObjectsConfig};
+pub use views::ViewsConfig;
 pub use worker::WorkerConfig;
 
 /// The whole configuration.
@@ -48,6 +54,12 @@ pub struct Config {
     pub sfu: SfuConfig,
     /// The transcode worker.
     pub worker: WorkerConfig,
+    /// View counting.
+    pub views: ViewsConfig,
+    /// Live notifications.
+    pub notify: NotifyConfig,
+    /// Live chat's rules (the SFU role).
+    pub chat: ChatConfig,
     /// The TURN server `myvid dev` runs next to the endpoint.
     pub turn: TurnConfig,
     /// Abuse limits: request rates per client IP and per account, connections per IP,
@@ -366,6 +378,9 @@ impl Default for Config {
             live: LiveConfig::default(),
             sfu: SfuConfig::default(),
             worker: WorkerConfig::default(),
+            views: ViewsConfig::default(),
+            notify: NotifyConfig::default(),
+            chat: ChatConfig::default(),
             turn: TurnConfig::default(),
             limits: myvid_core::abuse::AbuseLimits::default(),
             log: LogConfig::default(),
@@ -488,6 +503,9 @@ impl Config {
         self.metadata.validate()?;
         self.objects.validate()?;
         self.worker.validate()?;
+        self.views.validate()?;
+        self.notify.validate()?;
+        self.chat.validate()?;
         if self.uploads.max_video_bytes == 0 || self.uploads.max_preview_bytes == 0 {
             bail!("`uploads.max_video_bytes` and `uploads.max_preview_bytes` must be above 0");
         }

@@ -170,6 +170,7 @@ async fn jobs_per_hour(dir: &Path, preset: Preset, workers: usize) -> f64 {
         metrics: Arc::new(Metrics::default()),
         stream_tokens: StreamTokens::new(b"bench"),
         limits: Arc::new(myvid_core::abuse::Limiters::disabled()),
+        views: Arc::new(myvid_core::views::Views::new(myvid_core::views::ViewSettings::default())),
     };
     let clip = dir.join("source-720p.mp4");
     if !clip.exists() {

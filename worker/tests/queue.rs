@@ -41,6 +41,7 @@ async fn stores() -> Stores {
         metrics: Arc::new(Metrics::default()),
         stream_tokens: StreamTokens::new(b"tokens"),
         limits: Arc::new(myvid_core::abuse::Limiters::disabled()),
+        views: Arc::new(myvid_core::views::Views::new(myvid_core::views::ViewSettings::default())),
     };
     Stores { services, local, dir }
 }

@@ -45,6 +45,13 @@ pub struct AbuseLimits {
     pub connect_per_ip: Rate,
     /// WHIP/WHEP offers per IP (default 20 at once, 30 a minute).
     pub whip_per_ip: Rate,
+    /// Follows and unfollows per IP (default 30 at once, 30 a minute).
+    pub follow_per_ip: Rate,
+    /// Views reported per IP (default 120 at once, 600 a minute).
+    pub view_per_ip: Rate,
+    /// Live-notification sockets opened per IP (default 60 at once, 120 a minute):
+    /// every page a signed-in user opens holds one, and reconnects after a drop.
+    pub notify_per_ip: Rate,
     /// How long a failed log-in takes at least, in milliseconds (default 400): the
     /// same for an unknown account and a wrong password, and a slowdown for guessing.
     pub failed_login_ms: u64,
@@ -68,6 +75,9 @@ impl Default for AbuseLimits {
             search_per_ip: Rate::new(120, 600),
             connect_per_ip: Rate::new(60, 120),
             whip_per_ip: Rate::new(20, 30),
+            follow_per_ip: Rate::new(30, 30),
+            view_per_ip: Rate::new(120, 600),
+            notify_per_ip: Rate::new(60, 120),
             failed_login_ms: 400,
             max_connections_per_ip: 256,
             header_timeout_secs: 10,
@@ -87,6 +97,9 @@ impl AbuseLimits {
             Action::Search => self.search_per_ip,
             Action::Connect => self.connect_per_ip,
             Action::Whip => self.whip_per_ip,
+            Action::Follow => self.follow_per_ip,
+            Action::View => self.view_per_ip,
+            Action::Notify => self.notify_per_ip,
         }
     }
 
@@ -101,6 +114,9 @@ impl AbuseLimits {
             ("search_per_ip", self.search_per_ip),
             ("connect_per_ip", self.connect_per_ip),
             ("whip_per_ip", self.whip_per_ip),
+            ("follow_per_ip", self.follow_per_ip),
+            ("view_per_ip", self.view_per_ip),
+            ("notify_per_ip", self.notify_per_ip),
         ];
         for (field, rate) in rates {
             if rate.burst == 0 || rate.per_minute == 0 {

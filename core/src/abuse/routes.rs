@@ -20,12 +20,28 @@ pub enum Action {
     Connect,
     /// A WHIP or WHEP offer.
     Whip,
+    /// Following or unfollowing a channel.
+    Follow,
+    /// Reporting a view (the player's beacon).
+    View,
+    /// Opening the live-notification WebSocket.
+    Notify,
 }
 
 impl Action {
     /// Every action, in the order limiters are kept.
-    pub const ALL: [Action; 7] =
-        [Action::Login, Action::Signup, Action::Upload, Action::Stream, Action::Search, Action::Connect, Action::Whip];
+    pub const ALL: [Action; 10] = [
+        Action::Login,
+        Action::Signup,
+        Action::Upload,
+        Action::Stream,
+        Action::Search,
+        Action::Connect,
+        Action::Whip,
+        Action::Follow,
+        Action::View,
+        Action::Notify,
+    ];
 
     /// Position in [`Action::ALL`].
     pub fn index(self) -> usize {
@@ -42,6 +58,9 @@ impl Action {
             Action::Search => "searches from your address",
             Action::Connect => "live connections from your address",
             Action::Whip => "WHIP/WHEP offers from your address",
+            Action::Follow => "follows from your address",
+            Action::View => "views reported from your address",
+            Action::Notify => "notification connections from your address",
         }
     }
 }
@@ -62,6 +81,9 @@ pub fn action_for(method: &Method, route: &str) -> Option<Action> {
         ("POST", "/API/VIDEO/" | "/API/VIDEO") | ("GET", "/v1/videos" | "/v1/videos/random") => Action::Search,
         ("GET", "/ENDPOINT/{stream_id}") => Action::Connect,
         ("POST", "/whip/{stream_id}" | "/whep/{stream_id}") => Action::Whip,
+        ("PUT" | "DELETE", "/v1/channels/{username}/follow") => Action::Follow,
+        ("POST", "/v1/videos/{id}/views") => Action::View,
+        ("GET", "/v1/me/notifications") => Action::Notify,
         _ => return None,
     };
     Some(action)
@@ -82,6 +104,7 @@ mod tests {
     fn limited_routes_map_to_their_action_and_others_to_none() {
         assert_eq!(action_for(&Method::POST, "/v1/auth/login"), Some(Action::Login));
         assert_eq!(action_for(&Method::GET, "/ENDPOINT/{stream_id}"), Some(Action::Connect));
+        assert_eq!(action_for(&Method::GET, "/v1/me/notifications"), Some(Action::Notify));
         assert_eq!(action_for(&Method::GET, "/v1/videos/{id}"), None);
         assert_eq!(action_for(&Method::GET, "/v1/auth/login"), None);
         assert_eq!(action_for(&Method::POST, "/v1/uploads/{id}/multipart"), Some(Action::Upload));

@@ -6,6 +6,9 @@
 //! ```text
 //!  run: stores ─▶ Services ─▶ API routes + OpenAPI + object URLs ─▶ serve until shutdown
 //!       multipart_reaper: aborts abandoned multipart uploads every 5 min until shutdown
+//!       views flusher: counts the views taken in every 10 s, and once more at shutdown
+//!       notify poller: reads the live streams every 500 ms while a notification socket
+//!                      is open, tells the connected followers of new ones
 //! ```
 
 use std::future::Future;
@@ -14,6 +17,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use myvid_core::Clock;
 use myvid_core::metrics::Metrics;
+use myvid_core::notify::{Hub, poller};
 use myvid_core::turn_credentials::TurnGrant;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -57,18 +61,27 @@ pub async fn run(
     let url = public_url(&config, bound);
     let grant = remote_turn_grant(&config);
     let (services, local) = open_services(&config, &url, clock, Arc::new(Metrics::default()), grant).await?;
-    let mut app = myvid_api::router(services.clone()).merge(crate::openapi::routes());
+    let notify = Hub::new(config.notify.max_sockets_per_user, services.metrics.clone());
+    let mut app = myvid_api::router(services.clone(), notify.clone()).merge(crate::openapi::routes());
     // The embedded store's signed URLs name this process; S3's name the store.
     if let Some(local) = local {
         app = app.merge(myvid_endpoint::objects_router(services.clone(), local));
     }
     let stop = CancellationToken::new();
     crate::multipart_reaper::spawn(&services, stop.clone());
+    let views = services.views.spawn_flusher(services.clone(), stop.clone());
+    poller::spawn(services.meta.clone(), notify.clone(), services.metrics.clone(), config.notify.poll(), stop.clone());
     let shutdown = async move {
         shutdown.await;
+        // Notification sockets never end on their own: close them (1001) so that
+        // the HTTP drain is not held up.
+        notify.close_all();
         stop.cancel();
     };
     tracing::info!(%bound, data_dir = %config.data_dir.display(), "myvid api ready");
     println!("myvid api listening on {url}");
-    common::serve(&config, listener, app, &services, shutdown, Vec::new()).await
+    let served = common::serve(&config, listener, app, &services, shutdown, Vec::new()).await;
+    // The views taken in since the last flush are counted before the process ends.
+    let _ = views.await;
+    served
 }

@@ -130,6 +130,7 @@ pub async fn open_services(
         metrics,
         stream_tokens: StreamTokens::new(secret_or_random(&config.live.stream_secret, "live.stream_secret").as_bytes()),
         limits: crate::http_server::limiters(&config.limits),
+        views: Arc::new(myvid_core::views::Views::new(config.views.settings())),
     };
     let metrics = services.metrics.clone();
     objects_health.spawn_prober(objects, services.clock.clone(), move |state| {

@@ -7,6 +7,8 @@
 //!  stores ─▶ Services ─▶ endpoint::start (if live.relay) + sfu::start (if sfu.enabled)
 //!         ─▶ API routes + endpoint routes + OpenAPI ─▶ common::serve until shutdown
 //!         + multipart_reaper (abandoned multipart uploads) until shutdown
+//!         + the views flusher (batched view counts; a last flush at shutdown)
+//!         + the notify poller (live notifications, while a socket is open)
 //!         + a transcode worker (if worker.enabled), drained after the SFU
 //! ```
 
@@ -16,6 +18,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use myvid_core::Clock;
 use myvid_core::metrics::Metrics;
+use myvid_core::notify::{Hub, poller};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -54,6 +57,7 @@ pub async fn run(
     }
     let stop = CancellationToken::new();
     crate::multipart_reaper::spawn(&services, stop.clone());
+    let views = services.views.spawn_flusher(services.clone(), stop.clone());
     let mut heartbeats = Vec::new();
     let relay = if config.live.relay {
         let endpoint = endpoint::start(&config, &services, &url, turn_addr, stop.clone()).await;
@@ -82,7 +86,9 @@ pub async fn run(
     };
     let worker = worker::start(&config, &services, stop.clone());
     let worker_drain = config.worker.drain_timeout();
-    let app = myvid_api::router(services.clone())
+    let notify = Hub::new(config.notify.max_sockets_per_user, services.metrics.clone());
+    poller::spawn(services.meta.clone(), notify.clone(), services.metrics.clone(), config.notify.poll(), stop.clone());
+    let app = myvid_api::router(services.clone(), notify.clone())
         .merge(myvid_endpoint::router(services.clone(), local, relay.clone()))
         .merge(crate::openapi::routes());
     tracing::info!(%bound, data_dir = %config.data_dir.display(), "myvid dev ready");
@@ -94,6 +100,8 @@ pub async fn run(
     // dropped connection.
     let shutdown = async move {
         shutdown.await;
+        // Notification sockets never end on their own: they close (1001) at once.
+        notify.close_all();
         if let Some(sfu) = &sfu {
             sfu.shutdown().await;
         }
@@ -108,5 +116,8 @@ pub async fn run(
             turn.shutdown().await;
         }
     };
-    common::serve(&config, listener, app, &services, shutdown, heartbeats).await
+    let served = common::serve(&config, listener, app, &services, shutdown, heartbeats).await;
+    // The views taken in since the last flush are counted before the process ends.
+    let _ = views.await;
+    served
 }
