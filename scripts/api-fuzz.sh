@@ -44,7 +44,8 @@ trap stop_server EXIT
 # (they still run and are documented: every limited call lists its 429), and refused
 # log-ins answer at once instead of after the 400 ms floor.
 generous='{burst = 1000000, per_minute = 1000000}'
-for limit in LOGIN_PER_IP LOGIN_PER_ACCOUNT SIGNUP_PER_IP UPLOAD_PER_IP STREAM_PER_IP SEARCH_PER_IP CONNECT_PER_IP WHIP_PER_IP; do
+for limit in LOGIN_PER_IP LOGIN_PER_ACCOUNT SIGNUP_PER_IP UPLOAD_PER_IP STREAM_PER_IP SEARCH_PER_IP CONNECT_PER_IP WHIP_PER_IP \
+    FOLLOW_PER_IP VIEW_PER_IP NOTIFY_PER_IP CHAT_TOKEN_PER_IP; do
   export "MYVID_LIMITS__$limit=$generous"
 done
 export MYVID_LIMITS__FAILED_LOGIN_MS=0

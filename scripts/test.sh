@@ -34,6 +34,10 @@ echo "== transcoding end-to-end test (upload → worker → HLS ladder read by f
 (cd client-js && MYVID_BIN="$bin" npm run test:transcode)
 echo "== resumable upload end-to-end test (200 MB in parts from Chromium, a page reload half way, SHA-256 checked)"
 (cd client-js && MYVID_BIN="$bin" npm run test:resumable)
+echo "== managing a video (edit with the 200 counter, unlisted plays by link but is listed nowhere, delete through the dialog)"
+(cd client-js && MYVID_BIN="$bin" npm run test:manage)
+echo "== screenshots of home, channel, watch and live, light and dark, desktop and phone (layout and accessibility checks)"
+(cd client-js && MYVID_BIN="$bin" npm run test:screens)
 echo "== live streaming end-to-end tests (Chromium broadcaster and viewers through the SFU)"
 (cd client-js && MYVID_BIN="$bin" npm run test:live)
 echo "== recording end-to-end tests (a Chromium broadcast becomes a stored video that plays whole; with 5 % packet loss it still decodes)"
@@ -42,12 +46,16 @@ echo "== SFU crash test (the SFU killed mid-stream: its stored segments become a
 (cd client-js && MYVID_BIN="$bin" npm run test:sfu-crash)
 echo "== endpoint failover test (two endpoints, one killed while live)"
 (cd client-js && MYVID_BIN="$bin" npm run test:failover)
+echo "== live chat end-to-end test (a broadcaster and two viewers on two endpoints: rate limit, sign-in, delete, mute)"
+(cd client-js && MYVID_BIN="$bin" npm run test:chat)
 echo "== roles on a Galera cluster (two APIs on different database nodes, endpoint, SFU; Chromium live)"
 (cd client-js && MYVID_BIN="$bin" npm run test:galera)
 echo "== objects on an erasure-coded Ceph S3 store while OSDs fail (Chromium playback and upload)"
 (cd client-js && MYVID_BIN="$bin" npm run test:s3)
 echo "== TURN end-to-end test (a relay-only Chromium viewer through the endpoint's TURN server)"
 (cd client-js && MYVID_BIN="$bin" npm run test:turn)
+echo "== live notifications end-to-end test (myvid dev + myvid api on one data dir, Chromium)"
+(cd client-js && MYVID_BIN="$bin" npm run test:notify)
 echo "== WHIP/WHEP interoperability tests (aiortc publisher and viewer, Chromium)"
 (cd client-js && MYVID_BIN="$bin" PYTHON="${MYVID_VENV:-$HOME/.cache/myvid-venv}/bin/python" npm run test:interop)
 echo "== API fuzzing (schemathesis over /v1/openapi.json, every operation, every check)"

@@ -7,7 +7,7 @@ use utoipa::Modify;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use crate::{legacy, live, multipart, social, v1};
+use crate::{chat, legacy, live, multipart, social, v1};
 
 /// Name of the bearer-token security scheme the operations refer to.
 pub const BEARER: &str = "bearer";
@@ -55,6 +55,7 @@ pub const BEARER: &str = "bearer";
         multipart::status,
         multipart::complete,
         multipart::abort,
+        chat::chat_token_v1,
     ),
     modifiers(&BearerScheme),
     tags(

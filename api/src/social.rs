@@ -11,13 +11,14 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use myvid_core::auth::MaybeUser;
 use myvid_core::channels::{self, ChannelView, FollowState, FollowedChannel};
+use myvid_core::json::JsonObject;
 use myvid_core::limits;
 use myvid_core::manage::{self, VideoEdit};
 use myvid_core::related::{self, RelatedVideo};
 use myvid_core::route_table::RouteTable;
 use myvid_core::view::{VideoView, visible_video_record};
 use myvid_core::views::{Viewer, valid_browser_id};
-use myvid_core::{ApiError, AuthUser, ErrorBody, JsonBody, Services};
+use myvid_core::{ApiError, AuthUser, ErrorBody, Services};
 use serde::{Deserialize, Serialize};
 
 use crate::pagination;
@@ -42,7 +43,7 @@ pub fn routes() -> RouteTable<Services> {
     params(("id" = String, Path, description = "the video's id")),
     responses(
         (status = 200, description = "the video as it is now", body = VideoView),
-        (status = 400, description = "`invalid_json`, `invalid_input`: nothing to change, an empty or too long title", body = ErrorBody),
+        (status = 400, description = "`invalid_json`, `invalid_input`: an empty or too long title, an unknown visibility", body = ErrorBody),
         (status = 401, description = "`unauthorized`", body = ErrorBody),
         (status = 403, description = "`forbidden`: someone else's public or unlisted video", body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
@@ -55,7 +56,7 @@ pub(crate) async fn edit_video(
     State(services): State<Services>,
     caller: AuthUser,
     Path(id): Path<String>,
-    JsonBody(edit): JsonBody<VideoEdit>,
+    JsonObject(edit): JsonObject<VideoEdit>,
 ) -> Result<Json<VideoView>, ApiError> {
     Ok(Json(manage::edit_video(&services, &caller.user, &id, edit).await?))
 }
@@ -152,7 +153,7 @@ pub(crate) async fn count_view(
     MaybeUser(caller): MaybeUser,
     ClientAddress(address): ClientAddress,
     Path(id): Path<String>,
-    JsonBody(report): JsonBody<ViewReport>,
+    JsonObject(report): JsonObject<ViewReport>,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
     if report.viewer.as_deref().is_some_and(|id| !valid_browser_id(id)) {
         return Err(ApiError::invalid("`viewer` must be 22 characters of letters, digits, `-` or `_`"));
@@ -212,9 +213,9 @@ pub(crate) async fn channel_videos(
     params(("username" = String, Path, description = "the channel's owner")),
     responses(
         (status = 200, description = "followed", body = FollowState),
-        (status = 400, description = "`invalid_input`: your own channel", body = ErrorBody),
         (status = 401, description = "`unauthorized`", body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 409, description = "`conflict`: your own channel", body = ErrorBody),
         (status = 429, description = "`rate_limited`", body = ErrorBody),
         (status = 503, description = "`metadata_unavailable`, `unavailable`", body = ErrorBody),
     ))]

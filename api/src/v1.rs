@@ -101,6 +101,7 @@ pub(crate) struct ListQuery {
     q: Option<String>,
     /// Without `q`: `latest` (newest first, the default), `popular` (most viewed
     /// first) or `live` (streams live now). Not with `q`.
+    #[param(inline)]
     sort: Option<Sort>,
     /// Page size, clamped into 1–100 (default 20).
     #[param(value_type = Option<i64>, minimum = 0, maximum = 4_294_967_295_u64)]

@@ -1,7 +1,8 @@
 //! The browser client (client-js/web), embedded in the binary so `myvid` serves it
 //! from any working directory. Unknown `/API`, `/v1`, `/objects` and `/playback` paths get a
 //! JSON 404; other unknown paths get the site's 404 page (`404.html`, in the layout, with a
-//! search box and a way home), with status 404.
+//! search box and a way home), with status 404. A channel, `/c/{username}`, is served
+//! `channel.html`, which reads the name from its own path.
 
 use axum::body::Body;
 use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, X_FRAME_OPTIONS};
@@ -31,6 +32,11 @@ pub async fn serve(method: Method, uri: Uri) -> Response {
     if method != Method::GET && method != Method::HEAD {
         return ApiError::new(ErrorCode::MethodNotAllowed, "the web pages only answer GET").into_response();
     }
+    if is_channel_path(path)
+        && let Some(file) = WEB.get_file(CHANNEL_PAGE)
+    {
+        return page(StatusCode::OK, CHANNEL_PAGE, file.contents());
+    }
     let relative = path.trim_start_matches('/');
     let relative = if relative.is_empty() || relative.ends_with('/') {
         format!("{relative}index.html")
@@ -41,6 +47,15 @@ pub async fn serve(method: Method, uri: Uri) -> Response {
         Some(file) => page(StatusCode::OK, &relative, file.contents()),
         None => page(StatusCode::NOT_FOUND, NOT_FOUND_PAGE, not_found_page()),
     }
+}
+
+/// The page of every channel path. Its links are root-absolute, like the 404 page's.
+const CHANNEL_PAGE: &str = "channel.html";
+
+/// Whether `path` is a channel's address: `/c/` and one non-empty segment (the
+/// username, checked by the page against the API; an unknown one shows its not-found).
+fn is_channel_path(path: &str) -> bool {
+    path.strip_prefix("/c/").is_some_and(|name| !name.is_empty() && !name.contains('/'))
 }
 
 /// The site's 404 page, a file of the web directory like the others. Its links are
@@ -106,6 +121,20 @@ mod tests {
             assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
             assert!(content_type.starts_with("application/json"), "{path}: {content_type}");
             assert!(body.contains("\"not_found\""), "{path}: {body}");
+        }
+    }
+
+    #[tokio::test]
+    async fn channel_paths_get_the_channel_page() {
+        for path in ["/c/alice", "/c/some.one-else_2"] {
+            let (status, content_type, body) = get(path).await;
+            assert_eq!(status, StatusCode::OK, "{path}");
+            assert!(content_type.starts_with("text/html"), "{path}: {content_type}");
+            assert!(body.contains("/js/pages/channel.js"), "{path}: {body}");
+        }
+        for path in ["/c/", "/c/alice/more", "/c"] {
+            let (status, _, _) = get(path).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
         }
     }
 

@@ -200,7 +200,7 @@ describe('MyVid browser client end to end', () => {
       ]);
       const href = await watchLink.getAttribute('href');
       const id = new URL(href, server.url).searchParams.get('v');
-      assert.match(href, /^watch\.html\?v=/);
+      assert.match(href, /^\/watch\.html\?v=/);
       assert.ok(id, 'the watch link carries the video id');
       assert.match(await watchLink.textContent(), new RegExp(word));
       assert.match(await page.getByTestId('publish-success').textContent(), /^Your video is published: Watch “/);
@@ -437,6 +437,19 @@ describe('MyVid browser client end to end', () => {
       assert.equal(legacy.status, 200, legacy.text);
       assert.ok(Array.isArray(legacy.json), 'POST /API/VIDEO/ returns an array');
       assert.equal(legacy.json.filter((v) => v.title === title).length, 0);
+
+      // The failed upload can be deleted from "Your videos", after a confirmation.
+      await page.goto('/upload.html');
+      const draft = page.getByTestId('mine-item').filter({ hasText: word });
+      await draft.waitFor();
+      assert.match(await draft.getByTestId('mine-visibility').textContent(), /private · draft/);
+      const draftId = await draft.getAttribute('data-video-id');
+      page.once('dialog', (dialog) => dialog.accept());
+      await draft.getByTestId('mine-delete').click();
+      await draft.waitFor({ state: 'detached' });
+      const token = await page.evaluate(() => localStorage.getItem('myvid.token'));
+      const gone = await fetch(new URL(`/API/VIDEO/${encodeURIComponent(draftId)}`, server.url), { headers: { Authorization: `Bearer ${token}` } });
+      assert.equal(gone.status, 404, 'the draft is gone, for its owner too');
 
       assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
       assert.deepEqual(failedRequests, [], 'no 5xx responses');

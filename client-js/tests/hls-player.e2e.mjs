@@ -401,7 +401,7 @@ test('watch page: the owner is told why transcoding failed and offered a new upl
     const note = page.getByTestId('transcode-failed');
     await note.waitFor();
     assert.match(await note.textContent(), /could not be prepared for streaming: ffmpeg: moov atom not found/);
-    assert.equal(await page.getByTestId('upload-again').getAttribute('href'), 'upload.html?again=vid1');
+    assert.equal(await page.getByTestId('upload-again').getAttribute('href'), '/upload.html?again=vid1');
     assert.equal(await page.getByRole('link', { name: 'Upload again' }).count(), 1);
     assert.equal(await page.evaluate(() => window.__myvidPlayback.engine), 'original');
     assert.equal(await page.getByTestId('transcode-badge').count(), 0);

@@ -532,13 +532,14 @@ describe('watch', () => {
     assert.equal(handle.state, 'playing');
     assert.ok(handle.timing.firstFrame >= handle.timing.offer);
 
-    // Broadcaster-only messages and junk are ignored.
+    // Broadcaster-only messages and junk are ignored (a `viewers` count is kept for the
+    // chat, quietly: the server sends it only to chat members).
     warnings = [];
     ws.receive({ type: 'viewers', count: 4 });
     ws.receive({ type: 'answer', sdp: 'v=0' });
     ws.receive('{"type":"ended","reason":null,"x":[}');
     await settle();
-    assert.equal(warnings.length, 3);
+    assert.equal(warnings.length, 2);
     assert.equal(handle.state, 'playing');
 
     ws.receive({ type: 'ended', reason: 'the broadcaster left' });
@@ -648,6 +649,54 @@ describe('watch', () => {
   });
 });
 
+describe('chat', () => {
+  test('joins after the answer, sends and moderates, and shows each line once', async () => {
+    const handle = live.watch({ video: LIVE_VIDEO, ...fakes, timeoutMs: 0 });
+    await settle();
+    const ws = FakeWebSocket.last;
+    ws.open();
+    const events = [];
+    for (const type of ['joined', 'message', 'deleted', 'muted', 'refused', 'viewers']) {
+      handle.chat.on(type, (detail) => events.push([type, detail]));
+    }
+    handle.chat.join('c1.tok.mac');
+    await settle();
+    assert.deepEqual(ws.frames, [{ type: 'join' }], 'nothing for chat before the offer is answered');
+    ws.receive({ type: 'offer', sdp: 'v=0 offer' });
+    await settle();
+    assert.deepEqual(ws.frames.slice(-2), [{ type: 'answer', sdp: FakePeerConnection.answerSdp }, { type: 'chat_join', token: 'c1.tok.mac' }]);
+
+    ws.receive({ type: 'viewers', count: 2 });
+    const line = (id, text) => ({ id, user: 'alice', text, at_ms: 1_767_000_000_000 });
+    ws.receive({ type: 'chat_joined', can_write: true, moderator: true, name: 'bob', history: [line('m1', 'hi')], viewers: 3, max_chars: 300 });
+    await settle();
+    assert.equal(handle.chat.joined, true);
+    assert.equal(handle.chat.canWrite, true);
+    assert.equal(handle.chat.viewers, 3);
+    const nonce = handle.chat.send('hello');
+    handle.chat.delete('m1');
+    handle.chat.mute('m2');
+    assert.deepEqual(ws.frames.slice(-3), [
+      { type: 'chat_send', text: 'hello', nonce },
+      { type: 'chat_delete', id: 'm1' },
+      { type: 'chat_mute', id: 'm2', seconds: 600 },
+    ]);
+    ws.receive({ type: 'chat_message', ...line('m2', 'hello'), nonce });
+    ws.receive({ type: 'chat_deleted', id: 'm1' });
+    ws.receive({ type: 'chat_refused', code: 'rate_limited', message: 'Slow down.', retry_after_ms: 1800, nonce });
+    ws.receive({ type: 'viewers', count: 4 });
+    // Joining again (as after a resume): the history's lines already shown come once.
+    ws.receive({ type: 'chat_joined', can_write: true, moderator: true, name: 'bob', history: [line('m1', 'hi'), line('m2', 'hello'), line('m3', 'new')], viewers: 4, max_chars: 300 });
+    await settle();
+    const messages = events.filter(([t]) => t === 'message').map(([, l]) => l.id);
+    assert.deepEqual(messages, ['m1', 'm2', 'm3'], 'each line once; a deleted one never again');
+    assert.deepEqual(events.find(([t]) => t === 'refused')[1], { code: 'rate_limited', message: 'Slow down.', retry_after_ms: 1800, nonce });
+    assert.deepEqual(events.filter(([t]) => t === 'viewers').map(([, n]) => n), [4]);
+    assert.deepEqual(handle.chat.messages.map((l) => l.id), ['m2', 'm3']);
+    assert.deepEqual(warnings, []);
+  });
+});
+
 describe('stream set-up requests', () => {
   let server;
   let seen;
@@ -660,6 +709,7 @@ describe('stream set-up requests', () => {
         res.writeHead(200, { 'Content-Type': 'application/json' });
         if (req.url.startsWith('/API/ICE')) res.end(JSON.stringify({ ice_servers: [{ urls: ['stun:s.example:3478'] }, { urls: 'bogus' }] }));
         else if (req.url === '/API/NEWSTREAM/') res.end(JSON.stringify(STREAM));
+        else if (req.url.endsWith('/chat-token')) res.end(JSON.stringify({ token: 'c1.p.m', expires_at: 1, name: 'caster', moderator: true }));
         else res.end(JSON.stringify({ token: 'sess10n', user: { username: 'caster' } }));
       });
     });
@@ -687,6 +737,14 @@ describe('stream set-up requests', () => {
     assert.deepEqual(JSON.parse(req.body), { title: 'Morning show', description: 'coffee', record: true }, 'recorded by default');
     await myvid.newStream({ title: 'Off air', record: false });
     assert.deepEqual(JSON.parse(seen.at(-1).body), { title: 'Off air', description: '', record: false });
+  });
+
+  test('chatToken posts for the stream with the session token', async () => {
+    await myvid.login({ credential: 'caster', password: 'pw' });
+    seen = [];
+    assert.deepEqual(await live.chatToken('k3J9xQ2mPa0Z'), { token: 'c1.p.m', expires_at: 1, name: 'caster', moderator: true });
+    assert.equal(`${seen[0].method} ${seen[0].url}`, 'POST /v1/streams/k3J9xQ2mPa0Z/chat-token');
+    assert.equal(seen[0].auth, 'Bearer sess10n');
   });
 
   test('iceServers reads GET /API/ICE and drops bad entries', async () => {

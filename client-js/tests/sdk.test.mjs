@@ -262,3 +262,122 @@ describe('transcodeStatus', () => {
     await assert.rejects(myvid.transcodeStatus('gone'), { code: 'not_found', status: 404 });
   });
 });
+
+describe('managing videos, channels, listings and views', () => {
+  let server;
+  let seen;
+  let map;
+  before(async () => {
+    server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        seen.push({ method: req.method, url: req.url, auth: req.headers.authorization, body: body ? JSON.parse(body) : null });
+        if (req.method === 'DELETE' && req.url.startsWith('/v1/videos/')) {
+          res.writeHead(204);
+          res.end();
+          return;
+        }
+        if (req.url.endsWith('/views')) {
+          res.writeHead(202, { 'Content-Type': 'application/json' });
+          res.end('{}');
+          return;
+        }
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ items: [{ id: 'a' }], next_cursor: 'next', following: true, followers: 3, username: 'bob' }));
+      });
+    });
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    myvid.configure({ baseUrl: `http://127.0.0.1:${server.address().port}` });
+  });
+  after(() => new Promise((r) => server.close(r)));
+  beforeEach(() => {
+    seen = [];
+    map = new Map();
+    myvid.configure({ storage: { getItem: (k) => map.get(k) ?? null, setItem: (k, v) => map.set(k, String(v)), removeItem: (k) => map.delete(k) } });
+  });
+  const logIn = () => {
+    map.set('myvid.token', 'tok');
+    map.set('myvid.user', '{"username":"alice"}');
+  };
+
+  test('updateVideo sends only the fields given; deleteVideo; both need a session', async () => {
+    await assert.rejects(myvid.updateVideo('v1', { title: 'x' }), { code: 'unauthorized' });
+    await assert.rejects(myvid.deleteVideo('v1'), { code: 'unauthorized' });
+    assert.deepEqual(seen, []);
+    logIn();
+    await myvid.updateVideo('v/1', { title: 'New', visibility: 'unlisted' });
+    assert.equal(await myvid.deleteVideo('v/1'), undefined);
+    assert.deepEqual(
+      seen.map((r) => [r.method, r.url, r.auth, r.body]),
+      [
+        ['PATCH', '/v1/videos/v%2F1', 'Bearer tok', { title: 'New', visibility: 'unlisted' }],
+        ['DELETE', '/v1/videos/v%2F1', 'Bearer tok', null],
+      ],
+    );
+  });
+
+  test('channel (anonymous or with the token), its videos, follow, unfollow, following', async () => {
+    assert.equal((await myvid.channel('bob')).username, 'bob');
+    logIn();
+    await myvid.channel('b ob');
+    assert.deepEqual(await myvid.channelVideos('bob'), { items: [{ id: 'a' }], next_cursor: 'next' });
+    await myvid.channelVideos('bob', { cursor: 'c 1', limit: 6 });
+    assert.deepEqual(await myvid.follow('bob'), { items: [{ id: 'a' }], next_cursor: 'next', following: true, followers: 3, username: 'bob' });
+    await myvid.unfollow('bob');
+    await myvid.following();
+    await myvid.following({ cursor: 'xyz' });
+    assert.deepEqual(
+      seen.map((r) => `${r.method} ${r.url} ${r.auth ?? '-'}`),
+      [
+        'GET /v1/channels/bob -',
+        'GET /v1/channels/b%20ob Bearer tok',
+        'GET /v1/channels/bob/videos -',
+        'GET /v1/channels/bob/videos?cursor=c+1&limit=6 -',
+        'PUT /v1/channels/bob/follow Bearer tok',
+        'DELETE /v1/channels/bob/follow Bearer tok',
+        'GET /v1/me/following Bearer tok',
+        'GET /v1/me/following?cursor=xyz Bearer tok',
+      ],
+    );
+  });
+
+  test('listVideos and related ask for the right order and page', async () => {
+    await myvid.listVideos();
+    await myvid.listVideos({ sort: 'popular', cursor: 'p2' });
+    await myvid.listVideos({ sort: 'live', limit: 4 });
+    assert.deepEqual(await myvid.related('v1'), [{ id: 'a' }]);
+    await myvid.related('v1', { limit: 3 });
+    assert.deepEqual(
+      seen.map((r) => `${r.method} ${r.url}`),
+      [
+        'GET /v1/videos?sort=latest',
+        'GET /v1/videos?sort=popular&cursor=p2',
+        'GET /v1/videos?sort=live&limit=4',
+        'GET /v1/videos/v1/related?limit=8',
+        'GET /v1/videos/v1/related?limit=3',
+      ],
+    );
+  });
+
+  test('countView sends one viewer id, made once and kept', async () => {
+    await myvid.countView('v1');
+    await myvid.countView('v2');
+    const viewer = map.get('myvid.viewer');
+    assert.match(viewer, /^[A-Za-z0-9_-]{22}$/);
+    assert.deepEqual(
+      seen.map((r) => [r.method, r.url, r.auth, r.body]),
+      [
+        ['POST', '/v1/videos/v1/views', undefined, { viewer }],
+        ['POST', '/v1/videos/v2/views', undefined, { viewer }],
+      ],
+    );
+    logIn();
+    await myvid.countView('v3');
+    assert.equal(seen[2].auth, 'Bearer tok');
+    assert.deepEqual(seen[2].body, { viewer });
+    map.set('myvid.viewer', 'not valid!');
+    assert.match(myvid.viewerId(), /^[A-Za-z0-9_-]{22}$/);
+    assert.notEqual(myvid.viewerId(), viewer);
+  });
+});

@@ -96,7 +96,7 @@ pub async fn set_following(
         match services.meta.follow(follower.id, channel.id, services.clock.now()).await {
             Ok(_) => {}
             Err(StoreError::Conflict(_)) => {
-                return Err(ApiError::new(ErrorCode::InvalidInput, "You cannot follow your own channel."));
+                return Err(ApiError::new(ErrorCode::Conflict, "You cannot follow your own channel."));
             }
             Err(StoreError::NotFound) => return Err(ApiError::not_found("channel")),
             Err(e) => return Err(e.into()),

@@ -26,6 +26,29 @@ where
     }
 }
 
+/// Like [`JsonBody`], for bodies that must be a JSON object: serde would take an
+/// array for a struct whose fields are all optional (`[]` as `{}`), which the
+/// documented schema does not allow.
+pub struct JsonObject<T>(pub T);
+
+impl<S, T> FromRequest<S> for JsonObject<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let JsonBody(value) = JsonBody::<serde_json::Value>::from_request(req, state).await?;
+        if !value.is_object() {
+            return Err(ApiError::invalid("The body must be a JSON object."));
+        }
+        serde_json::from_value(value)
+            .map(JsonObject)
+            .map_err(|e| ApiError::invalid(format!("the body has the wrong shape: {e}")))
+    }
+}
+
 /// Maps axum's JSON rejections onto our error codes.
 pub fn rejection_to_error(rejection: &JsonRejection) -> ApiError {
     match rejection {

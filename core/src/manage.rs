@@ -11,17 +11,17 @@ use crate::services::Services;
 use crate::uploads::owned_video;
 use crate::view::{VideoView, video_view};
 
-/// `PATCH /v1/videos/{id}` body: what to change (at least one field).
+/// `PATCH /v1/videos/{id}` body: what to change (absent or `null`: unchanged).
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VideoEdit {
     /// A new title: 1–200 characters once trimmed.
     #[serde(default)]
-    #[schema(schema_with = crate::text_schema::title)]
+    #[schema(schema_with = crate::text_schema::title_or_null)]
     pub title: Option<String>,
     /// A new description: up to 5,000 characters.
     #[serde(default)]
-    #[schema(schema_with = crate::text_schema::description)]
+    #[schema(schema_with = crate::text_schema::description_or_null)]
     pub description: Option<String>,
     /// Who may watch it: `public` (listed), `unlisted` (anyone with the link, never
     /// listed) or `private` (only you). Uploads change it once published; a live
@@ -33,25 +33,24 @@ pub struct VideoEdit {
 impl VideoEdit {
     /// The checked change.
     fn check(self) -> Result<VideoChange, ApiError> {
-        let change = VideoChange {
+        Ok(VideoChange {
             title: self.title.map(|t| limits::text("title", &t, MAX_TITLE_CHARS, true, false)).transpose()?,
             description: self
                 .description
                 .map(|d| limits::text("description", &d, MAX_DESCRIPTION_CHARS, false, true))
                 .transpose()?,
             visibility: self.visibility,
-        };
-        if change.is_empty() {
-            return Err(ApiError::invalid("Say what to change: a title, a description or a visibility."));
-        }
-        Ok(change)
+        })
     }
 }
 
 /// Applies `edit` to video `id` of `user` and returns it as it is now.
 pub async fn edit_video(services: &Services, user: &User, id: &str, edit: VideoEdit) -> Result<VideoView, ApiError> {
     let change = edit.check()?;
-    owned_video(services, user, id, "edit").await?;
+    let current = owned_video(services, user, id, "edit").await?;
+    if change.is_empty() {
+        return video_view(services, &current).await;
+    }
     match services.meta.update_video(id, user.id, &change, services.clock.now()).await {
         Ok(video) => {
             tracing::info!(video = %id, user = %user.username, "video edited");

@@ -94,6 +94,20 @@ pub fn description() -> Object {
     string(MAX_DESCRIPTION_CHARS, "Line breaks and tabs allowed", format!("^{ws}*(?:{core})?{ws}*$")).build()
 }
 
+/// A title, or `null`.
+pub fn title_or_null() -> Object {
+    string(MAX_TITLE_CHARS, "One line", line_pattern(MAX_TITLE_CHARS, true))
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .build()
+}
+
+/// A description, or `null`.
+pub fn description_or_null() -> Object {
+    let mut schema = description();
+    schema.schema_type = SchemaType::from_iter([Type::String, Type::Null]);
+    schema
+}
+
 /// Search words: up to 200 characters, one line, may be empty.
 pub fn search() -> Object {
     string(MAX_SEARCH_CHARS, "One line, may be empty", line_pattern(MAX_SEARCH_CHARS, false)).build()

@@ -153,7 +153,7 @@ impl Views {
             while ticks.next().await {
                 views.flush(&services).await;
                 rounds += 1;
-                if rounds % 30 == 0 {
+                if rounds.is_multiple_of(30) {
                     let before = services.clock.now() - 2 * views.settings.window_secs;
                     if let Err(e) = services.meta.prune_view_marks(before, 5_000).await {
                         tracing::warn!(error = %e, "could not prune old view marks");

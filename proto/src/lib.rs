@@ -15,6 +15,8 @@
 //!   messages of [`signal`].
 //! - [`control`]: between an SFU and an endpoint: registration and "a client is
 //!   waiting for you" notices.
+//! - [`notify`]: the API's live-notification socket (`GET /v1/me/notifications`):
+//!   `auth`, then `ready` and `went_live` notices.
 //!
 //! Every frame is limited to [`MAX_FRAME_BYTES`]; [`parse`] refuses larger frames and
 //! malformed JSON with a [`ProtoError`] that the receiver answers with an error frame
@@ -23,6 +25,7 @@
 pub mod chat;
 pub mod control;
 pub mod keepalive;
+pub mod notify;
 pub mod signal;
 
 use serde::de::DeserializeOwned;

@@ -14,8 +14,8 @@
 //!
 //! - [`forward`]: the forwarding core, a plain state machine taking `now` as an
 //!   argument, unit-tested on virtual time.
-//! - [`chat`]: live chat's rooms, a plain state machine like [`forward`] (not wired
-//!   into sessions yet).
+//! - [`chat`]: live chat's rooms, a plain state machine like [`forward`], and the
+//!   rooms by stream that sessions join (`chat_join`).
 //! - [`codec`]: codec names and keyframe detection from RTP payloads.
 //! - [`media`]: WebRTC sessions (webrtc-rs's sans-I/O `rtc`) on one UDP socket, run by
 //!   one task.

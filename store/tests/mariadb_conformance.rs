@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use common::meta::{self as suite, NOW};
 use myvid_galera_harness::Cluster;
-use myvid_store::meta::{JobKind, MetaStore, NewJob, NewVideo, PageToken, VideoSource, Visibility};
+use myvid_store::meta::{JobKind, MetaStore, NewJob, NewVideo, PageToken, VideoSource, ViewMark, Visibility};
 use myvid_store::{MariaMeta, MariaOptions};
 
 /// A store on a fresh database of `db`, preferring node `first` (the others follow).
@@ -95,6 +95,8 @@ async fn conformance_on_a_galera_cluster() {
     assert_eq!(listed, created, "newest first, across nodes");
 
     claimers_on_three_nodes_never_share_a_job(&db, &opened).await;
+    three_nodes_count_one_hot_video_exactly(&db, &opened).await;
+    racing_follows_from_two_nodes_end_with_one(&opened).await;
     for store in &opened {
         store.close().await;
     }
@@ -162,4 +164,72 @@ async fn claimers_on_three_nodes_never_share_a_job(db: &Cluster, stores: &[Maria
     assert_eq!(distinct, jobs, "every job claimed once");
     let after: u64 = (0..3).map(conflicts).sum();
     println!("cross-node claims: {} jobs, {} certification failures absorbed", claims.len(), after - before);
+}
+
+/// Galera's certification failures so far, summed over the three nodes.
+fn cert_failures(db: &Cluster) -> u64 {
+    (0..3)
+        .map(|i| {
+            let out = db.sql(i, None, "SHOW GLOBAL STATUS LIKE 'wsrep_local_cert_failures'").unwrap();
+            out.split_whitespace().last().and_then(|n| n.parse().ok()).unwrap_or(0)
+        })
+        .sum()
+}
+
+/// Three API processes on three nodes flush views of one popular video at the same
+/// moment, in batches of 20: 200 viewers each, 50 of them seen by all three. The
+/// count's row is hot on every node, so commits collide; the retried transactions
+/// (whose marks make a re-run count nothing twice) end with exactly 500 views.
+async fn three_nodes_count_one_hot_video_exactly(db: &Cluster, stores: &[MariaMeta]) {
+    stores[0].create_video(public_video("hot")).await.unwrap();
+    let t = NOW + 60_000;
+    let viewer = |n: u32| {
+        let mut bytes = [0u8; 16];
+        bytes[..4].copy_from_slice(&n.to_be_bytes());
+        bytes
+    };
+    let before = cert_failures(db);
+    let flushers = (0..3).map(|node| {
+        let store = &stores[node];
+        async move {
+            // Viewers 0..50 are shared; each node also has 150 of its own.
+            let own = (0..150).map(|n| 1_000 * (node as u32 + 1) + n);
+            let marks: Vec<ViewMark> = (0..50)
+                .chain(own)
+                .map(|n| ViewMark { video_id: "hot".into(), viewer: viewer(n), at: t + i64::from(n % 7) })
+                .collect();
+            let mut counted = 0;
+            for batch in marks.chunks(20) {
+                counted += store.count_views(batch, 3600, t + 10).await.unwrap();
+            }
+            counted
+        }
+    });
+    let counted: u64 = futures_util::future::join_all(flushers).await.into_iter().sum();
+    assert_eq!(counted, 500, "each view counted once by whichever node counted it");
+    for store in stores.iter().take(3) {
+        assert_eq!(store.video("hot").await.unwrap().unwrap().views, 500, "every node reads 500");
+    }
+    println!(
+        "hot video: 600 views flushed from 3 nodes, 500 counted, {} certification failures absorbed",
+        cert_failures(db) - before
+    );
+}
+
+/// The same follow made through two nodes at once is one follow.
+async fn racing_follows_from_two_nodes_end_with_one(stores: &[MariaMeta]) {
+    let star = suite::user(&stores[0], "racestar").await;
+    let fan = suite::user(&stores[0], "racefan").await;
+    for round in 0..5 {
+        let (a, b) = tokio::join!(stores[0].follow(fan.id, star.id, NOW), stores[2].follow(fan.id, star.id, NOW));
+        let (a, b) = (a.unwrap(), b.unwrap());
+        if round == 0 {
+            assert!(a || b, "one of them made the follow");
+        }
+        assert_eq!(stores[1].follow_state(Some(fan.id), star.id).await.unwrap(), (1, true), "one follow");
+        let (a, b) = tokio::join!(stores[0].unfollow(fan.id, star.id), stores[2].unfollow(fan.id, star.id));
+        let _ = (a.unwrap(), b.unwrap());
+        assert_eq!(stores[1].follow_state(Some(fan.id), star.id).await.unwrap(), (0, false));
+        stores[0].follow(fan.id, star.id, NOW).await.unwrap();
+    }
 }

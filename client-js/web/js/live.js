@@ -12,6 +12,9 @@
  *  {"type":"candidate","candidate","sdp_mid","sdp_mline_index"}  both ways
  *           ◀─ {"type":"viewers",count}       {"type":"ended",reason} ─▶
  *  {"type":"error",code,message} (session continues) · {"type":"bye",reason} (closing)
+ *  chat (opt-in, after the answer/offer): chat_join{token?} chat_send{text,nonce}
+ *    chat_delete{id} chat_mute{id,seconds} ─▶  ◀─ chat_joined chat_message chat_deleted
+ *    chat_muted chat_refused, and `viewers` for chat members (handle.chat)
  * ```
  *
  * An `error` before the server's answer (broadcaster) or offer (viewer) means the
@@ -103,6 +106,7 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
  * @property {number|null} viewers Last viewer count from the server.
  * @property {RTCPeerConnection|null} pc The peer connection (for `getStats()`).
  * @property {string} streamId
+ * @property {ChatHandle} chat The stream's chat (join it to take part).
  * @property {MyVidError|null} error Why it failed, once `failed`.
  * @property {(reason?: string) => void} stop Sends `bye`, closes the socket and the
  *   peer connection (the camera tracks are left to the caller). State becomes `ended`.
@@ -115,6 +119,7 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
  * @property {WatchState} state Current state.
  * @property {RTCPeerConnection|null} pc The peer connection (for `getStats()`).
  * @property {MediaStream|null} stream The remote stream, once tracks arrived.
+ * @property {ChatHandle} chat The stream's chat (join it to take part).
  * @property {MyVidError|null} error Why it failed, once `failed`.
  * @property {{start: number, offer: number|null, firstFrame: number|null}} timing
  *   `performance.now()` when `watch` was called, when the offer arrived and when the
@@ -153,6 +158,29 @@ export async function newStream({ title, description = '', record = true }) {
 export async function iceServers() {
   const answer = await request('GET', '/API/ICE');
   return sanitizeIceServers(answer && answer.ice_servers);
+}
+
+/**
+ * @typedef {object} ChatGrant
+ * @property {string} token Send it with {@link ChatHandle#join}.
+ * @property {number} expires_at Unix seconds (6 hours from now).
+ * @property {string} name The name shown on your messages.
+ * @property {boolean} moderator Whether you may delete messages and mute people.
+ */
+
+/**
+ * A chat token for a live stream (login required).
+ *
+ * @param {string} streamId
+ * @returns {Promise<ChatGrant>}
+ * @throws {MyVidError} `unauthorized`, `not_found`, `stream_ended`.
+ */
+export async function chatToken(streamId) {
+  const grant = await request('POST', `/v1/streams/${encodeURIComponent(streamId)}/chat-token`, { auth: true });
+  if (!grant || typeof grant.token !== 'string') {
+    throw new MyVidError('The server gave an incomplete answer for a chat token.', 'bad_response', 200);
+  }
+  return grant;
 }
 
 /**
@@ -239,7 +267,21 @@ const SERVER_MESSAGES = {
   bye: (m) => optString(m.reason),
   session: (m) => isString(m.resume) && m.resume.length > 0 && Number.isInteger(m.grace_ms) && m.grace_ms >= 0,
   resumed: () => true,
+  chat_joined: (m) =>
+    typeof m.can_write === 'boolean' && typeof m.moderator === 'boolean' && optString(m.name) &&
+    Array.isArray(m.history) && m.history.every(isChatLine) && Number.isInteger(m.viewers) && m.viewers >= 0 &&
+    Number.isInteger(m.max_chars) && m.max_chars > 0,
+  chat_message: (m) => isChatLine(m),
+  chat_deleted: (m) => isString(m.id),
+  chat_muted: (m) => isString(m.user) && Number.isInteger(m.until_ms) && m.until_ms >= 0,
+  chat_refused: (m) => isString(m.code) && isString(m.message) && optString(m.nonce) &&
+    (m.retry_after_ms === undefined || m.retry_after_ms === null || (Number.isInteger(m.retry_after_ms) && m.retry_after_ms >= 0)),
 };
+
+/** Whether `m` has the fields of a chat line (`chat_message`, `chat_joined`'s history). */
+function isChatLine(m) {
+  return !!m && isString(m.id) && isString(m.user) && isString(m.text) && Number.isInteger(m.at_ms) && optString(m.nonce);
+}
 
 /**
  * Parse one frame from the server. Anything that is not a well-formed server
@@ -438,6 +480,219 @@ function errorOf(e, code = 'webrtc_error') {
 
 const now = () => (globalThis.performance && typeof performance.now === 'function' ? performance.now() : Date.now());
 
+// ---------------------------------------------------------------------------
+// Chat
+// ---------------------------------------------------------------------------
+
+/** How long "Mute 10 min" mutes, in seconds. */
+export const CHAT_MUTE_SECONDS = 600;
+
+/** Chat lines a handle remembers (for de-duplication and `messages`). */
+const CHAT_LINES_KEPT = 500;
+
+let chatNonces = 0;
+
+/**
+ * @typedef {object} ChatLine
+ * @property {string} id The room's id (`m42`).
+ * @property {string} user The author's name.
+ * @property {string} text Plain text: show it with `textContent`, never as HTML.
+ * @property {number} at_ms When the server accepted it (ms since the epoch).
+ * @property {string} [nonce] Yours, on your own messages (what {@link ChatHandle#send} returned).
+ */
+
+/**
+ * A live session's chat. Nothing is sent until {@link ChatHandle#join}; the server
+ * sends nothing chat-related to a session that never joined.
+ *
+ * Events ({@link ChatHandle#on}): `joined` `{canWrite, moderator, name, maxChars, viewers}`,
+ * `message` (a {@link ChatLine}; history lines after a (re)join come once each, by id),
+ * `deleted` `{id}`, `muted` `{user, until_ms}` (`until_ms` 0: unmuted), `refused`
+ * `{code, message, retry_after_ms?, nonce?}` (`rate_limited`, `too_long`, `empty`,
+ * `muted`, `sign_in_required`, `not_moderator`, `not_live`, `bad_token`) and
+ * `viewers` (a number, at most once a second).
+ *
+ * @typedef {object} ChatHandle
+ * @property {(token?: string|null) => void} join Join the stream's chat, with a token
+ *   from {@link chatToken} to write (without one: read only). Sent once the offer and
+ *   answer are exchanged, and again after the session resumes on another endpoint.
+ * @property {(text: string) => string|null} send Send a message; returns its nonce
+ *   (the same comes back on the `message`, or on a `refused`), null if not sent.
+ * @property {(id: string) => void} delete Delete a message for everyone (moderators).
+ * @property {(id: string, seconds?: number) => void} mute Mute the author of message `id`
+ *   for `seconds` (default 600; 0 unmutes; moderators).
+ * @property {(event: string, callback: (detail: any) => void) => () => void} on Listen;
+ *   returns a function that stops listening.
+ * @property {boolean} joined Whether `chat_joined` arrived.
+ * @property {boolean} canWrite
+ * @property {boolean} moderator
+ * @property {string|null} name Your name in the chat (signed in).
+ * @property {number} maxChars Most characters in a message.
+ * @property {number|null} viewers The latest viewer count.
+ * @property {ChatLine[]} messages The lines shown now, oldest first.
+ */
+class ChatSession {
+  /** @param {LiveSession} session */
+  constructor(session) {
+    this.session = session;
+    this.wanted = false;
+    this.token = null;
+    this.isReady = false;
+    this.joined = false;
+    this.canWrite = false;
+    this.moderator = false;
+    this.name = null;
+    this.maxChars = 300;
+    this.viewers = null;
+    /** @type {Map<string, ChatLine>} */
+    this.lines = new Map();
+    /** @type {Set<string>} */
+    this.deleted = new Set();
+    /** @type {Map<string, Set<Function>>} */
+    this.listeners = new Map();
+    const chat = this;
+    /** @type {ChatHandle} */
+    this.handle_ = {
+      join: (token) => chat.join(token),
+      send: (text) => chat.sendText(text),
+      delete: (id) => chat.sendFrame({ type: 'chat_delete', id: String(id) }),
+      mute: (id, seconds = CHAT_MUTE_SECONDS) =>
+        chat.sendFrame({ type: 'chat_mute', id: String(id), seconds: Math.max(0, Math.floor(Number(seconds) || 0)) }),
+      on: (event, callback) => chat.on(event, callback),
+      get joined() {
+        return chat.joined;
+      },
+      get canWrite() {
+        return chat.canWrite;
+      },
+      get moderator() {
+        return chat.moderator;
+      },
+      get name() {
+        return chat.name;
+      },
+      get maxChars() {
+        return chat.maxChars;
+      },
+      get viewers() {
+        return chat.viewers;
+      },
+      get messages() {
+        return [...chat.lines.values()];
+      },
+    };
+  }
+
+  on(event, callback) {
+    if (!this.listeners.has(event)) this.listeners.set(event, new Set());
+    this.listeners.get(event).add(callback);
+    return () => this.listeners.get(event).delete(callback);
+  }
+
+  emit(event, detail) {
+    for (const callback of this.listeners.get(event) || []) {
+      try {
+        callback(detail);
+      } catch (e) {
+        console.error(`myvid live: a chat "${event}" listener threw`, e);
+      }
+    }
+  }
+
+  /** The offer/answer exchange is done: the stream is hosted where the socket leads. */
+  ready() {
+    if (this.isReady) return;
+    this.isReady = true;
+    if (this.wanted) this.sendJoin();
+  }
+
+  /** A resumed session's new socket: join again (history is de-duplicated by id). */
+  rejoin() {
+    if (this.wanted && this.isReady) this.sendJoin();
+  }
+
+  join(token) {
+    this.wanted = true;
+    this.token = typeof token === 'string' && token ? token : null;
+    if (this.isReady) this.sendJoin();
+  }
+
+  sendJoin() {
+    const msg = { type: 'chat_join' };
+    if (this.token) msg.token = this.token;
+    this.sendFrame(msg);
+  }
+
+  sendFrame(msg) {
+    try {
+      return this.session.send(msg);
+    } catch (e) {
+      console.warn(`myvid live: chat frame not sent: ${e && e.message ? e.message : e}`);
+      return false;
+    }
+  }
+
+  sendText(text) {
+    chatNonces += 1;
+    const nonce = `n${chatNonces}`;
+    return this.sendFrame({ type: 'chat_send', text: String(text), nonce }) ? nonce : null;
+  }
+
+  /** Remembers and announces a line not seen (nor deleted) before. */
+  addLine(line) {
+    if (this.lines.has(line.id) || this.deleted.has(line.id)) return;
+    this.lines.set(line.id, line);
+    if (this.lines.size > CHAT_LINES_KEPT) this.lines.delete(this.lines.keys().next().value);
+    this.emit('message', line);
+  }
+
+  /** A chat message from the server (or a `viewers` count). */
+  handle(msg) {
+    switch (msg.type) {
+      case 'chat_joined':
+        this.joined = true;
+        this.canWrite = msg.can_write;
+        this.moderator = msg.moderator;
+        this.name = msg.name ?? null;
+        this.maxChars = msg.max_chars;
+        this.viewers = msg.viewers;
+        this.emit('joined', {
+          canWrite: this.canWrite,
+          moderator: this.moderator,
+          name: this.name,
+          maxChars: this.maxChars,
+          viewers: this.viewers,
+        });
+        for (const line of msg.history) this.addLine(line);
+        return;
+      case 'chat_message': {
+        const { type, ...line } = msg;
+        this.addLine(line);
+        return;
+      }
+      case 'chat_deleted':
+        this.deleted.add(msg.id);
+        if (this.deleted.size > CHAT_LINES_KEPT) this.deleted.delete(this.deleted.values().next().value);
+        this.lines.delete(msg.id);
+        this.emit('deleted', { id: msg.id });
+        return;
+      case 'chat_muted':
+        this.emit('muted', { user: msg.user, until_ms: msg.until_ms });
+        return;
+      case 'chat_refused': {
+        const { type, ...refusal } = msg;
+        this.emit('refused', refusal);
+        return;
+      }
+      case 'viewers':
+        this.viewers = msg.count;
+        if (this.joined) this.emit('viewers', msg.count);
+        return;
+      default:
+    }
+  }
+}
+
 /**
  * What publishing and watching share: the socket, the peer connection, the
  * serialized handling of server messages, trickle ICE, state and closing.
@@ -482,6 +737,8 @@ class LiveSession {
     this.closed = new Promise((resolve) => {
       this.resolveClosed = resolve;
     });
+    /** The session's chat (joined only when asked). */
+    this.chat = new ChatSession(this);
   }
 
   /** Report a state (once per change). */
@@ -616,6 +873,13 @@ class LiveSession {
       case 'resumed':
         this.resumed();
         return true;
+      case 'chat_joined':
+      case 'chat_message':
+      case 'chat_deleted':
+      case 'chat_muted':
+      case 'chat_refused':
+        this.chat.handle(msg);
+        return true;
       default:
         return false;
     }
@@ -713,6 +977,8 @@ class LiveSession {
     const back = this.resumeState === 'reconnecting' ? 'connecting' : this.resumeState;
     this.reported = null;
     this.setState(back || 'connecting');
+    // The new socket is a new connection for the SFU: join the chat again.
+    this.chat.rejoin();
   }
 
   fail(error) {
@@ -829,10 +1095,13 @@ class Publisher extends LiveSession {
         }
         this.negotiated = true;
         await this.pc.setRemoteDescription({ type: 'answer', sdp: msg.sdp });
+        // The stream is hosted where this socket leads: chat may join now.
+        this.chat.ready();
         await this.flushCandidates();
         return;
       case 'viewers':
         this.viewers = msg.count;
+        this.chat.handle(msg);
         try {
           this.onViewersCb(msg.count);
         } catch (e) {
@@ -888,6 +1157,7 @@ export function publish({ stream, mediaStream, simulcast = true, codec = 'video/
       return session.encodings || null;
     },
     streamId: stream && stream.stream_id,
+    chat: session.chat.handle_,
   });
 }
 
@@ -974,9 +1244,13 @@ class Viewer extends LiveSession {
           throw new MyVidError(`The answer is ${byteLength(sdp)} bytes, over the server's ${MAX_SDP_BYTES}-byte limit.`, 'sdp_too_large', 0);
         }
         this.send({ type: 'answer', sdp });
+        this.chat.ready();
         await this.flushCandidates();
         return;
       }
+      case 'viewers':
+        this.chat.handle(msg);
+        return;
       case 'ended':
         this.end(msg.reason || 'the broadcast has ended');
         return;
@@ -1027,5 +1301,6 @@ export function watch({ video, element, ...options }) {
       return session.stream;
     },
     timing: session.timing,
+    chat: session.chat.handle_,
   });
 }

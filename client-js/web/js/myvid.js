@@ -40,7 +40,11 @@
  * @property {string|null} preview_url Absolute URL of the preview image, if any
  *   (live streams have none).
  * @property {string|null} owner Username of the owner, if any.
- * @property {"public"|"private"} visibility
+ * @property {"public"|"unlisted"|"private"} visibility `unlisted`: plays for anyone
+ *   with the link, listed nowhere.
+ * @property {number} [views] How many times it was watched (stored and external videos;
+ *   counted once per viewer per hour, shown within about 10 s).
+ * @property {string|null} [owner_url] The owner's channel page (`/c/{name}`), if any.
  * @property {"MYVID"|"HTTP"|"LIVE"} source
  * @property {"pending"|"live"|"ended"} [live_state] Live streams only.
  * @property {boolean} [record] Live streams only: whether it is recorded (once it
@@ -81,6 +85,36 @@
  * @typedef {object} VideoPage
  * @property {Video[]} items
  * @property {string|null} next_cursor Pass back as `cursor` to get the next page.
+ */
+
+/**
+ * @typedef {object} Channel
+ * @property {string} username
+ * @property {string} url Its page, `/c/{username}`.
+ * @property {number} created_at Unix seconds.
+ * @property {number} followers
+ * @property {boolean|null} following Whether the signed-in user follows it; null when
+ *   asked anonymously.
+ * @property {Video|null} live Its live stream, if it is live now.
+ */
+
+/**
+ * @typedef {object} FollowState
+ * @property {boolean} following
+ * @property {number} followers The channel's follower count after the change.
+ */
+
+/**
+ * @typedef {object} FollowedChannel
+ * @property {{username: string, url: string}} channel
+ * @property {Video|null} live Its live stream, if it is live now.
+ * @property {number} followed_at Unix seconds.
+ */
+
+/**
+ * @typedef {object} RelatedVideo
+ * @property {"watched_together"|"similar"|"popular"} reason Why it was chosen.
+ * @property {Video} video
  */
 
 /**
@@ -617,6 +651,188 @@ export function uploadFile(url, file, onProgress) {
  */
 export async function publish(id) {
   return request('POST', `/API/PUBLISH/${encodeURIComponent(id)}`, { auth: true });
+}
+
+// ---------------------------------------------------------------------------
+// Managing one's videos
+// ---------------------------------------------------------------------------
+
+/**
+ * Change a video's title, description or visibility (owner only). Only the fields
+ * given are sent.
+ *
+ * @param {string} id
+ * @param {{title?: string, description?: string, visibility?: "public"|"unlisted"|"private"}} changes
+ * @returns {Promise<Video>} The video as it is now.
+ * @throws {MyVidError} `invalid_input` (empty or too long title), `forbidden`,
+ *   `not_found`, `conflict` (the visibility of an unpublished upload or a live stream).
+ */
+export async function updateVideo(id, { title, description, visibility } = {}) {
+  const body = {};
+  if (title !== undefined) body.title = title;
+  if (description !== undefined) body.description = description;
+  if (visibility !== undefined) body.visibility = visibility;
+  return request('PATCH', `/v1/videos/${encodeURIComponent(id)}`, { auth: true, body });
+}
+
+/**
+ * Delete a video for good (owner only): it disappears from every list at once, its
+ * files soon after.
+ *
+ * @param {string} id
+ * @returns {Promise<void>}
+ * @throws {MyVidError} `forbidden`, `not_found`, `conflict` (a stream that is live:
+ *   end the broadcast first).
+ */
+export async function deleteVideo(id) {
+  await request('DELETE', `/v1/videos/${encodeURIComponent(id)}`, { auth: true });
+}
+
+// ---------------------------------------------------------------------------
+// Channels and follows
+// ---------------------------------------------------------------------------
+
+function channelPath(username) {
+  return `/v1/channels/${encodeURIComponent(username)}`;
+}
+
+/**
+ * A channel: its name, follower count, whether the signed-in user follows it, and its
+ * live stream if it is live. Sends the token when logged in.
+ *
+ * @param {string} username
+ * @returns {Promise<Channel>}
+ * @throws {MyVidError} `not_found`.
+ */
+export async function channel(username) {
+  return getAsViewer(channelPath(username));
+}
+
+/**
+ * A channel's public videos, newest first, one page at a time.
+ *
+ * @param {string} username
+ * @param {{cursor?: string|null, limit?: number}} [options]
+ * @returns {Promise<VideoPage>}
+ * @throws {MyVidError} `not_found`.
+ */
+export async function channelVideos(username, { cursor = null, limit } = {}) {
+  const params = new URLSearchParams();
+  if (cursor) params.set('cursor', cursor);
+  if (limit !== undefined) params.set('limit', String(limit));
+  const query = params.toString() ? `?${params}` : '';
+  return pageOf(await request('GET', `${channelPath(username)}/videos${query}`));
+}
+
+/**
+ * Follow a channel (idempotent).
+ *
+ * @param {string} username
+ * @returns {Promise<FollowState>}
+ * @throws {MyVidError} `unauthorized`, `not_found`, `invalid_input` (one's own channel).
+ */
+export async function follow(username) {
+  return request('PUT', `${channelPath(username)}/follow`, { auth: true });
+}
+
+/**
+ * Stop following a channel (idempotent).
+ *
+ * @param {string} username
+ * @returns {Promise<FollowState>}
+ */
+export async function unfollow(username) {
+  return request('DELETE', `${channelPath(username)}/follow`, { auth: true });
+}
+
+/**
+ * The channels the signed-in user follows, live ones first, one page at a time.
+ *
+ * @param {{cursor?: string|null}} [options]
+ * @returns {Promise<{items: FollowedChannel[], next_cursor: string|null}>}
+ */
+export async function following({ cursor = null } = {}) {
+  const query = cursor ? `?cursor=${encodeURIComponent(cursor)}` : '';
+  return pageOf(await request('GET', `/v1/me/following${query}`, { auth: true }));
+}
+
+// ---------------------------------------------------------------------------
+// Listings, Up next and views
+// ---------------------------------------------------------------------------
+
+/**
+ * Public videos in one order, one page at a time: `latest` (newest first), `popular`
+ * (most viewed first) or `live` (the streams live now).
+ *
+ * @param {{sort?: "latest"|"popular"|"live", cursor?: string|null, limit?: number}} [options]
+ * @returns {Promise<VideoPage>}
+ */
+export async function listVideos({ sort = 'latest', cursor = null, limit } = {}) {
+  const params = new URLSearchParams({ sort });
+  if (cursor) params.set('cursor', cursor);
+  if (limit !== undefined) params.set('limit', String(limit));
+  return pageOf(await request('GET', `/v1/videos?${params}`));
+}
+
+/**
+ * Videos to watch after this one, each with why it was chosen.
+ *
+ * @param {string} id
+ * @param {{limit?: number}} [options]
+ * @returns {Promise<RelatedVideo[]>}
+ * @throws {MyVidError} `not_found`.
+ */
+export async function related(id, { limit = 8 } = {}) {
+  const page = await getAsViewer(`/v1/videos/${encodeURIComponent(id)}/related?limit=${encodeURIComponent(limit)}`);
+  return itemsOf(page);
+}
+
+/** Where the anonymous viewer id is kept. */
+const VIEWER_KEY = 'myvid.viewer';
+
+/** The alphabet of viewer ids (URL-safe base64). */
+const VIEWER_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/**
+ * This browser's viewer id: 22 random URL-safe characters (132 bits), made once and
+ * kept in storage, so that a viewer who reloads is counted once per hour.
+ *
+ * @returns {string}
+ */
+export function viewerId() {
+  const stored = config.storage.getItem(VIEWER_KEY);
+  if (stored && /^[A-Za-z0-9_-]{22}$/.test(stored)) return stored;
+  const bytes = new Uint8Array(22);
+  globalThis.crypto.getRandomValues(bytes);
+  const id = Array.from(bytes, (b) => VIEWER_ALPHABET[b & 63]).join('');
+  config.storage.setItem(VIEWER_KEY, id);
+  return id;
+}
+
+/**
+ * Count a view of a stored or external video (call it when it first plays; live
+ * streams are not counted). Sends the token when logged in, and this browser's
+ * {@link viewerId}.
+ *
+ * @param {string} id
+ * @returns {Promise<void>}
+ */
+export async function countView(id) {
+  const path = `/v1/videos/${encodeURIComponent(id)}/views`;
+  const body = { viewer: viewerId() };
+  if (isLoggedIn()) {
+    try {
+      await request('POST', path, { auth: true, body });
+      return;
+    } catch (e) {
+      if (!(e instanceof MyVidError && e.status === 401)) throw e;
+    }
+  }
+  await request('POST', path, { body });
+}
+
+function pageOf(page) {
+  return { items: itemsOf(page), next_cursor: (page && page.next_cursor) || null };
 }
 
 /**

@@ -6,6 +6,7 @@
  */
 
 import * as myvid from './myvid.js';
+import { startNotifications } from './notify.js';
 
 /**
  * Create an element. Text children are added as text nodes (never parsed as HTML).
@@ -173,7 +174,29 @@ export function loginHref(page) {
  * @returns {string}
  */
 export function watchHref(id) {
-  return `watch.html?v=${encodeURIComponent(id)}`;
+  return `/watch.html?v=${encodeURIComponent(id)}`;
+}
+
+/**
+ * A channel's page link. Root-absolute like every link of the pages: the channel page
+ * itself lives at `/c/{name}`, and the pages' CSP (`base-uri 'none'`) leaves no base.
+ *
+ * @param {string} username
+ * @returns {string}
+ */
+export function channelHref(username) {
+  return `/c/${encodeURIComponent(username)}`;
+}
+
+/**
+ * "1 view", "1,234 views".
+ *
+ * @param {number|null|undefined} n
+ * @returns {string} Empty string when unknown.
+ */
+export function formatViews(n) {
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) return '';
+  return `${n.toLocaleString('en-US')} ${n === 1 ? 'view' : 'views'}`;
 }
 
 /**
@@ -235,25 +258,37 @@ export function thumbnail(video) {
 }
 
 /**
- * A clickable video card for grids and result lists.
+ * A video card for grids and result lists: an `<article>` whose title link is
+ * stretched over the whole card (style.css `.card-link::after`), and, above it, a
+ * separate link to the owner's channel — two sibling links, never one inside another.
  *
  * @param {import('./myvid.js').Video} video
- * @param {{showDescription?: boolean}} [options]
+ * @param {{showDescription?: boolean, showOwner?: boolean}} [options] `showOwner`
+ *   false leaves the owner out (on the owner's own channel page).
  * @returns {HTMLElement}
  */
-export function videoCard(video, { showDescription = false } = {}) {
+export function videoCard(video, { showDescription = false, showOwner = true } = {}) {
   const live = myvid.isLive(video);
   const when = live ? 'live now' : formatDate(video.published_at ?? video.created_at);
-  const meta = [video.owner, when].filter(Boolean).join(' · ');
+  const views = live ? '' : formatViews(video.views);
+  const owner = showOwner && video.owner
+    ? h('a', { class: 'card-owner', href: video.owner_url || channelHref(video.owner), testid: 'video-owner' }, video.owner)
+    : null;
+  const rest = [views ? h('span', { testid: 'video-views' }, views) : null, when].filter(Boolean);
+  const meta = [owner, ...rest].filter(Boolean).flatMap((part, i) => (i === 0 ? [part] : [' · ', part]));
   return h(
-    'a',
-    { class: `card${live ? ' card-live' : ''}`, href: watchHref(video.id), testid: 'video-card', dataset: live ? { videoId: video.id, live: 'true' } : { videoId: video.id } },
+    'article',
+    { class: `card${live ? ' card-live' : ''}`, testid: 'video-card', dataset: live ? { videoId: video.id, live: 'true' } : { videoId: video.id } },
     thumbnail(video),
     h(
       'div',
       { class: 'card-body' },
-      h('h3', { class: 'card-title', testid: 'video-title', title: video.title }, video.title || 'Untitled'),
-      meta ? h('p', { class: 'card-meta', testid: 'video-meta' }, meta) : null,
+      h(
+        'h3',
+        { class: 'card-title', testid: 'video-title', title: video.title },
+        h('a', { class: 'card-link', href: watchHref(video.id), testid: 'video-link' }, video.title || 'Untitled'),
+      ),
+      meta.length ? h('p', { class: 'card-meta', testid: 'video-meta' }, ...meta) : null,
       showDescription && video.description
         ? h('p', { class: 'card-desc', testid: 'video-description' }, video.description)
         : null,
@@ -300,7 +335,7 @@ export function renderHeader({ query = '' } = {}) {
 
     const account = user
       ? [
-          h('span', { class: 'nav-user', testid: 'nav-username', title: user.email || '' }, user.username),
+          h('a', { class: 'nav-user', href: channelHref(user.username), testid: 'nav-username', title: user.email || '' }, user.username),
           h(
             'button',
             {
@@ -332,6 +367,7 @@ export function renderHeader({ query = '' } = {}) {
         navLink('/index.html', 'Home', 'nav-home-link'),
         navLink('/upload.html', 'Upload', 'nav-upload'),
         navLink('/broadcast.html', 'Go live', 'nav-go-live'),
+        user ? navLink('/following.html', 'Following', 'nav-following') : null,
         ...account,
       ),
     );
@@ -373,7 +409,9 @@ export function renderHeader({ query = '' } = {}) {
   };
 
   draw();
-  addEventListener('myvid:auth', draw);
+  // Live notifications for signed-in users; re-marks the Following link each render.
+  startNotifications();
+  addEventListener('myvid:auth', () => startNotifications());
   addEventListener('storage', (e) => {
     if (e.key === null || e.key.startsWith('myvid.')) draw();
   });

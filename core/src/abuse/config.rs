@@ -52,6 +52,9 @@ pub struct AbuseLimits {
     /// Live-notification sockets opened per IP (default 60 at once, 120 a minute):
     /// every page a signed-in user opens holds one, and reconnects after a drop.
     pub notify_per_ip: Rate,
+    /// Chat tokens asked for per IP (default 30 at once, 60 a minute): a page asks for
+    /// one each time it joins a stream's chat, and again after a reconnect.
+    pub chat_token_per_ip: Rate,
     /// How long a failed log-in takes at least, in milliseconds (default 400): the
     /// same for an unknown account and a wrong password, and a slowdown for guessing.
     pub failed_login_ms: u64,
@@ -78,6 +81,7 @@ impl Default for AbuseLimits {
             follow_per_ip: Rate::new(30, 30),
             view_per_ip: Rate::new(120, 600),
             notify_per_ip: Rate::new(60, 120),
+            chat_token_per_ip: Rate::new(30, 60),
             failed_login_ms: 400,
             max_connections_per_ip: 256,
             header_timeout_secs: 10,
@@ -100,6 +104,7 @@ impl AbuseLimits {
             Action::Follow => self.follow_per_ip,
             Action::View => self.view_per_ip,
             Action::Notify => self.notify_per_ip,
+            Action::ChatToken => self.chat_token_per_ip,
         }
     }
 
@@ -117,6 +122,7 @@ impl AbuseLimits {
             ("follow_per_ip", self.follow_per_ip),
             ("view_per_ip", self.view_per_ip),
             ("notify_per_ip", self.notify_per_ip),
+            ("chat_token_per_ip", self.chat_token_per_ip),
         ];
         for (field, rate) in rates {
             if rate.burst == 0 || rate.per_minute == 0 {

@@ -26,11 +26,13 @@ pub enum Action {
     View,
     /// Opening the live-notification WebSocket.
     Notify,
+    /// Asking for a live chat token.
+    ChatToken,
 }
 
 impl Action {
     /// Every action, in the order limiters are kept.
-    pub const ALL: [Action; 10] = [
+    pub const ALL: [Action; 11] = [
         Action::Login,
         Action::Signup,
         Action::Upload,
@@ -41,6 +43,7 @@ impl Action {
         Action::Follow,
         Action::View,
         Action::Notify,
+        Action::ChatToken,
     ];
 
     /// Position in [`Action::ALL`].
@@ -61,6 +64,7 @@ impl Action {
             Action::Follow => "follows from your address",
             Action::View => "views reported from your address",
             Action::Notify => "notification connections from your address",
+            Action::ChatToken => "chat tokens asked for from your address",
         }
     }
 }
@@ -84,6 +88,7 @@ pub fn action_for(method: &Method, route: &str) -> Option<Action> {
         ("PUT" | "DELETE", "/v1/channels/{username}/follow") => Action::Follow,
         ("POST", "/v1/videos/{id}/views") => Action::View,
         ("GET", "/v1/me/notifications") => Action::Notify,
+        ("POST", "/v1/streams/{id}/chat-token") => Action::ChatToken,
         _ => return None,
     };
     Some(action)
@@ -105,6 +110,7 @@ mod tests {
         assert_eq!(action_for(&Method::POST, "/v1/auth/login"), Some(Action::Login));
         assert_eq!(action_for(&Method::GET, "/ENDPOINT/{stream_id}"), Some(Action::Connect));
         assert_eq!(action_for(&Method::GET, "/v1/me/notifications"), Some(Action::Notify));
+        assert_eq!(action_for(&Method::POST, "/v1/streams/{id}/chat-token"), Some(Action::ChatToken));
         assert_eq!(action_for(&Method::GET, "/v1/videos/{id}"), None);
         assert_eq!(action_for(&Method::GET, "/v1/auth/login"), None);
         assert_eq!(action_for(&Method::POST, "/v1/uploads/{id}/multipart"), Some(Action::Upload));

@@ -19,6 +19,9 @@ pub const ANON_KEYS_PER_ADDRESS: usize = 3;
 /// Most (video, viewer) pairs remembered for deduplication.
 const MAX_SEEN: usize = 100_000;
 
+/// The anonymous viewer ids one address brought to one video, with when.
+type AnonymousIds = HashMap<(IpAddr, String), Vec<([u8; 16], i64)>>;
+
 /// What happened to an offered view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Offered {
@@ -40,7 +43,7 @@ pub struct ViewBatch {
     /// When each (video, viewer) was last taken in.
     seen: HashMap<(String, [u8; 16]), i64>,
     /// The anonymous viewers each (address, video) brought in, with when.
-    anonymous: HashMap<(IpAddr, String), Vec<([u8; 16], i64)>>,
+    anonymous: AnonymousIds,
     pending: Vec<ViewMark>,
 }
 

@@ -39,10 +39,11 @@ use myvid_core::metrics::Metrics;
 use myvid_core::registry::{HEARTBEAT_INTERVAL, Heartbeat, LIVE_WINDOW_SECS};
 use myvid_core::ticks::Ticks;
 use myvid_core::{Clock, Services};
+use myvid_sfu::chat::ChatIdentity;
 use myvid_sfu::drain::{Drain, DrainEnd};
 use myvid_sfu::link::{self, ClientLink, DRAINING_LOAD, HostedStreams, LinkConfig, SessionCount};
 use myvid_sfu::media::{self, MediaConfig, MediaHandle};
-use myvid_sfu::session::Signalling;
+use myvid_sfu::session::{ChatConfig, Signalling};
 use myvid_store::{MetaStore, ServerKind};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
@@ -76,6 +77,8 @@ pub struct SfuSetup {
     pub recording: Option<Services>,
     /// Testing only: the share of publishers' RTP packets dropped on arrival (percent).
     pub simulated_publisher_loss_percent: u8,
+    /// Live chat's rules (`[chat]`); chat tokens are checked with `tokens`.
+    pub chat: myvid_sfu::chat::ChatLimits,
 }
 
 /// How long the links stay open after a drain ended streams at its deadline: time for
@@ -137,6 +140,11 @@ pub async fn start(
         .await
         .with_context(|| format!("cannot start the SFU media socket on {}", setup.media_bind))?;
     let tokens = setup.tokens;
+    let (chat_tokens, chat_clock) = (tokens.clone(), setup.clock.clone());
+    let chat_check = Box::new(move |stream: &str, token: &str| {
+        let claims = chat_tokens.verify_chat(stream, token, chat_clock.now()).map_err(|e| e.to_string())?;
+        Ok(ChatIdentity { user_id: claims.user_id, name: claims.name, moderator: claims.moderator })
+    });
     let clock = setup.clock.clone();
     let check =
         Box::new(move |stream: &str, token: &str| tokens.verify(stream, token, clock.now()).map_err(|e| e.to_string()));
@@ -147,7 +155,8 @@ pub async fn start(
     let mut signalling = Signalling::new(server.handle.clone(), check)
         .with_live_hook(states.hook())
         .with_publish_gate(states.gate())
-        .with_drain(drain.clone());
+        .with_drain(drain.clone())
+        .with_chat(ChatConfig { check: chat_check, limits: setup.chat });
     if let Some(services) = setup.recording {
         signalling = signalling.with_recording(SegmentUploader::start(services.clone(), server_id.clone()));
         tokio::spawn(Sweeper::new(services, server_id.clone(), SWEEP_EVERY).run(stop.clone()));
@@ -217,6 +226,7 @@ pub fn setup(config: &Config, services: &Services, sfu_secret: String) -> anyhow
         drain_timeout: config.sfu.drain_timeout(),
         recording: config.live.record.then(|| services.clone()),
         simulated_publisher_loss_percent: config.sfu.simulated_publisher_loss_percent,
+        chat: config.chat.limits(),
     })
 }
 

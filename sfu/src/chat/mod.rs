@@ -12,14 +12,18 @@
 //!
 //! The rules: anonymous members only read; text is trimmed and counted in characters;
 //! each *user* (not each connection) has a token bucket; moderators delete messages and
-//! mute users by the id of one of their messages. The async layer that owns the
-//! sockets and the broadcast channel comes separately.
+//! mute users by the id of one of their messages. [`rooms`] is the async layer over it:
+//! the rooms by stream id, each with the broadcast channel its members' sessions read
+//! (`session/chat.rs` is the chat arm of a connection).
 
 mod bucket;
 mod refusal;
 mod room;
+pub mod rooms;
 mod viewer_count;
 
+pub use myvid_proto::chat::MAX_CHAT_HISTORY;
 pub use refusal::Refusal;
 pub use room::{AUTHORS_KEPT, ChatIdentity, ChatLimits, MemberId, Room, RoomEvent, Welcome};
+pub use rooms::{Member, Publisher, Received, Rooms};
 pub use viewer_count::VIEWER_COUNT_INTERVAL_MS;

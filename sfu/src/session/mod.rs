@@ -13,10 +13,12 @@
 //!                            ├─ answer{sdp} ──────────▶ media.viewer_answer
 //!                            ├─ candidate ────────────▶ media.add_remote_candidate
 //!                            ├─ resume{key} ──────────▶ take a parked media session ─▶ resumed
+//!                            ├─ chat_* ───────────────▶ the chat arm ([`chat`]) ─▶ chat_joined, chat_refused
 //!                            ├─ bye ──────────────────▶ media.close, end
 //!                            └─ channel closed ───────▶ park the media session (or close it)
 //!  media events ─▶ Connected (publisher: "went live" hook) │ ViewerCount ─▶ viewers
 //!                  StreamEnded ─▶ ended (may join again)  │ Failed ─▶ bye, end
+//!  room events (chat members only) ─▶ chat_message │ chat_deleted │ chat_muted │ viewers
 //! ```
 //!
 //! A connection is a publisher or a viewer, not both; a viewer whose stream ended may
@@ -45,6 +47,7 @@
 //! refused with `error{code: "draining"}`; sessions already open (and `resume` of them)
 //! go on.
 
+mod chat;
 pub mod gate;
 mod holders;
 
@@ -58,8 +61,11 @@ use tokio::sync::mpsc::{Receiver, Sender};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
+use self::chat::{Chat, ChatConn};
+pub use self::chat::{ChatConfig, ChatTokenCheck, MAX_CHAT_FRAMES_PER_SECOND};
 use self::gate::{Admission, PublishGate, PublishRefusal};
 use self::holders::{Claim, Holders};
+use crate::chat::{Publisher, Rooms};
 use crate::drain::{DRAINING_CODE, DRAINING_MESSAGE, Drain};
 use crate::media::{EventReceiver, MediaError, MediaHandle, SessionEvent, SessionId};
 use crate::record::{self, SharedSink};
@@ -114,6 +120,7 @@ pub struct Signalling {
     parked: Arc<Mutex<HashMap<String, Parked>>>,
     /// Resume keys of connections that still hold their media session.
     holders: Holders,
+    chat: Chat,
 }
 
 /// How long a `resume` waits for the session it names to be let go by its old
@@ -130,8 +137,19 @@ struct Parked {
 /// The media session a connection holds.
 enum Media {
     None,
-    Publishing { id: SessionId, events: EventReceiver, live: bool },
-    Viewing { id: SessionId, events: EventReceiver, answered: bool },
+    /// `chat` keeps the stream's chat room open for as long as the media session lives
+    /// (parked included).
+    Publishing {
+        id: SessionId,
+        events: EventReceiver,
+        live: bool,
+        chat: Publisher,
+    },
+    Viewing {
+        id: SessionId,
+        events: EventReceiver,
+        answered: bool,
+    },
 }
 
 impl Media {
@@ -210,6 +228,8 @@ struct Conn {
     viewers: Option<u32>,
     /// Whether the client said `bye` (nothing to park then).
     said_bye: bool,
+    /// Its chat membership, if it sent `chat_join`.
+    chat: ChatConn,
 }
 
 impl Signalling {
@@ -225,7 +245,20 @@ impl Signalling {
             resume_grace: DEFAULT_RESUME_GRACE,
             parked: Arc::new(Mutex::new(HashMap::new())),
             holders: Holders::default(),
+            chat: Chat::new(ChatConfig::default()),
         }
+    }
+
+    /// Serve live chat with `config`'s token check and limits. Without it chat still
+    /// works, read only: no token is accepted.
+    pub fn with_chat(mut self, config: ChatConfig) -> Self {
+        self.chat = Chat::new(config);
+        self
+    }
+
+    /// The chat rooms, for metrics.
+    pub fn chat_rooms(&self) -> &Arc<Rooms> {
+        self.chat.rooms()
     }
 
     /// Ask `gate` before each `publish` whether the stream may go live (after the
@@ -280,7 +313,13 @@ impl Signalling {
     /// failure its media session is closed; on a lost channel it is parked for `resume`.
     pub async fn serve(&self, stream_id: String, mut incoming: Receiver<String>, outgoing: Sender<String>) {
         let mut media = Media::None;
-        let mut conn = Conn { resume: None, taken_over: CancellationToken::new(), viewers: None, said_bye: false };
+        let mut conn = Conn {
+            resume: None,
+            taken_over: CancellationToken::new(),
+            viewers: None,
+            said_bye: false,
+            chat: ChatConn::new(),
+        };
         loop {
             let flow = tokio::select! {
                 () = conn.taken_over.cancelled() => {
@@ -294,6 +333,7 @@ impl Signalling {
                 event = next_event(&mut media) => {
                     self.on_event(&stream_id, event, &mut media, &mut conn, &outgoing).await
                 }
+                received = conn.chat.next() => self.chat.on_event(&stream_id, received, &outgoing).await,
             };
             if flow == Flow::Stop {
                 break;
@@ -466,7 +506,12 @@ impl Signalling {
                 });
                 match self.media.publish_recorded(stream_id, sdp, tap).await {
                     Ok(publication) => {
-                        *media = Media::Publishing { id: publication.session, events: publication.events, live: false };
+                        *media = Media::Publishing {
+                            id: publication.session,
+                            events: publication.events,
+                            live: false,
+                            chat: self.chat.rooms().publish(stream_id),
+                        };
                         match send(out, &ServerMessage::Answer { sdp: publication.answer_sdp }).await {
                             Flow::Continue => self.new_session_key(stream_id, conn, out).await,
                             Flow::Stop => Flow::Stop,
@@ -543,12 +588,10 @@ impl Signalling {
                 Flow::Stop
             }
             ClientMessage::Resume { resume } => self.resume(stream_id, &resume, media, conn, out).await,
-            // chat: wired in a later change (`sfu/src/chat/` holds the room); until then
-            // chat requests are ignored, as a client of an older SFU would see.
-            ClientMessage::ChatJoin { .. }
+            chat @ (ClientMessage::ChatJoin { .. }
             | ClientMessage::ChatSend { .. }
             | ClientMessage::ChatDelete { .. }
-            | ClientMessage::ChatMute { .. } => Flow::Continue,
+            | ClientMessage::ChatMute { .. }) => self.chat.on_frame(stream_id, chat, &mut conn.chat, out).await,
         }
     }
 
@@ -572,6 +615,9 @@ impl Signalling {
             }
             Some(SessionEvent::ViewerCount(count)) => {
                 conn.viewers = Some(count);
+                if let Media::Publishing { chat, .. } = media {
+                    chat.viewer_count(count);
+                }
                 send(out, &ServerMessage::Viewers { count }).await
             }
             Some(SessionEvent::StreamEnded) => {

@@ -1,6 +1,7 @@
 // Broadcast page: camera preview, title/description, Go live → NEWSTREAM → publish,
 // live status and viewer count, Stop.
 import { currentUser, newStream, publishLive } from '../myvid.js';
+import { attachChat } from '../chat-panel.js';
 import { renderHeader, message, errorText, markErrorCode, h, loginHref, watchHref, liveBadge, setBadgeState } from '../ui.js';
 
 renderHeader();
@@ -287,6 +288,7 @@ function render() {
     });
     session = handle;
     window.__myvidPublish = handle;
+    attachChat(handle, grant.stream_id, stage, { showCount: false });
   });
 
   stopButton.addEventListener('click', () => {

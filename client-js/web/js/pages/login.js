@@ -15,7 +15,7 @@ function nextUrl() {
       // ignore malformed targets
     }
   }
-  return new URL('index.html', location.href).href;
+  return new URL('/index.html', location.href).href;
 }
 
 const status = document.getElementById('status');

@@ -5,7 +5,7 @@
 // ("Processing 42 %" → "Ready in 480p, 360p").
 // Video files above the server's multipart threshold go up in parts and resume after a
 // reload: choosing the same file again picks the upload up where it stopped.
-import { currentUser, createUpload, uploadFile, publish, myVideos, isLive, transcodeStatus, checkUpload } from '../myvid.js';
+import { currentUser, createUpload, uploadFile, publish, deleteVideo, myVideos, isLive, transcodeStatus, checkUpload } from '../myvid.js';
 import { findPendingUpload, savePendingUpload, uploadResumable, describeSpeed } from '../resumable.js';
 import { describeTranscode, followTranscode, mineBadgeText } from '../transcoding.js';
 import { CHECKING, describeCheck, describeCheckFailure } from '../upload-check.js';
@@ -430,8 +430,34 @@ function render() {
         h('span', { class: 'muted' }, formatDate(v.created_at)),
       );
     }
-    const isPublished = v.visibility === 'public' && v.published_at != null;
+    // Published once, whatever its visibility now (set on the watch page).
+    const isPublished = v.published_at != null || v.visibility === 'public';
+    const visibility = v.visibility || 'private';
     const err = h('span', { class: 'inline-error', role: 'alert', testid: 'mine-publish-error' });
+    // An upload that never got published (its file did not play, or was never sent)
+    // can be deleted from here; published videos are deleted from their watch page.
+    const remove = isPublished
+      ? null
+      : h('button', {
+          type: 'button',
+          class: 'small danger',
+          testid: 'mine-delete',
+          onclick: async (e) => {
+            const b = e.currentTarget;
+            if (!confirm(`Delete “${v.title || 'Untitled'}”? This cannot be undone.`)) return;
+            b.disabled = true;
+            err.textContent = '';
+            delete err.dataset.code;
+            try {
+              await deleteVideo(v.id);
+              refreshMine();
+            } catch (ex) {
+              err.textContent = errorText(ex);
+              markErrorCode(err, ex);
+              b.disabled = false;
+            }
+          },
+        }, 'Delete');
     const btn = isPublished
       ? null
       : h('button', {
@@ -457,10 +483,15 @@ function render() {
       'li',
       { testid: 'mine-item', dataset: { videoId: v.id } },
       h('a', { href: watchHref(v.id) }, v.title || 'Untitled'),
-      h('span', { class: `badge ${isPublished ? 'badge-public' : ''}` }, isPublished ? 'public' : `${v.visibility || 'private'}${v.published_at ? '' : ' · draft'}`),
+      h(
+        'span',
+        { class: `badge badge-visibility badge-${visibility}`, testid: 'mine-visibility', dataset: { visibility } },
+        isPublished ? visibility : `${visibility} · draft`,
+      ),
       transcodeBadge(v),
       h('span', { class: 'muted' }, formatDate(v.created_at)),
       btn,
+      remove,
       err,
     );
   }

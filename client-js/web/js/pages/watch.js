@@ -6,9 +6,25 @@
 // replay.
 // `&relay=1` forces a live stream through TURN (`iceTransportPolicy: 'relay'`), to
 // test a TURN deployment.
-import { currentUser, getVideo, isLive, transcodeStatus, watch } from '../myvid.js';
+import { countView, currentUser, deleteVideo, getVideo, isLive, related, transcodeStatus, updateVideo, watch } from '../myvid.js';
 import { playVod } from '../player.js';
-import { renderHeader, message, errorText, markErrorCode, param, formatDate, formatDuration, h, liveBadge, setBadgeState } from '../ui.js';
+import { attachChat } from '../chat-panel.js';
+import {
+  renderHeader,
+  message,
+  errorText,
+  markErrorCode,
+  param,
+  formatDate,
+  formatDuration,
+  formatViews,
+  channelHref,
+  charCounter,
+  videoCard,
+  h,
+  liveBadge,
+  setBadgeState,
+} from '../ui.js';
 
 renderHeader();
 
@@ -74,13 +90,19 @@ async function load() {
 
   document.getElementById('title').textContent = video.title || 'Untitled';
   const owner = document.getElementById('owner');
-  owner.textContent = video.owner ? `by ${video.owner}` : 'by an anonymous uploader';
+  owner.replaceChildren(
+    ...(video.owner
+      ? ['by ', h('a', { href: video.owner_url || channelHref(video.owner), testid: 'watch-owner-link' }, video.owner)]
+      : ['by an anonymous uploader']),
+  );
   owner.dataset.owner = video.owner || '';
   document.getElementById('date').textContent = formatDate(video.published_at ?? video.created_at);
   document.getElementById('duration').textContent = formatDuration(video.duration_seconds);
   const description = document.getElementById('description');
   description.textContent = video.description || '';
   description.hidden = !video.description;
+
+  showUpNext(video);
 
   if (isLive(video)) {
     player.setAttribute('aria-label', `Live video: ${video.title || 'Untitled'}`);
@@ -89,15 +111,192 @@ async function load() {
     return;
   }
 
-  const visibility = document.getElementById('visibility');
-  if (video.visibility && video.visibility !== 'public') {
-    visibility.hidden = false;
-    visibility.textContent = video.published_at ? video.visibility : `${video.visibility} · not published`;
-  }
+  showVisibility(video);
+  const views = document.getElementById('views');
+  views.textContent = formatViews(video.views);
+  views.hidden = !views.textContent;
+  if (isOwner(video)) showOwnerPanel(video);
   if (video.preview_url) player.poster = video.preview_url;
   player.setAttribute('aria-label', `Video: ${video.title || 'Untitled'}`);
+  // A view counts when the video first plays (never for live streams); the server
+  // counts each viewer once an hour, so a reload or a replay adds nothing.
+  player.addEventListener('playing', () => countView(video.id).catch(() => {}), { once: true });
   article.hidden = false;
   await playStored(video);
+}
+
+/** The badge beside the date of a video that is not public. */
+function showVisibility(video) {
+  const visibility = document.getElementById('visibility');
+  const shown = video.visibility && video.visibility !== 'public';
+  visibility.hidden = !shown;
+  visibility.dataset.visibility = video.visibility || '';
+  if (shown) visibility.textContent = video.published_at ? video.visibility : `${video.visibility} · not published`;
+}
+
+// ---------------------------------------------------------------------------
+// Up next
+// ---------------------------------------------------------------------------
+
+/** How many videos "Up next" shows. */
+const UP_NEXT = 8;
+
+/**
+ * "Up next": up to {@link UP_NEXT} videos chosen by the server (watched together,
+ * similar, popular), each card marked with why. Nothing shows when there are none
+ * or the list cannot be had: it is a suggestion, not the page.
+ *
+ * @param {import('../myvid.js').Video} video
+ */
+async function showUpNext(video) {
+  let items;
+  try {
+    items = await related(video.id, { limit: UP_NEXT });
+  } catch {
+    return;
+  }
+  const cards = items
+    .filter((item) => item && item.video && item.video.id !== video.id)
+    .slice(0, UP_NEXT)
+    .map((item) => {
+      const card = videoCard(item.video);
+      card.dataset.reason = item.reason;
+      return card;
+    });
+  if (cards.length === 0) return;
+  document.getElementById('up-next-grid').replaceChildren(...cards);
+  document.getElementById('up-next').hidden = false;
+}
+
+// ---------------------------------------------------------------------------
+// The owner's panel: edit and delete
+// ---------------------------------------------------------------------------
+
+/** The visibilities, each with its one line of explanation. */
+const VISIBILITIES = [
+  ['public', 'Public', 'Anyone can find it: on the home page, in search and on your channel.'],
+  ['unlisted', 'Unlisted', 'Anyone with the link can watch it, but it is listed nowhere.'],
+  ['private', 'Private', 'Only you can watch it.'],
+];
+
+/**
+ * The owner's panel under the description: an Edit form (title with its
+ * "{n} / 200" counter, description, visibility) and Delete behind a confirming
+ * `<dialog>`, after which the owner lands on their channel.
+ *
+ * @param {import('../myvid.js').Video} video
+ */
+function showOwnerPanel(video) {
+  const panel = document.getElementById('owner-panel');
+  const status = h('div', { 'aria-live': 'polite', testid: 'edit-status' });
+
+  const title = h('input', { id: 'edit-title', name: 'title', type: 'text', required: true, testid: 'edit-title', value: video.title || '' });
+  const description = h('textarea', { id: 'edit-description', name: 'description', rows: '4', testid: 'edit-description' });
+  description.value = video.description || '';
+  const save = h('button', { type: 'submit', testid: 'edit-save' }, 'Save');
+  const counter = charCounter(title, { testid: 'edit-title-count', onChange: (over) => (save.disabled = over) });
+
+  // Visibility can only change once the video is published.
+  const published = video.published_at != null;
+  const radios = VISIBILITIES.map(([value, label, line]) =>
+    h(
+      'label',
+      { class: 'radio-row' },
+      h('input', { type: 'radio', name: 'visibility', value, checked: (video.visibility || 'private') === value, testid: `edit-visibility-${value}`, 'aria-describedby': `visibility-${value}-line` }),
+      h('span', null, h('strong', null, label), h('small', { id: `visibility-${value}-line`, class: 'muted' }, line)),
+    ),
+  );
+  const visibility = h(
+    'fieldset',
+    { class: 'visibility-choice', disabled: !published, testid: 'edit-visibility' },
+    h('legend', null, 'Visibility'),
+    ...radios,
+    published ? null : h('p', { class: 'muted small' }, 'Publish the video first (under “Your videos” on the upload page) to choose who sees it.'),
+  );
+
+  const form = h(
+    'form',
+    { class: 'edit-form', testid: 'edit-form', novalidate: true },
+    h('label', { for: 'edit-title' }, 'Title', title, counter.element),
+    h('label', { for: 'edit-description' }, 'Description', description),
+    visibility,
+    h('div', { class: 'form-actions' }, save),
+    status,
+  );
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (counter.update()) return;
+    const changes = {};
+    if (title.value.trim() !== (video.title || '')) changes.title = title.value.trim();
+    if (description.value !== (video.description || '')) changes.description = description.value;
+    const chosen = form.querySelector('input[name="visibility"]:checked');
+    if (published && chosen && chosen.value !== video.visibility) changes.visibility = chosen.value;
+    if (Object.keys(changes).length === 0) {
+      status.replaceChildren(message('info', 'Nothing to save: nothing changed.', 'edit-unchanged'));
+      return;
+    }
+    save.disabled = true;
+    status.replaceChildren();
+    try {
+      const updated = await updateVideo(video.id, changes);
+      Object.assign(video, updated);
+      document.getElementById('title').textContent = video.title || 'Untitled';
+      document.title = `${video.title || 'Untitled'} – MyVid`;
+      player.setAttribute('aria-label', `Video: ${video.title || 'Untitled'}`);
+      const text = document.getElementById('description');
+      text.textContent = video.description || '';
+      text.hidden = !video.description;
+      showVisibility(video);
+      status.replaceChildren(message('success', 'Saved.', 'edit-saved'));
+    } catch (err) {
+      status.replaceChildren(markErrorCode(message('error', `Could not save — ${errorText(err)}`, 'edit-error'), err));
+    } finally {
+      save.disabled = counter.update();
+    }
+  });
+
+  const edit = h('details', { class: 'edit-details', testid: 'edit-details' }, h('summary', { testid: 'edit-open' }, 'Edit'), form);
+  const remove = h('button', { type: 'button', class: 'danger', testid: 'delete-open' }, 'Delete');
+  remove.addEventListener('click', () => confirmDelete(video));
+  panel.replaceChildren(h('h2', { class: 'visually-hidden' }, 'Manage this video'), h('div', { class: 'owner-actions' }, edit, remove));
+  panel.hidden = false;
+}
+
+/**
+ * Ask in a modal `<dialog>` whether to delete `video`; on Delete, delete it and go to
+ * the owner's channel. Cancel (or Escape) closes the dialog and changes nothing.
+ *
+ * @param {import('../myvid.js').Video} video
+ */
+function confirmDelete(video) {
+  const error = h('div', { 'aria-live': 'polite' });
+  const cancel = h('button', { type: 'button', class: 'secondary', testid: 'delete-cancel', autofocus: true }, 'Cancel');
+  const confirm = h('button', { type: 'button', class: 'danger', testid: 'delete-confirm' }, 'Delete');
+  const dialog = h(
+    'dialog',
+    { class: 'confirm-dialog', testid: 'delete-dialog', 'aria-labelledby': 'delete-heading', 'aria-describedby': 'delete-text' },
+    h('h2', { id: 'delete-heading' }, 'Delete this video?'),
+    h('p', { id: 'delete-text' }, `“${video.title || 'Untitled'}” will be gone for good, for everyone, with its views. This cannot be undone.`),
+    error,
+    h('div', { class: 'form-actions' }, cancel, confirm),
+  );
+  cancel.addEventListener('click', () => dialog.close());
+  dialog.addEventListener('close', () => dialog.remove());
+  confirm.addEventListener('click', async () => {
+    confirm.disabled = true;
+    cancel.disabled = true;
+    try {
+      await deleteVideo(video.id);
+      const me = currentUser();
+      location.assign(me ? channelHref(me.username) : '/index.html');
+    } catch (err) {
+      error.replaceChildren(markErrorCode(message('error', `Could not delete — ${errorText(err)}`, 'delete-error'), err));
+      confirm.disabled = false;
+      cancel.disabled = false;
+    }
+  });
+  document.body.append(dialog);
+  dialog.showModal();
 }
 
 // ---------------------------------------------------------------------------
@@ -264,7 +463,7 @@ function followTranscode(video, bar, switchToHls) {
  * @param {string|null} reason
  */
 function showTranscodeFailure(video, reason) {
-  const again = h('a', { href: `upload.html?again=${encodeURIComponent(video.id)}`, testid: 'upload-again' }, 'Upload again');
+  const again = h('a', { href: `/upload.html?again=${encodeURIComponent(video.id)}`, testid: 'upload-again' }, 'Upload again');
   document.getElementById('transcode-note').replaceChildren(
     message(
       'error',
@@ -349,7 +548,7 @@ function playLive(video) {
   const statusText = h('p', { class: 'live-overlay-text' });
   const spinner = h('span', { class: 'spinner', 'aria-hidden': 'true' });
   const retry = h('button', { type: 'button', class: 'secondary small', testid: 'live-retry', hidden: true }, 'Try again');
-  const home = h('a', { href: 'index.html', class: 'overlay-link', hidden: true }, 'Find other videos');
+  const home = h('a', { href: '/index.html', class: 'overlay-link', hidden: true }, 'Find other videos');
   const replay = h('a', { href: location.href, class: 'replay-link', testid: 'watch-replay', hidden: true }, 'Watch the replay');
   const overlay = h('div', { class: 'live-overlay', testid: 'live-status', dataset: { state: 'connecting' }, role: 'status', 'aria-live': 'polite' }, spinner, statusText, retry, replay, home);
   const unmute = h('button', { type: 'button', class: 'unmute', testid: 'unmute', hidden: true }, mutedIcon(), 'Unmute');
@@ -458,6 +657,7 @@ function playLive(video) {
     });
     // For tests and debugging: the peer connection and timings.
     window.__myvidWatch = handle;
+    attachChat(handle, v.id, wrap);
   };
 
   const refresh = async () => {
