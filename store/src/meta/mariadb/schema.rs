@@ -164,6 +164,6 @@ mod tests {
             }
         }
         assert_eq!(statements("-- c\nA;\nB\n  x;\n"), vec!["A", "B\n  x"]);
-        assert_eq!(latest(), 5);
+        assert_eq!(latest(), 6);
     }
 }
