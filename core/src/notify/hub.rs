@@ -84,6 +84,15 @@ impl Hub {
         self.closing.cancel();
     }
 
+    /// Waits, at most `within`, until every socket has gone after [`Hub::close_all`]:
+    /// each sends its close frame (1001) before the process stops.
+    pub async fn wait_closed(&self, within: std::time::Duration) {
+        let deadline = tokio::time::Instant::now() + within;
+        while !self.is_empty() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+
     /// Whether [`Hub::close_all`] was called.
     pub fn is_closing(&self) -> bool {
         self.closing.is_cancelled()

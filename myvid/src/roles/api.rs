@@ -13,6 +13,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use myvid_core::Clock;
@@ -76,6 +77,7 @@ pub async fn run(
         // Notification sockets never end on their own: close them (1001) so that
         // the HTTP drain is not held up.
         notify.close_all();
+        notify.wait_closed(Duration::from_secs(1)).await;
         stop.cancel();
     };
     tracing::info!(%bound, data_dir = %config.data_dir.display(), "myvid api ready");

@@ -102,6 +102,7 @@ pub async fn run(
         shutdown.await;
         // Notification sockets never end on their own: they close (1001) at once.
         notify.close_all();
+        notify.wait_closed(std::time::Duration::from_secs(1)).await;
         if let Some(sfu) = &sfu {
             sfu.shutdown().await;
         }
