@@ -68,9 +68,7 @@ pub async fn owner(services: &Services, username: &str) -> Result<User, ApiError
 pub async fn channel(services: &Services, viewer: Option<&User>, username: &str) -> Result<ChannelView, ApiError> {
     let user = owner(services, username).await?;
     let (followers, follows) = services.meta.follow_state(viewer.map(|v| v.id), user.id).await?;
-    // The newest of the owner's public videos that is a live stream now.
-    let live = services.meta.list_live(50, None).await?.items.into_iter().find(|v| v.owner_id == Some(user.id));
-    let live = match live {
+    let live = match services.meta.live_by_owner(user.id).await? {
         Some(video) => Some(video_view(services, &video).await?),
         None => None,
     };

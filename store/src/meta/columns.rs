@@ -172,3 +172,43 @@ impl<'a> NewVideoColumns<'a> {
         NewVideoColumns { video, source, visibility, unlisted, keys, urls, published_at, live_state, staged, record }
     }
 }
+
+/// Which videos a newest-first listing holds (the same on every SQL backend).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Listing {
+    /// Every public video.
+    Public,
+    /// One owner's videos, private ones too.
+    Owner(i64),
+    /// One owner's public videos (their channel).
+    OwnerPublic(i64),
+    /// One owner's streams being broadcast now.
+    OwnerLive(i64),
+    /// Streams being broadcast now.
+    Live,
+}
+
+impl Listing {
+    /// The `WHERE` condition over `videos v`, naming the owner by `placeholder` (the
+    /// backend's spelling of the first parameter), and the owner to bind there.
+    pub fn condition(self, placeholder: &str) -> (String, Option<i64>) {
+        const LIVE: &str = "v.live_state = 'live' AND v.visibility = 'public'";
+        match self {
+            Listing::Public => ("v.visibility = 'public'".to_owned(), None),
+            Listing::Owner(owner) => (format!("v.owner_id = {placeholder}"), Some(owner)),
+            Listing::OwnerPublic(owner) => {
+                (format!("v.owner_id = {placeholder} AND v.visibility = 'public'"), Some(owner))
+            }
+            Listing::OwnerLive(owner) => (format!("v.owner_id = {placeholder} AND {LIVE}"), Some(owner)),
+            Listing::Live => (LIVE.to_owned(), None),
+        }
+    }
+}
+
+/// Where an offset-paged listing starts (a token of the other kind starts at 0).
+pub(crate) fn offset_of(start: Option<super::PageToken>) -> u32 {
+    match start {
+        Some(super::PageToken::Offset(offset)) => offset,
+        _ => 0,
+    }
+}

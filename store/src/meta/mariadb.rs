@@ -32,7 +32,7 @@ use mysql_async::{Conn, Row, TxOpts, Value};
 use self::cluster::Cluster;
 use self::errors::Failure;
 pub use self::options::MariaOptions;
-use super::columns::{NEW_VIDEO_COLUMNS, USER_COLUMNS, VIDEO_COLUMNS, VIDEO_FROM, live_state};
+use super::columns::{Listing, NEW_VIDEO_COLUMNS, USER_COLUMNS, VIDEO_COLUMNS, VIDEO_FROM, live_state, offset_of};
 use super::{
     FailOutcome, Followed, HlsMedia, Job, JobKind, LiveState, MetaStore, NewJob, NewPurge, NewUser, NewVideo, Page,
     PageToken, PublishedMedia, ServerEntry, ServerKind, User, UserCredentials, Video, VideoChange, VideoSource,
@@ -153,39 +153,6 @@ fn same_record(existing: &Video, new: &NewVideo) -> bool {
         && existing.source == new.source
 }
 
-/// Which videos a newest-first listing holds.
-#[derive(Debug, Clone, Copy)]
-enum Listing {
-    /// Every public video.
-    Public,
-    /// One owner's videos, private ones too.
-    Owner(i64),
-    /// One owner's public videos (their channel).
-    OwnerPublic(i64),
-    /// Streams being broadcast now.
-    Live,
-}
-
-impl Listing {
-    /// The `WHERE` condition, with one `?` for the owner where it has one.
-    fn condition(self) -> (&'static str, Option<i64>) {
-        match self {
-            Listing::Public => ("v.visibility = 'public'", None),
-            Listing::Owner(owner) => ("v.owner_id = ?", Some(owner)),
-            Listing::OwnerPublic(owner) => ("v.owner_id = ? AND v.visibility = 'public'", Some(owner)),
-            Listing::Live => ("v.live_state = 'live' AND v.visibility = 'public'", None),
-        }
-    }
-}
-
-/// Where an offset-paged listing starts (a token of the other kind starts at 0).
-fn offset_of(start: Option<PageToken>) -> u32 {
-    match start {
-        Some(PageToken::Offset(offset)) => offset,
-        _ => 0,
-    }
-}
-
 impl MariaMeta {
     /// A newest-first page of `listing` by keyset (items with `seq` below the token's).
     async fn keyset_page(&self, listing: Listing, limit: u32, start: Option<PageToken>) -> Result<Page<Video>> {
@@ -200,7 +167,7 @@ impl MariaMeta {
             .cluster
             .run("list videos", move |conn| {
                 Box::pin(async move {
-                    let (condition, owner) = listing.condition();
+                    let (condition, owner) = listing.condition("?");
                     let sql = format!(
                         "SELECT {VIDEO_COLUMNS} FROM {VIDEO_FROM} WHERE {condition} AND v.seq < ? \
                          ORDER BY v.seq DESC LIMIT ?"
@@ -890,6 +857,10 @@ impl MetaStore for MariaMeta {
 
     async fn list_live(&self, limit: u32, start: Option<PageToken>) -> Result<Page<Video>> {
         self.keyset_page(Listing::Live, limit, start).await
+    }
+
+    async fn live_by_owner(&self, owner_id: i64) -> Result<Option<Video>> {
+        Ok(self.keyset_page(Listing::OwnerLive(owner_id), 1, None).await?.items.into_iter().next())
     }
 
     async fn list_popular(&self, limit: u32, start: Option<PageToken>) -> Result<Page<Video>> {

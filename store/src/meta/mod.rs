@@ -508,6 +508,9 @@ pub trait MetaStore: Send + Sync + 'static {
     /// Streams being broadcast now, newest first.
     async fn list_live(&self, limit: u32, start: Option<PageToken>) -> Result<Page<Video>>;
 
+    /// `owner_id`'s stream being broadcast now (the newest, if several).
+    async fn live_by_owner(&self, owner_id: i64) -> Result<Option<Video>>;
+
     /// Public videos, most viewed first (then newest); pages continue by
     /// [`PageToken::Offset`].
     async fn list_popular(&self, limit: u32, start: Option<PageToken>) -> Result<Page<Video>>;

@@ -22,6 +22,7 @@ use rusqlite::{Connection, OptionalExtension, ToSql, TransactionBehavior, params
 
 use self::errors::{map_migration, map_sqlite};
 use self::rows::{USER_COLUMNS, VIDEO_COLUMNS, VIDEO_FROM, VIDEO_JOINS, insert_video_sql, video_params};
+use super::columns::{Listing, offset_of};
 use super::{
     FailOutcome, Followed, HlsMedia, Job, JobKind, LiveState, MetaStore, NewJob, NewPurge, NewUser, NewVideo, Page,
     PageToken, PublishedMedia, ServerEntry, ServerKind, User, UserCredentials, Video, VideoChange, ViewMark,
@@ -217,31 +218,6 @@ fn cut(mut rows: Vec<Video>, limit: u32) -> (Vec<Video>, bool) {
     (rows, more)
 }
 
-/// Which videos a newest-first listing holds.
-#[derive(Debug, Clone, Copy)]
-enum Listing {
-    /// Every public video.
-    Public,
-    /// One owner's videos, private ones too.
-    Owner(i64),
-    /// One owner's public videos (their channel).
-    OwnerPublic(i64),
-    /// Streams being broadcast now.
-    Live,
-}
-
-impl Listing {
-    /// The `WHERE` condition and its one parameter (`?1`, bound as NULL when unused).
-    fn condition(self) -> (&'static str, Option<i64>) {
-        match self {
-            Listing::Public => ("v.visibility = 'public'", None),
-            Listing::Owner(owner) => ("v.owner_id = ?1", Some(owner)),
-            Listing::OwnerPublic(owner) => ("v.owner_id = ?1 AND v.visibility = 'public'", Some(owner)),
-            Listing::Live => ("v.live_state = 'live' AND v.visibility = 'public'", None),
-        }
-    }
-}
-
 /// A newest-first page of `listing` by keyset (items with `seq` below the token's).
 async fn keyset_page(meta: &SqliteMeta, listing: Listing, limit: u32, start: Option<PageToken>) -> Result<Page<Video>> {
     if limit == 0 {
@@ -253,7 +229,7 @@ async fn keyset_page(meta: &SqliteMeta, listing: Listing, limit: u32, start: Opt
     };
     let rows = meta
         .call(move |conn| {
-            let (condition, param) = listing.condition();
+            let (condition, param) = listing.condition("?1");
             let sql = format!(
                 "SELECT {VIDEO_COLUMNS} FROM {VIDEO_FROM} WHERE {condition} AND v.seq < ?2 \
                  ORDER BY v.seq DESC LIMIT ?3"
@@ -264,14 +240,6 @@ async fn keyset_page(meta: &SqliteMeta, listing: Listing, limit: u32, start: Opt
     let (items, more) = cut(rows, limit);
     let next = if more { items.last().map(|v| PageToken::Before(v.seq)) } else { None };
     Ok(Page { items, next })
-}
-
-/// Where an offset-paged listing starts (a token of the other kind starts at 0).
-fn offset_of(start: Option<PageToken>) -> u32 {
-    match start {
-        Some(PageToken::Offset(offset)) => offset,
-        _ => 0,
-    }
 }
 
 /// The store error for an edit or delete that found something in the way.
@@ -706,6 +674,10 @@ impl MetaStore for SqliteMeta {
 
     async fn list_live(&self, limit: u32, start: Option<PageToken>) -> Result<Page<Video>> {
         keyset_page(self, Listing::Live, limit, start).await
+    }
+
+    async fn live_by_owner(&self, owner_id: i64) -> Result<Option<Video>> {
+        Ok(keyset_page(self, Listing::OwnerLive(owner_id), 1, None).await?.items.into_iter().next())
     }
 
     async fn list_popular(&self, limit: u32, start: Option<PageToken>) -> Result<Page<Video>> {

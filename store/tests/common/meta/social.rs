@@ -273,8 +273,12 @@ pub async fn following_lists_live_channels_first(store: &dyn MetaStore) {
     );
     let live = all_pages(|start| store.list_live(50, start)).await;
     assert!(live.contains(&"fl-live".to_owned()), "listed as live");
+    let owners_live = store.live_by_owner(channels[0].id).await.unwrap().map(|v| v.id);
+    assert_eq!(owners_live.as_deref(), Some("fl-live"), "the channel's live stream");
+    assert_eq!(store.live_by_owner(channels[1].id).await.unwrap(), None, "nobody else's");
     store.set_live_state("fl-live", LiveState::Ended, None, NOW + 20).await.unwrap();
     assert!(!all_pages(|start| store.list_live(50, start)).await.contains(&"fl-live".to_owned()), "ended");
+    assert_eq!(store.live_by_owner(channels[0].id).await.unwrap(), None, "no longer live");
     let page = store.following(fan.id, 10, None).await.unwrap();
     assert!(page.items.iter().all(|f| f.live.is_none()), "nobody live any more");
 }
