@@ -70,11 +70,12 @@ describe('live chat', () => {
     await p.page.waitForFunction((h) => window[h] && window[h].chat, handle);
     await p.page.evaluate((h) => {
       const chat = window[h].chat;
-      window.__chatLog = { messages: [], refused: [], deleted: [], muted: [] };
+      window.__chatLog = { messages: [], refused: [], deleted: [], muted: [], viewers: [] };
       chat.on('message', (line) => window.__chatLog.messages.push({ ...line, seenAt: Date.now() }));
       chat.on('refused', (r) => window.__chatLog.refused.push(r));
       chat.on('deleted', (d) => window.__chatLog.deleted.push(d.id));
       chat.on('muted', (m) => window.__chatLog.muted.push(m));
+      chat.on('viewers', (n) => window.__chatLog.viewers.push([Date.now(), n]));
     }, handle);
   }
 
@@ -221,6 +222,10 @@ describe('live chat', () => {
     } catch (err) {
       for (const p of all) {
         await p.shot('FAILED').catch(() => {});
+        const count = await p.page
+          .evaluate(() => [document.querySelector('[data-testid="viewer-count"]')?.textContent, JSON.stringify(window.__chatLog?.viewers)])
+          .catch(() => null);
+        console.log(`# ${p.name} shows viewer count: ${count}`);
         if (p.logs.length) console.log(`# ${p.name} console:\n#   ${p.logs.slice(-20).join('\n#   ')}`);
       }
       throw err;

@@ -224,6 +224,7 @@ impl Room {
             viewers: self.viewers.current(),
             max_chars: self.limits.max_chars,
         };
+        self.viewers.told_newcomer();
         if let Some(identity) = &identity {
             *self.connections.entry(identity.user_id).or_default() += 1;
         }

@@ -187,16 +187,18 @@ impl Publisher {
     /// (a count held back is sent by a timer when its second is up).
     pub fn viewer_count(&self, count: u32) {
         let now = now_ms();
-        let (event, due) = {
+        // The timer flag changes only under the room's lock, so a count held back just
+        // as the timer finds nothing left to send still gets a timer.
+        let (event, arm) = {
             let mut room = self.shared.room();
-            (room.handle_viewer_count(count, now), room.poll_timeout())
+            let event = room.handle_viewer_count(count, now);
+            let arm = room.poll_timeout().filter(|_| !self.shared.timer_armed.swap(true, Ordering::AcqRel));
+            (event, arm)
         };
         if let Some(event) = event {
             self.shared.broadcast(event);
         }
-        if let Some(due) = due
-            && !self.shared.timer_armed.swap(true, Ordering::AcqRel)
-        {
+        if let Some(due) = arm {
             spawn_viewer_timer(Arc::downgrade(&self.shared), due.saturating_sub(now));
         }
     }
@@ -213,17 +215,20 @@ fn spawn_viewer_timer(shared: std::sync::Weak<Shared>, first_wait_ms: u64) {
             let now = now_ms();
             let (event, due) = {
                 let mut room = shared.room();
-                (room.handle_timeout(now), room.poll_timeout())
+                let event = room.handle_timeout(now);
+                let due = room.poll_timeout();
+                if due.is_none() {
+                    // Under the lock: see `Publisher::viewer_count`.
+                    shared.timer_armed.store(false, Ordering::Release);
+                }
+                (event, due)
             };
             if let Some(event) = event {
                 shared.broadcast(event);
             }
             match due {
                 Some(due) => wait_ms = due.saturating_sub(now).max(1),
-                None => {
-                    shared.timer_armed.store(false, Ordering::Release);
-                    return;
-                }
+                None => return,
             }
         }
     });

@@ -25,6 +25,16 @@ impl ViewerCount {
         self.current
     }
 
+    /// A newcomer was told [`Self::current`]. While a count is held back, that differs
+    /// from what the others were last sent, so the next send must go out even if the
+    /// count has come back to that value by then (a held-back count always has its
+    /// timer running, so it will).
+    pub(crate) fn told_newcomer(&mut self) {
+        if self.sent != Some(self.current) {
+            self.sent = None;
+        }
+    }
+
     /// A new count at `now_ms`: returns it if it should be sent now.
     pub(crate) fn update(&mut self, count: u32, now_ms: u64) -> Option<u32> {
         self.current = count;
@@ -71,6 +81,28 @@ mod tests {
         assert_eq!(count.handle_timeout(999), None);
         assert_eq!(count.handle_timeout(1_000), Some(3));
         assert_eq!(count.poll_timeout(), None);
+    }
+
+    #[test]
+    fn a_newcomer_told_a_held_back_count_hears_the_count_coming_back() {
+        let mut count = ViewerCount::default();
+        assert_eq!(count.update(2, 0), Some(2));
+        assert_eq!(count.update(1, 100), None);
+        // A member joins now and is told 1; the others still show 2.
+        count.told_newcomer();
+        assert_eq!(count.update(2, 200), None);
+        assert_eq!(count.poll_timeout(), Some(1_000));
+        assert_eq!(count.handle_timeout(1_000), Some(2), "the newcomer shows 1 until told 2");
+        assert_eq!(count.poll_timeout(), None);
+    }
+
+    #[test]
+    fn a_newcomer_told_the_count_everyone_has_changes_nothing() {
+        let mut count = ViewerCount::default();
+        assert_eq!(count.update(2, 0), Some(2));
+        count.told_newcomer();
+        assert_eq!(count.poll_timeout(), None);
+        assert_eq!(count.update(2, 2_000), None);
     }
 
     #[test]
