@@ -1,5 +1,5 @@
-//! What the media plane tells a session's owner: the session's id and the events sent on
-//! its channel.
+//! What the media plane tells a session's owner: the session's id, the events the plane
+//! queues ([`PlaneEvent`], polled) and the channel the run loop delivers them on.
 
 use std::fmt;
 
@@ -39,3 +39,14 @@ pub enum SessionEvent {
 /// for a slow client, and a session produces a handful of events in its whole life
 /// (viewer counts are the only repeated one, one per join or leave).
 pub type EventReceiver = mpsc::UnboundedReceiver<SessionEvent>;
+
+/// What [`super::MediaPlane::poll_event`] gives: the plane queues these instead of
+/// sending anything, and its driver ([`super::run`], or a test) delivers them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlaneEvent {
+    /// An event for the session's owner.
+    Session(SessionId, SessionEvent),
+    /// The session is gone (after its last [`PlaneEvent::Session`], if any): its owner
+    /// hears nothing more of it, and its channel can close.
+    Gone(SessionId),
+}

@@ -22,7 +22,8 @@
 //!
 //! - [`run`] / [`spawn`] / [`spawn_with_shutdown`]: the I/O loop; the only code that
 //!   reads the clock.
-//! - [`MediaPlane`]: sessions, streams and forwarding as a state machine.
+//! - [`MediaPlane`]: sessions, streams and forwarding as a state machine (no channel,
+//!   no socket, no clock); `dispatch` serves commands against it and delivers its events.
 //! - `demux`: which session a datagram belongs to (STUN USERNAME, then source address).
 //! - `peer`: codecs, interceptors and ICE settings of each leg; `feedback`: the interceptor
 //!   that lets viewers' PLI/FIR/REMB/NACK reach the SFU; `retransmit`: NACK answers as RTX.
@@ -46,6 +47,7 @@ mod codecs;
 mod command;
 mod config;
 mod demux;
+mod dispatch;
 mod error;
 mod event;
 pub mod feedback;
@@ -63,8 +65,8 @@ pub use command::{
 pub use config::{ConfigError, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_SESSIONS, MAX_CANDIDATES_PER_SESSION, MediaConfig};
 pub use demux::stun_local_ufrag;
 pub use error::MediaError;
-pub use event::{EventReceiver, SessionEvent, SessionId};
-pub use plane::{MediaPlane, Transmit};
+pub use event::{EventReceiver, PlaneEvent, SessionEvent, SessionId};
+pub use plane::{MediaPlane, Negotiated, Transmit};
 pub use publisher::layer_of_rid;
 pub use run::{MediaServer, RECV_BATCH, run, spawn, spawn_with_shutdown};
 pub use udp::{SEND_BATCH, SOCKET_BUFFER_BYTES};

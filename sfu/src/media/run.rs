@@ -1,13 +1,15 @@
 //! The thin I/O loop around [`MediaPlane`]: one task, one UDP socket, one command channel.
-//! The only place that reads the clock.
+//! The only place that reads the clock, and (through `super::dispatch`) the only one that
+//! answers commands and sends sessions' events.
 //!
 //! ```text
 //!            ┌──────────────────────── loop ────────────────────────┐
 //!            │ send every pending datagram (poll_transmit)          │
+//!            │ deliver every session event (poll_event)             │
 //!            │ wake = poll_timeout()                                │
 //!            │ select:                                              │
 //!  socket ──▶│   readable  → up to RECV_BATCH datagrams, one `now`  │
-//!  commands ▶│   command   → handle_command (closed channel: stop)  │
+//!  commands ▶│   command   → dispatch::serve (closed channel: stop) │
 //!  timer ───▶│   wake      → handle_timeout                         │
 //!            └──────────────────────────────────────────────────────┘
 //! ```
@@ -29,6 +31,7 @@ use tracing::{debug, info, warn};
 
 use super::command::{CommandReceiver, MediaHandle};
 use super::config::{ConfigError, MediaConfig};
+use super::dispatch::{self, Owners};
 use super::plane::{MediaPlane, Transmit};
 use super::udp::{self, SEND_BATCH};
 
@@ -63,8 +66,10 @@ pub async fn run(
     let mut plane = MediaPlane::new(config, announce, Instant::now());
     let mut buffer = BytesMut::with_capacity(RECV_BUFFER);
     let mut batch = Vec::with_capacity(SEND_BATCH);
+    let mut owners = Owners::default();
     loop {
         send_all(&socket, &mut plane, &mut batch).await;
+        owners.deliver_all(&mut plane);
         let wake = plane.poll_timeout();
         let timer = async {
             match wake {
@@ -95,7 +100,7 @@ pub async fn run(
                 }
             }
             command = commands.recv() => match command {
-                Some(command) => plane.handle_command(Instant::now(), command),
+                Some(command) => dispatch::serve(&mut plane, &mut owners, Instant::now(), command),
                 None => break,
             },
             () = timer => plane.handle_timeout(Instant::now()),
@@ -104,6 +109,7 @@ pub async fn run(
     }
     plane.close_all(Instant::now());
     send_all(&socket, &mut plane, &mut batch).await;
+    owners.deliver_all(&mut plane);
     info!(stats = ?plane.stats(), "media plane stopped");
     Ok(())
 }

@@ -8,10 +8,9 @@ use std::time::Instant;
 
 use myvid_proto::MAX_SDP_BYTES;
 use proptest::prelude::*;
-use tokio::sync::oneshot;
 
 use super::*;
-use crate::media::{Command, MediaConfig, MediaError};
+use crate::media::{MediaConfig, MediaError};
 
 const FINGERPRINT: &str = "a=fingerprint:sha-256 \
     4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF:3E:5D:49:6B:19:E5:7C:AB:3B:E0:C3:B7:2F:AD:B8:12:1D:94:61:07";
@@ -139,18 +138,11 @@ fn plane() -> MediaPlane {
 }
 
 fn publish(plane: &mut MediaPlane, stream: &str, sdp: String) -> Result<String, MediaError> {
-    let (reply, mut answer) = oneshot::channel();
-    plane.handle_command(
-        Instant::now(),
-        Command::Publish { stream_id: stream.into(), offer_sdp: sdp, record: None, reply },
-    );
-    answer.try_recv().expect("answered at once").map(|p| p.answer_sdp)
+    plane.publish(Instant::now(), stream.into(), sdp, None).map(|p| p.sdp)
 }
 
 fn view(plane: &mut MediaPlane, stream: &str, sdp: String) -> Result<String, MediaError> {
-    let (reply, mut answer) = oneshot::channel();
-    plane.handle_command(Instant::now(), Command::ViewWithOffer { stream_id: stream.into(), offer_sdp: sdp, reply });
-    answer.try_recv().expect("answered at once").map(|v| v.answer_sdp)
+    plane.view_with_offer(Instant::now(), stream.into(), sdp).map(|v| v.sdp)
 }
 
 /// What any answer to a client's SDP must satisfy: an answer and a new session, or a
