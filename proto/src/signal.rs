@@ -16,6 +16,11 @@
 //! the SFU answers `resumed` and carries on (a broadcaster also gets the current
 //! `viewers`). An unknown or expired key gets the error `resume_failed`: start afresh.
 //!
+//! A viewer may cap what it receives with `max_bitrate` (bit/s; 0 lifts the cap) at any
+//! time after `join` or `view`: the SFU then sends no simulcast layer above the lower of
+//! the cap and the viewer's bandwidth estimate (a player in a small window, or on a
+//! metered link, asks for less than its link could carry).
+//!
 //! Live chat rides the same socket and is opt-in: a client that sends `chat_join`
 //! (after its `offer` or `answer`) gets `chat_joined` and from then on the room's
 //! `chat_message`, `chat_deleted`, `chat_muted` and `viewers`; its own refused chat
@@ -29,6 +34,7 @@
 //! {"type":"join"}
 //! {"type":"offer","sdp":"v=0…"}
 //! {"type":"view","sdp":"v=0…"}
+//! {"type":"max_bitrate","bps":250000}
 //! {"type":"viewers","count":3}
 //! {"type":"ended","reason":"the broadcaster left"}
 //! {"type":"error","code":"malformed_message","message":"…"}
@@ -120,6 +126,11 @@ pub enum ClientMessage {
         /// The resume key.
         resume: String,
     },
+    /// Viewers: receive no simulcast layer above this many bit/s (0 lifts the cap).
+    MaxBitrate {
+        /// The cap, in bit/s; 0 for none.
+        bps: u64,
+    },
     /// Join the stream's chat: the SFU answers `chat_joined` and from then on sends the
     /// room's messages. Without a token the member may only read.
     ChatJoin {
@@ -161,7 +172,7 @@ impl Validate for ClientMessage {
             ClientMessage::Candidate(c) => c.validate(),
             ClientMessage::Bye { reason } => check_len("reason", reason, MAX_TEXT_BYTES),
             ClientMessage::Resume { resume } => check_len("resume", resume, MAX_TOKEN_BYTES),
-            ClientMessage::Join {} => Ok(()),
+            ClientMessage::Join {} | ClientMessage::MaxBitrate { .. } => Ok(()),
             ClientMessage::ChatJoin { token } => {
                 check_len("token", token.as_deref().unwrap_or(""), MAX_CHAT_TOKEN_BYTES)
             }
@@ -338,6 +349,8 @@ mod tests {
             r#"{"type":"candidate","candidate":"candidate:1 1 udp 1 127.0.0.1 9 typ host","sdp_mid":"0","sdp_mline_index":0}"#,
             r#"{"type":"bye","reason":"done"}"#,
             r#"{"type":"resume","resume":"k"}"#,
+            r#"{"type":"max_bitrate","bps":250000}"#,
+            r#"{"type":"max_bitrate","bps":0}"#,
             r#"{"type":"chat_join","token":"c1.e30.00"}"#,
             r#"{"type":"chat_join"}"#,
             r#"{"type":"chat_send","text":"hello","nonce":"n7"}"#,

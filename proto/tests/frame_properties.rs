@@ -61,6 +61,7 @@ const KEYS: &[&str] = &[
     "at_ms",
     "until_ms",
     "retry_after_ms",
+    "bps",
     "unknown",
 ];
 
@@ -93,6 +94,7 @@ const TYPES: &[&str] = &[
     "chat_deleted",
     "chat_muted",
     "chat_refused",
+    "max_bitrate",
     "chat",
     "Publish",
     "",
@@ -186,7 +188,7 @@ fn client_within_limits(m: &ClientMessage) -> bool {
         ClientMessage::Candidate(c) => candidate_within(c),
         ClientMessage::Bye { reason } => within(reason, TEXT),
         ClientMessage::Resume { resume } => within(resume, TOKEN),
-        ClientMessage::Join {} => true,
+        ClientMessage::Join {} | ClientMessage::MaxBitrate { .. } => true,
         ClientMessage::ChatJoin { token } => within(token.as_deref().unwrap_or(""), CHAT_TOKEN),
         ClientMessage::ChatSend { text, nonce } => {
             within(text, CHAT_TEXT) && within(nonce.as_deref().unwrap_or(""), CHAT_ID)

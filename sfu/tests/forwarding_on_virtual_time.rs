@@ -225,6 +225,53 @@ fn simulcast_viewers_follow_their_estimates_switching_at_keyframes() {
 }
 
 #[test]
+fn a_viewers_cap_bounds_its_layer_below_its_estimate_until_lifted() {
+    let t0 = Instant::now();
+    let mut stream = Stream::new(StreamConfig::default());
+    let mut publisher = Publisher::new(30);
+    let mut received = Received::new();
+    let sizes = [100, 500, 2_000];
+    let mut now = t0;
+    let step = |stream: &mut Stream, publisher: &mut Publisher, received: &mut Received, now: &mut Instant| {
+        *now += Duration::from_millis(33);
+        for layer in 0..3u8 {
+            feed(stream, *now, &publisher.frame(layer, sizes[usize::from(layer)]), received);
+        }
+        if stream.poll_timeout().is_some_and(|t| t <= *now) {
+            stream.handle_timeout(*now);
+        }
+    };
+    for _ in 0..40 {
+        step(&mut stream, &mut publisher, &mut received, &mut now);
+    }
+    let viewer = stream.add_viewer(now);
+    stream.handle_viewer_estimate(now, viewer, 10_000_000);
+    stream.handle_viewer_cap(now, viewer, Some(150_000));
+    // The estimate alone allows layer 2; the cap allows only layer 0 (≈ 72 kbit/s).
+    for _ in 0..35 {
+        step(&mut stream, &mut publisher, &mut received, &mut now);
+    }
+    assert_eq!(stream.viewer_layer(viewer), Some(0), "held to the layer its cap allows");
+    // A review (every REVIEW_INTERVAL) keeps to the cap, too.
+    for _ in 0..30 {
+        step(&mut stream, &mut publisher, &mut received, &mut now);
+    }
+    assert_eq!(stream.viewer_layer(viewer), Some(0));
+
+    stream.handle_viewer_cap(now, viewer, None);
+    for _ in 0..35 {
+        step(&mut stream, &mut publisher, &mut received, &mut now);
+    }
+    assert_eq!(stream.viewer_layer(viewer), Some(2), "lifted: back to what its estimate allows");
+    stream.handle_viewer_cap(now, viewer, Some(20_000_000));
+    for _ in 0..35 {
+        step(&mut stream, &mut publisher, &mut received, &mut now);
+    }
+    assert_eq!(stream.viewer_layer(viewer), Some(2), "a cap above the estimate changes nothing");
+    assert!(contiguous(&video_seqs(&received, viewer)), "one gap-free sequence across the switches");
+}
+
+#[test]
 fn a_viewer_moves_off_a_layer_that_stops() {
     let t0 = Instant::now();
     let mut stream = Stream::new(StreamConfig::default());

@@ -6,6 +6,7 @@
 mod media_common;
 
 use media_common::{Harness, LayerSpec, Received, TestPublisher, TestViewer};
+use myvid_proto::signal::{ClientMessage, ServerMessage};
 
 /// Fill bytes name the layers at the viewer.
 const LOW: u8 = 0;
@@ -72,4 +73,42 @@ async fn a_viewer_follows_its_bandwidth_estimate_across_layers() {
         stats.keyframe_requests,
         started.elapsed()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_viewers_own_cap_holds_it_below_its_estimate_until_lifted() {
+    let harness = Harness::start().await;
+    let publisher = TestPublisher::start_layers(&harness, "cap", &layers()).await;
+    while publisher.frames.load(std::sync::atomic::Ordering::SeqCst) < 10 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let mut viewer = TestViewer::join(&harness, "cap").await;
+    viewer.wait_video(20).await;
+    viewer.send_estimate(5_000_000.0).await;
+
+    // The estimate allows f; the viewer's own cap (over signalling) allows only q.
+    viewer.client.send(&ClientMessage::MaxBitrate { bps: 100_000 }).await;
+    viewer.wait_until("the switch down to q", |r| last_tag(r) == Some(LOW)).await;
+    viewer.wait_until("q for a while", |r| r.video.iter().rev().take(30).all(|p| p.tag == LOW)).await;
+
+    // Lifted: back to what the estimate allows.
+    viewer.client.send(&ClientMessage::MaxBitrate { bps: 0 }).await;
+    viewer.wait_until("the switch back up to f", |r| last_tag(r) == Some(HIGH)).await;
+
+    // A publisher cannot cap itself: a clear refusal, nothing else changes.
+    let mut other = harness.connect("cap");
+    other.send(&ClientMessage::MaxBitrate { bps: 1 }).await;
+    let refusal = other.recv().await;
+    assert!(matches!(&refusal, ServerMessage::Error { code, .. } if code == "unexpected_message"), "{refusal:?}");
+
+    // More than four changes in a second: the fifth is refused.
+    for bps in [200_000, 300_000, 400_000, 500_000] {
+        viewer.client.send(&ClientMessage::MaxBitrate { bps }).await;
+    }
+    viewer.client.send(&ClientMessage::MaxBitrate { bps: 600_000 }).await;
+    let (limited, _) = viewer.client.recv_until(|m| matches!(m, ServerMessage::Error { .. })).await;
+    assert!(matches!(&limited, ServerMessage::Error { code, .. } if code == "rate_limited"), "{limited:?}");
+
+    viewer.leave().await;
+    publisher.leave().await;
 }

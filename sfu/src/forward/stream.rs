@@ -75,9 +75,19 @@ struct Viewer {
     video: TrackRewriter,
     audio: TrackRewriter,
     estimate: Option<u64>,
+    /// The most the viewer asked to receive (bit/s), whatever its estimate says.
+    cap: Option<u64>,
 }
 
 impl Viewer {
+    /// What the viewer can take: the lower of its estimate and its cap, if either.
+    fn limit(&self) -> Option<u64> {
+        match (self.estimate, self.cap) {
+            (Some(estimate), Some(cap)) => Some(estimate.min(cap)),
+            (estimate, cap) => estimate.or(cap),
+        }
+    }
+
     fn track(&mut self, kind: MediaKind) -> &mut TrackRewriter {
         match kind {
             MediaKind::Video => &mut self.video,
@@ -157,6 +167,7 @@ impl Stream {
             video: TrackRewriter::new(MediaKind::Video, self.config.video_clock_rate, layer),
             audio: TrackRewriter::new(MediaKind::Audio, self.config.audio_clock_rate, 0),
             estimate: None,
+            cap: None,
         };
         let id = match self.free.pop() {
             Some(index) => {
@@ -187,6 +198,7 @@ impl Stream {
             video: TrackRewriter::new(MediaKind::Video, self.config.video_clock_rate, layer),
             audio: TrackRewriter::new(MediaKind::Audio, self.config.audio_clock_rate, 0),
             estimate: None,
+            cap: None,
         });
         self.request_keyframe(now, layer);
         self.next_review.get_or_insert(now + REVIEW_INTERVAL);
@@ -295,10 +307,25 @@ impl Stream {
     /// A viewer's bandwidth estimate (REMB or transport-wide congestion control), in
     /// bit/s: its layer follows, switching at the next keyframe.
     pub fn handle_viewer_estimate(&mut self, now: Instant, id: ViewerId, bps: u64) {
-        let rates = self.meter.rates(now);
         let Some(viewer) = self.viewer_mut(id) else { return };
         viewer.estimate = Some(bps);
-        let wanted = choose_layer(rates, Some(bps), viewer.video.current());
+        self.rechoose(now, id);
+    }
+
+    /// A viewer's own limit (bit/s; `None` lifts it): it gets no layer above the lower
+    /// of this and its estimate, switching at the next keyframe. A player uses it to
+    /// fit a small window or a metered link.
+    pub fn handle_viewer_cap(&mut self, now: Instant, id: ViewerId, cap: Option<u64>) {
+        let Some(viewer) = self.viewer_mut(id) else { return };
+        viewer.cap = cap;
+        self.rechoose(now, id);
+    }
+
+    /// Chooses `id`'s layer again from its limit; a new target asks for its keyframe.
+    fn rechoose(&mut self, now: Instant, id: ViewerId) {
+        let rates = self.meter.rates(now);
+        let Some(viewer) = self.viewer_mut(id) else { return };
+        let wanted = choose_layer(rates, viewer.limit(), viewer.video.current());
         if let Some(layer) = wanted
             && layer != viewer.video.target()
         {
@@ -335,7 +362,7 @@ impl Stream {
         let mut wanted_keyframes = [false; MAX_LAYERS];
         for viewer in self.viewers.iter_mut().flatten().chain(self.recorder.as_mut()) {
             let current = viewer.video.current();
-            if let Some(layer) = choose_layer(rates, viewer.estimate, current)
+            if let Some(layer) = choose_layer(rates, viewer.limit(), current)
                 && layer != viewer.video.target()
             {
                 viewer.video.set_target(layer);

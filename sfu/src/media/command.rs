@@ -155,6 +155,17 @@ pub enum Command {
         /// Ok once applied.
         reply: Reply<()>,
     },
+    /// A viewer's own cap on what it receives (bit/s; `None` lifts it): no simulcast
+    /// layer above the lower of the cap and its estimate. Kept until changed, from before
+    /// the viewer connects too. Refused with [`MediaError::WrongState`] for a publisher.
+    SetMaxBitrate {
+        /// The viewer's session.
+        session: SessionId,
+        /// The cap, if any.
+        bps: Option<u64>,
+        /// Ok once applied.
+        reply: Reply<()>,
+    },
     /// End a session. A publisher's viewers get [`super::SessionEvent::StreamEnded`].
     Close {
         /// The session to end.
@@ -226,6 +237,11 @@ impl MediaHandle {
     /// See [`Command::AddRemoteCandidate`].
     pub async fn add_remote_candidate(&self, session: SessionId, candidate: Candidate) -> Result<(), MediaError> {
         self.call(|reply| Command::AddRemoteCandidate { session, candidate, reply }).await
+    }
+
+    /// See [`Command::SetMaxBitrate`].
+    pub async fn set_max_bitrate(&self, session: SessionId, bps: Option<u64>) -> Result<(), MediaError> {
+        self.call(|reply| Command::SetMaxBitrate { session, bps, reply }).await
     }
 
     /// See [`Command::Close`].

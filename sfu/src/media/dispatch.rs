@@ -84,6 +84,9 @@ pub(super) fn serve(plane: &mut MediaPlane, owners: &mut Owners, now: Instant, c
         Command::AddRemoteCandidate { session, candidate, reply } => {
             let _ = reply.send(plane.add_remote_candidate(now, session, candidate));
         }
+        Command::SetMaxBitrate { session, bps, reply } => {
+            let _ = reply.send(plane.set_max_bitrate(now, session, bps));
+        }
         Command::Close { session, reply } => {
             let _ = reply.send(plane.close(now, session));
         }

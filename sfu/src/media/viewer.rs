@@ -68,6 +68,8 @@ pub struct ViewerLeg {
     pub forwarding: Option<ViewerId>,
     /// Whether its answer has been applied.
     pub answered: bool,
+    /// The viewer's own cap on what it receives (bit/s), applied once it connects.
+    pub max_bitrate: Option<u64>,
 }
 
 impl ViewerLeg {
@@ -116,7 +118,8 @@ mod tests {
         assert_eq!(video.payload_types, vec![(96, 120), (102, 125)]);
         let mut audio = OutTrack::new(RTCRtpSenderId::default(), 0xBBBB);
         audio.map_payload_types(&[(111, Codec::Opus)], &[negotiated("audio/opus", 109)]);
-        let leg = ViewerLeg { publisher: SessionId(1), video, audio, forwarding: None, answered: true };
+        let leg =
+            ViewerLeg { publisher: SessionId(1), video, audio, forwarding: None, answered: true, max_bitrate: None };
         let payload = Bytes::from_static(&[0x10, 0, 0]);
         let forward = Forward {
             kind: MediaKind::Video,

@@ -12,6 +12,7 @@
 //!                            ├─ view{sdp} ────────────▶ media.view_with_offer ─────▶ answer
 //!                            ├─ answer{sdp} ──────────▶ media.viewer_answer
 //!                            ├─ candidate ────────────▶ media.add_remote_candidate
+//!                            ├─ max_bitrate ──────────▶ media.set_max_bitrate (viewers, ≤ 4 a second)
 //!                            ├─ resume{key} ──────────▶ take a parked media session ─▶ resumed
 //!                            ├─ chat_* ───────────────▶ the chat arm ([`chat`]) ─▶ chat_joined, chat_refused
 //!                            ├─ bye ──────────────────▶ media.close, end
@@ -47,6 +48,7 @@
 //! refused with `error{code: "draining"}`; sessions already open (and `resume` of them)
 //! go on.
 
+mod bitrate;
 mod chat;
 pub mod gate;
 mod holders;
@@ -61,6 +63,8 @@ use tokio::sync::mpsc::{Receiver, Sender};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
+use self::bitrate::CapChanges;
+pub use self::bitrate::MAX_BITRATE_CHANGES_PER_SECOND;
 use self::chat::{Chat, ChatConn};
 pub use self::chat::{ChatConfig, ChatTokenCheck, MAX_CHAT_FRAMES_PER_SECOND};
 use self::gate::{Admission, PublishGate, PublishRefusal};
@@ -230,6 +234,8 @@ struct Conn {
     said_bye: bool,
     /// Its chat membership, if it sent `chat_join`.
     chat: ChatConn,
+    /// Its recent `max_bitrate` changes (viewers).
+    cap_changes: CapChanges,
 }
 
 impl Signalling {
@@ -319,6 +325,7 @@ impl Signalling {
             viewers: None,
             said_bye: false,
             chat: ChatConn::new(),
+            cap_changes: CapChanges::default(),
         };
         loop {
             let flow = tokio::select! {
@@ -588,6 +595,9 @@ impl Signalling {
                 Flow::Stop
             }
             ClientMessage::Resume { resume } => self.resume(stream_id, &resume, media, conn, out).await,
+            ClientMessage::MaxBitrate { bps } => {
+                bitrate::on_max_bitrate(&self.media, media, &mut conn.cap_changes, bps, out).await
+            }
             chat @ (ClientMessage::ChatJoin { .. }
             | ClientMessage::ChatSend { .. }
             | ClientMessage::ChatDelete { .. }

@@ -14,7 +14,7 @@
 #![allow(dead_code, missing_docs)]
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, HashMap};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -95,8 +95,10 @@ pub struct Client {
     pub session: SessionId,
     pub connected_at: Option<Instant>,
     pub state: RTCPeerConnectionState,
-    /// RTP packets the application read, in order of arrival.
+    /// RTP packets the application read, in order of arrival (if [`Net::keep_media`]).
     pub rtp: Vec<rtc::rtp::Packet>,
+    /// RTP packets the application read.
+    pub rtp_read: u64,
     /// RTCP packets the application read (what the feedback interceptor lets through:
     /// PLI, FIR, REMB, NACK).
     pub rtcp: Vec<Box<dyn rtc::rtcp::Packet>>,
@@ -138,8 +140,14 @@ pub struct Net {
     pub loss: Box<dyn FnMut(&Datagram) -> bool>,
     /// Datagrams the loss rule dropped.
     pub dropped: Vec<Datagram>,
-    /// Datagrams the SFU sent, with the time they were sent.
-    pub sfu_sent: Vec<(Instant, Datagram)>,
+    /// Each client's index by address.
+    by_addr: HashMap<SocketAddr, ClientId>,
+    /// Whether clients keep the RTP packets they read ([`Client::rtp`]); a bench of many
+    /// viewers only counts them.
+    pub keep_media: bool,
+    /// Called with `true` before the net calls into the plane and `false` after, so a
+    /// bench can count what the SFU alone does (allocations, instructions).
+    pub meter: fn(bool),
 }
 
 impl Net {
@@ -159,13 +167,16 @@ impl Net {
             sent: 0,
             loss: Box::new(|_| false),
             dropped: Vec::new(),
-            sfu_sent: Vec::new(),
+            by_addr: HashMap::new(),
+            keep_media: true,
+            meter: |_| {},
         }
     }
 
     fn next_addr(&self) -> SocketAddr {
-        let n = u8::try_from(self.clients.len() + 1).expect("at most 254 clients");
-        SocketAddr::from(([10, 0, 1, n], 5000))
+        let n = self.clients.len();
+        let high = u8::try_from(1 + n / 250).expect("at most 63,000 clients");
+        SocketAddr::from(([10, 0, high, (n % 250 + 1) as u8], 5000))
     }
 
     /// A publisher of `stream` sending VP8 on `ssrc`, its offer answered by the plane.
@@ -212,6 +223,7 @@ impl Net {
     }
 
     fn add(&mut self, pc: RTCPeerConnection, addr: SocketAddr, kind: Kind, session: SessionId) -> ClientId {
+        self.by_addr.insert(addr, self.clients.len());
         self.clients.push(Client {
             pc,
             addr,
@@ -220,6 +232,7 @@ impl Net {
             connected_at: None,
             state: RTCPeerConnectionState::New,
             rtp: Vec::new(),
+            rtp_read: 0,
             rtcp: Vec::new(),
             tracks: Vec::new(),
         });
@@ -279,13 +292,17 @@ impl Net {
 
     /// Moves everything queued into flight and the plane's events into [`Net::events`].
     fn collect(&mut self) {
+        let mut transmits = Vec::new();
+        (self.meter)(true);
         while let Some(transmit) = self.plane.poll_transmit() {
-            let datagram = Datagram { from: SFU, to: transmit.to, bytes: transmit.payload.to_vec() };
-            self.sfu_sent.push((self.now, datagram.clone()));
-            self.launch(datagram);
+            transmits.push(transmit);
         }
         while let Some(event) = self.plane.poll_event() {
             self.events.push(event);
+        }
+        (self.meter)(false);
+        for transmit in transmits {
+            self.launch(Datagram { from: SFU, to: transmit.to, bytes: transmit.payload.to_vec() });
         }
         for i in 0..self.clients.len() {
             self.drain_client(i);
@@ -293,12 +310,17 @@ impl Net {
     }
 
     fn drain_client(&mut self, i: ClientId) {
-        let now = self.now;
+        let (now, keep_media) = (self.now, self.keep_media);
         let mut out = Vec::new();
         let client = &mut self.clients[i];
         while let Some(message) = client.pc.poll_read() {
             match message.message {
-                RTCMessage::RtpPacket(_, packet) => client.rtp.push(packet),
+                RTCMessage::RtpPacket(_, packet) => {
+                    client.rtp_read += 1;
+                    if keep_media {
+                        client.rtp.push(packet);
+                    }
+                }
                 RTCMessage::RtcpPacket(_, packets) => client.rtcp.extend(packets),
                 _ => {}
             }
@@ -340,7 +362,9 @@ impl Net {
     /// When the next thing happens: an arrival or a timer.
     fn next_due(&mut self) -> Option<Instant> {
         let arrival = self.in_flight.peek().map(|Reverse((at, _, _))| *at);
+        (self.meter)(true);
         let plane = self.plane.poll_timeout();
+        (self.meter)(false);
         let clients = self.clients.iter_mut().filter_map(|c| c.pc.poll_timeout()).min();
         [arrival, plane, clients].into_iter().flatten().min()
     }
@@ -390,8 +414,10 @@ impl Net {
             let Some(Reverse((_, _, datagram))) = self.in_flight.pop() else { break };
             let bytes = BytesMut::from(&datagram.bytes[..]);
             if datagram.to == SFU {
+                (self.meter)(true);
                 self.plane.handle_datagram(self.now, datagram.from, bytes);
-            } else if let Some(client) = self.clients.iter_mut().find(|c| c.addr == datagram.to) {
+                (self.meter)(false);
+            } else if let Some(client) = self.by_addr.get(&datagram.to).map(|i| &mut self.clients[*i]) {
                 let transport = TransportContext {
                     local_addr: client.addr,
                     peer_addr: datagram.from,
@@ -404,9 +430,11 @@ impl Net {
     }
 
     fn fire_timers(&mut self) {
+        (self.meter)(true);
         if self.plane.poll_timeout().is_some_and(|t| t <= self.now) {
             self.plane.handle_timeout(self.now);
         }
+        (self.meter)(false);
         for client in &mut self.clients {
             if client.pc.poll_timeout().is_some_and(|t| t <= self.now) {
                 let _ = client.pc.handle_timeout(self.now);

@@ -106,7 +106,7 @@ impl MediaPlane {
         pc.set_local_description(now, offer).map_err(internal)?;
         peer::add_host_candidate(&mut pc, self.announce).map_err(internal)?;
         let offer_sdp = pc.local_description().ok_or(MediaError::Internal)?.sdp;
-        let leg = ViewerLeg { publisher, video, audio, forwarding: None, answered: false };
+        let leg = ViewerLeg { publisher, video, audio, forwarding: None, answered: false, max_bitrate: None };
         let session = self.add_viewer(pc, ufrag, stream_id, leg);
         Ok(Negotiated { session, sdp: offer_sdp })
     }
@@ -151,7 +151,7 @@ impl MediaPlane {
         if video.payload_types.is_empty() {
             warn!(stream = %stream_id, "the viewer's offer accepts none of the publisher's video codecs");
         }
-        let leg = ViewerLeg { publisher, video, audio, forwarding: None, answered: true };
+        let leg = ViewerLeg { publisher, video, audio, forwarding: None, answered: true, max_bitrate: None };
         let session = self.add_viewer(pc, ufrag, stream_id, leg);
         Ok(Negotiated { session, sdp: answer_sdp })
     }

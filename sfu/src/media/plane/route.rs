@@ -17,6 +17,7 @@ use tracing::{debug, info};
 use super::{MediaPlane, Role, Session, SessionEvent, SessionId, StreamState, mark};
 use crate::codec::keyframe::starts_keyframe;
 use crate::forward::{InPacket, Layer, MediaKind, Output};
+use crate::media::error::MediaError;
 use crate::media::publisher::KeyframeRequest;
 use crate::record::{TapItem, TapPacket};
 
@@ -46,6 +47,9 @@ impl MediaPlane {
         }
         stream.forwarding[index] = Some(id);
         leg.forwarding = Some(viewer);
+        if leg.max_bitrate.is_some() {
+            stream.forward.handle_viewer_cap(self.now, viewer, leg.max_bitrate);
+        }
         info!(session = %id, stream = %session.stream_id, "viewer connected");
         self.drain_stream_outputs(publisher);
         self.notify_viewer_count(publisher);
@@ -62,6 +66,22 @@ impl MediaPlane {
         let Role::Publisher(leg) = &mut session.role else { return };
         let layer = leg.open(init.ssrc, init.receiver_id, kind, init.rid.as_deref());
         info!(session = %id, ssrc = init.ssrc, rid = ?init.rid, ?kind, ?layer, "publisher source");
+    }
+
+    /// A viewer's own cap on what it receives (see [`crate::media::Command::SetMaxBitrate`]).
+    pub fn set_max_bitrate(&mut self, now: Instant, id: SessionId, bps: Option<u64>) -> Result<(), MediaError> {
+        self.now = now;
+        let session = self.sessions.get_mut(&id).ok_or(MediaError::UnknownSession)?;
+        let Role::Viewer(leg) = &mut session.role else {
+            return Err(MediaError::WrongState("only a viewer has a bit rate cap"));
+        };
+        leg.max_bitrate = bps;
+        let (publisher, forwarding) = (leg.publisher, leg.forwarding);
+        if let (Some(viewer), Some(stream)) = (forwarding, self.streams.get_mut(&publisher)) {
+            stream.forward.handle_viewer_cap(now, viewer, bps);
+            self.drain_stream_outputs(publisher);
+        }
+        Ok(())
     }
 
     /// A publisher's RTP packet: through the stream's forwarding core to every viewer
