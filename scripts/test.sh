@@ -40,6 +40,8 @@ echo "== screenshots of home, channel, watch and live, light and dark, desktop a
 (cd client-js && MYVID_BIN="$bin" npm run test:screens)
 echo "== live streaming end-to-end tests (Chromium broadcaster and viewers through the SFU)"
 (cd client-js && MYVID_BIN="$bin" npm run test:live)
+echo "== simulcast in the browser (three layers sent; viewers capped differently decode different layers and switch when their caps change)"
+(cd client-js && MYVID_BIN="$bin" npm run test:simulcast)
 echo "== recording end-to-end tests (a Chromium broadcast becomes a stored video that plays whole; with 5 % packet loss it still decodes)"
 (cd client-js && MYVID_BIN="$bin" npm run test:recording)
 echo "== SFU crash test (the SFU killed mid-stream: its stored segments become a video missing at most 10 s)"

@@ -574,6 +574,32 @@ describe('watch', () => {
     assert.deepEqual(ws.frames.at(-1), { type: 'bye', reason: 'the viewer left' });
   });
 
+  test('a bit rate cap goes out after the answer, and changes after that at once', async () => {
+    assert.throws(() => live.watch({ video: LIVE_VIDEO, ...fakes, maxBitrate: -5 }), /maxBitrate/);
+    assert.throws(() => live.watch({ video: LIVE_VIDEO, ...fakes, maxBitrate: 1.5 }), /maxBitrate/);
+    const handle = live.watch({ video: LIVE_VIDEO, ...fakes, timeoutMs: 0, maxBitrate: 250_000 });
+    assert.equal(handle.maxBitrate, 250_000);
+    await settle();
+    const ws = FakeWebSocket.last;
+    ws.open();
+    handle.setMaxBitrate(300_000); // before the answer: kept, sent with it
+    assert.deepEqual(ws.frames, [{ type: 'join' }]);
+    ws.receive({ type: 'offer', sdp: 'v=0 first' });
+    await settle();
+    assert.deepEqual(ws.frames.slice(-2), [
+      { type: 'answer', sdp: FakePeerConnection.answerSdp },
+      { type: 'max_bitrate', bps: 300_000 },
+    ]);
+    ws.receive({ type: 'offer', sdp: 'v=0 second' });
+    await settle();
+    assert.equal(ws.frames.filter((f) => f.type === 'max_bitrate').length, 1, 'a renegotiation does not repeat it');
+    handle.setMaxBitrate(null);
+    assert.deepEqual(ws.frames.at(-1), { type: 'max_bitrate', bps: 0 }, 'null lifts the cap');
+    assert.equal(handle.maxBitrate, null);
+    assert.throws(() => handle.setMaxBitrate('fast'), /maxBitrate/);
+    handle.stop();
+  });
+
   test('server errors: reported, and fatal before playing', async () => {
     const r = recorder();
     const handle = live.watch({ video: LIVE_VIDEO, ...fakes, ...r, timeoutMs: 0 });

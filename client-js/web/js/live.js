@@ -124,6 +124,9 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
  * @property {{start: number, offer: number|null, firstFrame: number|null}} timing
  *   `performance.now()` when `watch` was called, when the offer arrived and when the
  *   first frame was shown (null until then).
+ * @property {number|null} maxBitrate The bit rate cap in force (`null`: none).
+ * @property {(bps: number|null) => void} setMaxBitrate Caps what is received at `bps`
+ *   bit/s (no simulcast layer above it); `null` or 0 lifts the cap.
  * @property {(reason?: string) => void} stop Sends `bye` and closes everything.
  * @property {Promise<{state: WatchState, reason?: string, error?: MyVidError}>} closed
  */
@@ -1173,6 +1176,23 @@ class Viewer extends LiveSession {
     this.element = o.element || null;
     this.stream = null;
     this.timing = { start: now(), offer: null, firstFrame: null };
+    this.maxBitrate = null;
+    this.answered = false;
+    if (o.maxBitrate !== undefined && o.maxBitrate !== null) this.setMaxBitrate(o.maxBitrate);
+  }
+
+  /**
+   * Caps what this viewer receives at `bps` bit/s (`null` or 0 lifts the cap): the
+   * server sends no simulcast layer above it. Sent at once when the session is up,
+   * else right after the answer.
+   */
+  setMaxBitrate(bps) {
+    const cap = bps === null || bps === 0 ? null : bps;
+    if (cap !== null && !(Number.isSafeInteger(cap) && cap > 0)) {
+      throw new MyVidError('maxBitrate must be a positive whole number of bits per second, or null.', 'invalid_input', 0);
+    }
+    this.maxBitrate = cap;
+    if (this.answered) this.send({ type: 'max_bitrate', bps: cap ?? 0 });
   }
 
   async start() {
@@ -1244,6 +1264,11 @@ class Viewer extends LiveSession {
           throw new MyVidError(`The answer is ${byteLength(sdp)} bytes, over the server's ${MAX_SDP_BYTES}-byte limit.`, 'sdp_too_large', 0);
         }
         this.send({ type: 'answer', sdp });
+        if (!this.answered) {
+          // The server keeps the cap for the media session (renegotiation included).
+          this.answered = true;
+          if (this.maxBitrate !== null) this.send({ type: 'max_bitrate', bps: this.maxBitrate });
+        }
         this.chat.ready();
         await this.flushCandidates();
         return;
@@ -1286,6 +1311,9 @@ class Viewer extends LiveSession {
  * @param {number} [options.timeoutMs=30000] Give up (`failed`) if not playing by then; 0: never.
  * @param {'all'|'relay'} [options.iceTransportPolicy='all'] `relay` sends all media
  *   through the TURN server from the video's `ice_servers` (tests, strict networks).
+ * @param {number|null} [options.maxBitrate] Receive no simulcast layer above this many
+ *   bit/s (a small player, a metered link); change it later with
+ *   `handle.setMaxBitrate(bps)` (`null` lifts it).
  * @param {typeof WebSocket} [options.WebSocket] For tests.
  * @param {typeof RTCPeerConnection} [options.RTCPeerConnection] For tests.
  * @returns {WatchHandle}
@@ -1300,6 +1328,11 @@ export function watch({ video, element, ...options }) {
     get stream() {
       return session.stream;
     },
+    /** The bit rate cap in force (`null`: none). */
+    get maxBitrate() {
+      return session.maxBitrate;
+    },
+    setMaxBitrate: (bps) => session.setMaxBitrate(bps),
     timing: session.timing,
     chat: session.chat.handle_,
   });
