@@ -167,6 +167,10 @@ pub struct SfuConfig {
     /// when this runs out, ending whatever is left (default 60; 0 ..= 86400; 0 ends every
     /// stream at once).
     pub drain_timeout_secs: u64,
+    /// Start a viewer joining a running stream at once, on the latest keyframe the SFU
+    /// holds when it is under half a second old, instead of waiting for the
+    /// broadcaster's next one (default true).
+    pub instant_start: bool,
     /// Testing only: the percentage (0 ..= 50) of publishers' RTP packets the SFU drops
     /// on arrival, as a lossy network would, to show that forwarding and recording cope
     /// (default 0; never set it in production).
@@ -181,6 +185,7 @@ impl Default for SfuConfig {
             announce_ip: None,
             max_sessions: 10_000,
             drain_timeout_secs: 60,
+            instant_start: true,
             simulated_publisher_loss_percent: 0,
         }
     }

@@ -169,3 +169,76 @@ fn a_viewer_that_never_connects_fails_at_its_connect_deadline() {
     assert_eq!(net.events_of(session), [SessionEvent::Failed]);
     assert!(!net.gone(net.clients[publisher].session), "the publisher lives on");
 }
+
+/// Streams frames at 30 fps (answering keyframe requests) until `done` holds.
+fn stream_until(net: &mut Net, publisher: ClientId, what: &str, done: impl Fn(&Net) -> bool) {
+    for _ in 0..300 {
+        if done(net) {
+            return;
+        }
+        let keyframe = net.take_keyframe_request(publisher);
+        net.send_frame(publisher, keyframe, PACKETS, SIZE);
+        net.run_for(FRAME);
+    }
+    panic!("{what}: not within 10 s");
+}
+
+#[test]
+fn a_viewer_joining_a_running_stream_starts_at_once_on_the_keyframe_asked_for_at_its_creation() {
+    let mut net = Net::new();
+    let publisher = net.publisher("s", 0x1111);
+    net.connect_all();
+    stream(&mut net, publisher, 60, true);
+    let requests_before = net.clients[publisher].keyframe_requests();
+    // A path of 40 ms each way, as to a viewer across a country: its ICE and DTLS take
+    // a few round trips, and the keyframe asked for at its creation arrives meanwhile.
+    net.delay = Duration::from_millis(40);
+
+    let viewer = net.viewer("s");
+    stream_until(&mut net, publisher, "the viewer connects", |net| net.clients[viewer].connected_at.is_some());
+    net.run_for(Duration::from_millis(100));
+
+    let client = &net.clients[viewer];
+    let (connected, first_video) = (client.connected_at.unwrap(), client.first_video_at.expect("video at once"));
+    // The SFU sends the replay as it sees the connection complete; it arrives one
+    // network delay later.
+    assert!(first_video - connected <= net.delay * 2, "first video {:?} after connecting", first_video - connected);
+    let video: Vec<_> = client.video().collect();
+    assert!(
+        myvid_sfu::codec::keyframe::starts_keyframe(myvid_sfu::codec::Codec::Vp8, &video[0].payload),
+        "the replay starts with the keyframe"
+    );
+    for pair in video.windows(2) {
+        assert_eq!(
+            pair[1].header.sequence_number,
+            pair[0].header.sequence_number.wrapping_add(1),
+            "replay runs into live"
+        );
+    }
+    assert_eq!(net.plane.stats().instant_starts, 1);
+    assert_eq!(
+        net.clients[publisher].keyframe_requests(),
+        requests_before + 1,
+        "one request, at the session's creation"
+    );
+}
+
+#[test]
+fn a_viewer_whose_keyframe_is_stale_waits_for_a_new_one() {
+    let mut net = Net::new();
+    let publisher = net.publisher("s", 0x1111);
+    net.connect_all();
+    stream(&mut net, publisher, 60, true);
+    // The publisher ignores keyframe requests (its encoder is slow): when the viewer
+    // connects, the only keyframe is two seconds old.
+    let viewer = net.viewer("s");
+    for _ in 0..10 {
+        net.send_frame(publisher, false, PACKETS, SIZE);
+        net.run_for(FRAME);
+    }
+    assert!(net.clients[viewer].connected_at.is_some());
+    assert_eq!(net.clients[viewer].first_video_at, None, "nothing stale is replayed");
+    assert_eq!(net.plane.stats().instant_starts, 0);
+    stream(&mut net, publisher, 5, true);
+    assert!(net.clients[viewer].first_video_at.is_some(), "video from the next keyframe");
+}

@@ -223,6 +223,9 @@ describe('live streaming end to end', () => {
       await sleep(2000);
       const fromNavigation = [];
       const fromJoin = [];
+      const toOffer = [];
+      const toConnected = [];
+      const afterConnect = [];
       for (let i = 1; i <= TTFF_JOINS; i++) {
         v = await openPage(`ttff-viewer${i}`);
         await v.page.goto(`/watch.html?v=${encodeURIComponent(id)}`);
@@ -240,6 +243,9 @@ describe('live streaming end to end', () => {
         if (timing.failed) throw new Error(`join ${i} failed: ${timing.failed}`);
         fromNavigation.push(timing.firstFrame);
         fromJoin.push(timing.firstFrame - timing.start);
+        toOffer.push(timing.offer - timing.start);
+        toConnected.push(timing.connected - timing.start);
+        afterConnect.push(timing.firstFrame - timing.connected);
         if (i === 1) await v.shot('first-frame');
         const stats = await viewerStats(v);
         assert.ok(stats && stats.framesDecoded > 0, `join ${i}: frames decoded`);
@@ -249,7 +255,9 @@ describe('live streaming end to end', () => {
       const fmt = (ms) => `${Math.round(ms)} ms`;
       const report =
         `time to first frame over ${TTFF_JOINS} joins — from page navigation: median ${fmt(median(fromNavigation))}, ` +
-        `worst ${fmt(Math.max(...fromNavigation))}; from watch(): median ${fmt(median(fromJoin))}, worst ${fmt(Math.max(...fromJoin))}`;
+        `worst ${fmt(Math.max(...fromNavigation))}; from watch(): median ${fmt(median(fromJoin))}, worst ${fmt(Math.max(...fromJoin))} ` +
+        `(medians from watch(): offer ${fmt(median(toOffer))}, ICE+DTLS connected ${fmt(median(toConnected))}; ` +
+        `first frame after connecting: median ${fmt(median(afterConnect))}, worst ${fmt(Math.max(...afterConnect))})`;
       console.log(`# ${report}`);
       t.diagnostic(report);
       await b.page.getByTestId('stop-live').click();

@@ -121,9 +121,9 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
  * @property {MediaStream|null} stream The remote stream, once tracks arrived.
  * @property {ChatHandle} chat The stream's chat (join it to take part).
  * @property {MyVidError|null} error Why it failed, once `failed`.
- * @property {{start: number, offer: number|null, firstFrame: number|null}} timing
- *   `performance.now()` when `watch` was called, when the offer arrived and when the
- *   first frame was shown (null until then).
+ * @property {{start: number, offer: number|null, connected: number|null, firstFrame: number|null}} timing
+ *   `performance.now()` when `watch` was called, when the offer arrived, when ICE and
+ *   DTLS were connected and when the first frame was shown (null until then).
  * @property {number|null} maxBitrate The bit rate cap in force (`null`: none).
  * @property {(bps: number|null) => void} setMaxBitrate Caps what is received at `bps`
  *   bit/s (no simulcast layer above it); `null` or 0 lifts the cap.
@@ -1175,7 +1175,7 @@ class Viewer extends LiveSession {
     this.streamId = o.video && o.video.id;
     this.element = o.element || null;
     this.stream = null;
-    this.timing = { start: now(), offer: null, firstFrame: null };
+    this.timing = { start: now(), offer: null, connected: null, firstFrame: null };
     this.maxBitrate = null;
     this.answered = false;
     if (o.maxBitrate !== undefined && o.maxBitrate !== null) this.setMaxBitrate(o.maxBitrate);
@@ -1285,6 +1285,7 @@ class Viewer extends LiveSession {
   }
 
   connected() {
+    if (this.timing.connected === null) this.timing.connected = now();
     // Without an element to watch, a connected peer connection is as close to
     // "playing" as we can tell.
     if (!this.element) {

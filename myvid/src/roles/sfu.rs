@@ -75,6 +75,8 @@ pub struct SfuSetup {
     pub drain_timeout: Duration,
     /// Record every stream into these services' object store (`None`: no recording).
     pub recording: Option<Services>,
+    /// Start joining viewers on a fresh cached keyframe.
+    pub instant_start: bool,
     /// Testing only: the share of publishers' RTP packets dropped on arrival (percent).
     pub simulated_publisher_loss_percent: u8,
     /// Live chat's rules (`[chat]`); chat tokens are checked with `tokens`.
@@ -122,6 +124,7 @@ pub async fn start(
         bind: setup.media_bind,
         announce_ip: setup.announce_ip,
         max_sessions: setup.max_sessions,
+        instant_start: setup.instant_start,
         simulated_publisher_loss_percent: setup.simulated_publisher_loss_percent,
         ..MediaConfig::default()
     };
@@ -225,6 +228,7 @@ pub fn setup(config: &Config, services: &Services, sfu_secret: String) -> anyhow
         meta: services.meta.clone(),
         drain_timeout: config.sfu.drain_timeout(),
         recording: config.live.record.then(|| services.clone()),
+        instant_start: config.sfu.instant_start,
         simulated_publisher_loss_percent: config.sfu.simulated_publisher_loss_percent,
         chat: config.chat.limits(),
     })

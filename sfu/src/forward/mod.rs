@@ -5,6 +5,7 @@
 //! Tests drive the same methods on virtual time.
 
 mod cache;
+pub mod instant_start;
 mod keyframe_throttle;
 mod layers;
 mod packet;

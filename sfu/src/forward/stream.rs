@@ -18,6 +18,7 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use super::cache::PacketCache;
+use super::instant_start::KeyframeMarks;
 use super::keyframe_throttle::KeyframeThrottle;
 use super::layers::{LayerMeter, choose_layer};
 use super::packet::{Forward, InPacket, Layer, MAX_LAYERS, MediaKind};
@@ -111,6 +112,8 @@ pub struct Stream {
     generation: u32,
     /// The recorder's rewriters, while the stream is recorded.
     recorder: Option<Viewer>,
+    /// Where each layer's latest keyframe starts, for joiners.
+    marks: KeyframeMarks,
 }
 
 impl Stream {
@@ -128,6 +131,7 @@ impl Stream {
             next_review: None,
             generation: 0,
             recorder: None,
+            marks: KeyframeMarks::default(),
         }
     }
 
@@ -161,6 +165,53 @@ impl Stream {
     /// best live layer, which is requested now.
     pub fn add_viewer(&mut self, now: Instant) -> ViewerId {
         let layer = choose_layer(self.meter.rates(now), None, None).unwrap_or(0);
+        let id = self.insert_viewer(now, layer);
+        self.request_keyframe(now, layer);
+        id
+    }
+
+    /// Adds a viewer and starts it at once where it can (see [`super::instant_start`]):
+    /// `send` gets the best live layer's latest keyframe and every packet since, with
+    /// the viewer's numbers (which run on into the live packets). Otherwise this is
+    /// [`Stream::add_viewer`]: video from the next keyframe, requested now.
+    pub fn join(&mut self, now: Instant, mut send: impl FnMut(ViewerId, Forward<'_>)) -> ViewerId {
+        let layer = choose_layer(self.meter.rates(now), None, None).unwrap_or(0);
+        let replay = self.marks.replay_from(now, layer, &self.caches[usize::from(layer)]);
+        let id = self.insert_viewer(now, layer);
+        let Some((first, count)) = replay else {
+            self.request_keyframe(now, layer);
+            return id;
+        };
+        let cache = &self.caches[usize::from(layer)];
+        let Some(Some(viewer)) = self.viewers.get_mut(id.index as usize) else { return id };
+        for i in 0..count {
+            let Some(packet) = u16::try_from(i).ok().and_then(|i| cache.get(first.wrapping_add(i))) else { break };
+            if let Some((seq, timestamp)) = viewer.video.rewrite(now, packet) {
+                let forward = Forward {
+                    kind: packet.kind,
+                    seq,
+                    timestamp,
+                    marker: packet.marker,
+                    payload_type: packet.payload_type,
+                    payload: &packet.payload,
+                    retransmission: false,
+                };
+                send(id, forward);
+            }
+        }
+        id
+    }
+
+    /// A viewer is about to join (its session was created; it will be added once
+    /// connected): asks for a keyframe of the layer it will start on, so that a fresh
+    /// one is cached when it is added ([`Stream::join`]).
+    pub fn expect_viewer(&mut self, now: Instant) {
+        let layer = choose_layer(self.meter.rates(now), None, None).unwrap_or(0);
+        self.request_keyframe(now, layer);
+    }
+
+    /// A new viewer slot for video of `layer` (not yet started) and audio.
+    fn insert_viewer(&mut self, now: Instant, layer: Layer) -> ViewerId {
         self.generation = self.generation.wrapping_add(1);
         let viewer = Viewer {
             generation: self.generation,
@@ -180,7 +231,6 @@ impl Stream {
             }
         };
         self.count += 1;
-        self.request_keyframe(now, layer);
         self.next_review.get_or_insert(now + REVIEW_INTERVAL);
         ViewerId { index: id, generation: self.generation }
     }
@@ -252,6 +302,7 @@ impl Stream {
             }
             self.meter.record(now, packet.layer, packet.payload.len());
             self.caches[usize::from(packet.layer)].insert(packet);
+            self.marks.note(now, packet.layer, packet.seq, packet.timestamp, packet.keyframe);
             if packet.keyframe {
                 self.throttles[usize::from(packet.layer)].keyframe_seen();
             }

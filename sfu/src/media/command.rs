@@ -92,6 +92,9 @@ pub struct MediaStats {
     /// Packets resent to viewers from the streams' caches, answering NACKs (as RTX where
     /// the viewer negotiated it).
     pub retransmissions: u64,
+    /// Viewers started at once on a cached keyframe (instant start) instead of waiting
+    /// for the publisher's next one.
+    pub instant_starts: u64,
     /// Packets handed to recorders.
     pub recorded: u64,
     /// Packets a recorder's full queue refused (the recording has a gap there).

@@ -36,6 +36,10 @@ pub struct MediaConfig {
     pub max_candidates: usize,
     /// A session not connected this long after it was created is dropped.
     pub connect_timeout: Duration,
+    /// Start a joining viewer on the stream's latest keyframe from the packet cache, when
+    /// it is fresh, instead of waiting for the publisher's next one (see
+    /// [`crate::forward::instant_start`]). Default true.
+    pub instant_start: bool,
     /// Testing only: the share of publishers' RTP datagrams (0 ..= 50 percent) dropped
     /// on arrival, before anything reads them, as a lossy network would. The SFU asks
     /// for them again (NACK) like for any loss. Default 0.
@@ -50,6 +54,7 @@ impl Default for MediaConfig {
             max_sessions: DEFAULT_MAX_SESSIONS,
             max_candidates: MAX_CANDIDATES_PER_SESSION,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            instant_start: true,
             simulated_publisher_loss_percent: 0,
         }
     }

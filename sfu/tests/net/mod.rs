@@ -40,7 +40,7 @@ use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
 /// The SFU's address on the virtual network.
 pub const SFU: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 1)), 3478);
 
-/// One-way delay of every datagram.
+/// One-way delay of every datagram, unless [`Net::delay`] is changed.
 pub const DELAY: Duration = Duration::from_millis(5);
 
 /// Steps without the clock moving before [`Net::step`] calls it a spin (a timer that
@@ -99,6 +99,8 @@ pub struct Client {
     pub rtp: Vec<rtc::rtp::Packet>,
     /// RTP packets the application read.
     pub rtp_read: u64,
+    /// When the first video packet was read.
+    pub first_video_at: Option<Instant>,
     /// RTCP packets the application read (what the feedback interceptor lets through:
     /// PLI, FIR, REMB, NACK).
     pub rtcp: Vec<Box<dyn rtc::rtcp::Packet>>,
@@ -136,6 +138,8 @@ pub struct Net {
     /// Datagrams in flight, by arrival time then sending order.
     in_flight: BinaryHeap<Reverse<(Instant, u64, Datagram)>>,
     sent: u64,
+    /// One-way delay of every datagram from now on.
+    pub delay: Duration,
     /// Decides whether a datagram is lost (`true`: dropped).
     pub loss: Box<dyn FnMut(&Datagram) -> bool>,
     /// Datagrams the loss rule dropped.
@@ -165,6 +169,7 @@ impl Net {
             events: Vec::new(),
             in_flight: BinaryHeap::new(),
             sent: 0,
+            delay: DELAY,
             loss: Box::new(|_| false),
             dropped: Vec::new(),
             by_addr: HashMap::new(),
@@ -233,6 +238,7 @@ impl Net {
             state: RTCPeerConnectionState::New,
             rtp: Vec::new(),
             rtp_read: 0,
+            first_video_at: None,
             rtcp: Vec::new(),
             tracks: Vec::new(),
         });
@@ -317,6 +323,9 @@ impl Net {
             match message.message {
                 RTCMessage::RtpPacket(_, packet) => {
                     client.rtp_read += 1;
+                    if packet.payload.len() >= PAYLOAD_MIN && client.first_video_at.is_none() {
+                        client.first_video_at = Some(now);
+                    }
                     if keep_media {
                         client.rtp.push(packet);
                     }
@@ -356,7 +365,7 @@ impl Net {
             return;
         }
         self.sent += 1;
-        self.in_flight.push(Reverse((self.now + DELAY, self.sent, datagram)));
+        self.in_flight.push(Reverse((self.now + self.delay, self.sent, datagram)));
     }
 
     /// When the next thing happens: an arrival or a timer.
@@ -417,7 +426,8 @@ impl Net {
                 (self.meter)(true);
                 self.plane.handle_datagram(self.now, datagram.from, bytes);
                 (self.meter)(false);
-            } else if let Some(client) = self.by_addr.get(&datagram.to).map(|i| &mut self.clients[*i]) {
+            } else if let Some(&i) = self.by_addr.get(&datagram.to) {
+                let client = &mut self.clients[i];
                 let transport = TransportContext {
                     local_addr: client.addr,
                     peer_addr: datagram.from,
@@ -425,6 +435,8 @@ impl Net {
                     transport_protocol: TransportProtocol::UDP,
                 };
                 let _ = client.pc.handle_read(TaggedBytesMut { now: self.now, transport, message: bytes });
+                // As a client's event loop would: read, then take what the read produced.
+                self.drain_client(i);
             }
         }
     }

@@ -179,11 +179,17 @@ impl MediaPlane {
     ) -> SessionId {
         let id = self.new_id();
         self.demux.add_session(id, ufrag.clone());
-        if let Some(stream) = self.streams.get_mut(&leg.publisher) {
+        let publisher = leg.publisher;
+        if let Some(stream) = self.streams.get_mut(&publisher) {
             stream.members.push(id);
+            if self.config.instant_start {
+                // Ask for a keyframe now, so a fresh one is cached when the viewer connects.
+                stream.forward.expect_viewer(self.now);
+            }
         }
         debug!(session = %id, stream = %stream_id, answered = leg.answered, "viewer session created");
         self.insert(id, pc, ufrag, stream_id, Role::Viewer(leg));
+        self.drain_stream_outputs(publisher);
         id
     }
 

@@ -34,13 +34,29 @@ impl MediaPlane {
         }
         session.connected = true;
         Self::notify(&mut self.events, id, SessionEvent::Connected);
-        let Role::Viewer(leg) = &mut session.role else {
-            info!(session = %id, stream = %session.stream_id, "publisher connected");
+        let Session { pc, role, stream_id, .. } = session;
+        let Role::Viewer(leg) = role else {
+            info!(session = %id, stream = %stream_id, "publisher connected");
             return;
         };
         let publisher = leg.publisher;
         let Some(stream) = self.streams.get_mut(&publisher) else { return };
-        let viewer = stream.forward.add_viewer(self.now);
+        // Started at once on a fresh cached keyframe where there is one (instant start).
+        let (now, stats) = (self.now, &mut self.stats);
+        let mut replayed = 0u64;
+        let viewer = if self.config.instant_start {
+            stream.forward.join(now, |_, out| {
+                let written =
+                    leg.packet(&out).and_then(|(sender, packet)| pc.rtp_sender(sender)?.write_rtp(now, packet).ok());
+                if written.is_some() {
+                    stats.rtp_forwarded += 1;
+                    replayed += 1;
+                }
+            })
+        } else {
+            stream.forward.add_viewer(now)
+        };
+        self.stats.instant_starts += u64::from(replayed > 0);
         let index = viewer.index() as usize;
         if stream.forwarding.len() <= index {
             stream.forwarding.resize(index + 1, None);
@@ -50,7 +66,10 @@ impl MediaPlane {
         if leg.max_bitrate.is_some() {
             stream.forward.handle_viewer_cap(self.now, viewer, leg.max_bitrate);
         }
-        info!(session = %id, stream = %session.stream_id, "viewer connected");
+        info!(session = %id, stream = %stream_id, replayed, "viewer connected");
+        if replayed > 0 {
+            mark(&mut self.dirty, id, session);
+        }
         self.drain_stream_outputs(publisher);
         self.notify_viewer_count(publisher);
     }
