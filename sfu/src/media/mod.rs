@@ -56,6 +56,7 @@ mod plane;
 mod publisher;
 mod retransmit;
 mod run;
+pub mod srtp;
 mod udp;
 mod viewer;
 
