@@ -8,24 +8,9 @@
 //!  ROC    = the rollover counter, kept here from the sequence numbers sealed
 //! ```
 
-use ring::aead::{AES_128_GCM, AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use ring::aead::{Aad, LessSafeKey, NONCE_LEN, Nonce};
 
-use super::keys::{AeadProfile, SessionKeys};
-
-/// Bytes the tag adds after the payload.
-pub const TAG_LEN: usize = 16;
-
-/// Why a packet was not sealed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum SealError {
-    /// The buffer cannot hold the header, the payload and the tag, or the header is
-    /// not an RTP header.
-    #[error("not a sealable RTP packet")]
-    BadPacket,
-    /// The cipher refused (a payload over GCM's limit).
-    #[error("AES-GCM refused the packet")]
-    Cipher,
-}
+use super::{SealError, SessionKeys, TAG_LEN, gcm_key};
 
 /// One SSRC's outgoing SRTP state: the key, the salt and the rollover counter.
 pub struct RtpSealer {
@@ -45,13 +30,7 @@ impl std::fmt::Debug for RtpSealer {
 impl RtpSealer {
     /// A sealer for RTP with `keys` (the writing side's), starting at rollover count 0.
     pub fn new(keys: &SessionKeys) -> RtpSealer {
-        let algorithm = match keys.profile {
-            AeadProfile::Aes128Gcm => &AES_128_GCM,
-            AeadProfile::Aes256Gcm => &AES_256_GCM,
-        };
-        // The key length is the profile's by construction (SessionKeys::derive).
-        let key = UnboundKey::new(algorithm, &keys.rtp_key).map(LessSafeKey::new);
-        RtpSealer { key: key.unwrap_or_else(|_| unreachable_key()), salt: keys.rtp_salt, roc: 0, highest: None }
+        RtpSealer { key: gcm_key(keys.profile, &keys.rtp_key), salt: keys.rtp_salt, roc: 0, highest: None }
     }
 
     /// Seals the RTP packet in `buffer[..len]` (header, then payload) in place and
@@ -108,11 +87,6 @@ impl RtpSealer {
     }
 }
 
-/// Never reached: the session key always has the profile's length.
-fn unreachable_key() -> LessSafeKey {
-    LessSafeKey::new(UnboundKey::new(&AES_128_GCM, &[0; 16]).expect("a 16-byte AES-128 key is valid"))
-}
-
 /// The length of an RTP header (fixed part, CSRCs and extension), or `None` if `packet`
 /// is not RTP version 2 or is shorter than its header says.
 fn rtp_header_len(packet: &[u8]) -> Option<usize> {
@@ -130,10 +104,8 @@ fn rtp_header_len(packet: &[u8]) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use rtc::srtp::context::Context;
-    use rtc::srtp::protection_profile::ProtectionProfile;
-
     use super::*;
+    use crate::media::srtp::{AeadProfile, oracle};
 
     fn packet(seq: u16, payload_len: usize, extension: bool) -> Vec<u8> {
         let mut p = vec![0x80 | if extension { 0x10 } else { 0 }, 96];
@@ -146,15 +118,6 @@ mod tests {
         }
         p.extend((0..payload_len).map(|i| (i as u8).wrapping_mul(7).wrapping_add(seq as u8)));
         p
-    }
-
-    fn oracle(profile: AeadProfile, key: &[u8], salt: &[u8]) -> Context {
-        let rtc_profile = match profile {
-            AeadProfile::Aes128Gcm => ProtectionProfile::AeadAes128Gcm,
-            AeadProfile::Aes256Gcm => ProtectionProfile::AeadAes256Gcm,
-        };
-        let provider = rtc::crypto::default_provider().unwrap();
-        Context::new(key, salt, rtc_profile, None, None, provider.crypto()).unwrap()
     }
 
     /// Ours sealed, rtc-srtp (an independent implementation) opens: both profiles, with
