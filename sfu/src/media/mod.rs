@@ -67,7 +67,7 @@ pub use config::{ConfigError, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_SESSIONS, MAX
 pub use demux::stun_local_ufrag;
 pub use error::MediaError;
 pub use event::{EventReceiver, PlaneEvent, SessionEvent, SessionId};
-pub use plane::{MediaPlane, Negotiated, Transmit};
+pub use plane::{JOIN_DELAY, MediaPlane, Negotiated, Transmit};
 pub use publisher::layer_of_rid;
 pub use run::{MediaServer, RECV_BATCH, run, spawn, spawn_with_shutdown};
 pub use udp::{SEND_BATCH, SOCKET_BUFFER_BYTES};

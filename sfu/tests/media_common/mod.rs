@@ -674,10 +674,13 @@ impl TestViewer {
         track.write_rtcp(vec![Box::new(nack)]).await.expect("NACK sent");
     }
 
-    /// Waits until at least `n` video packets arrived from the first keyframe on.
+    /// Waits until at least `n` video packets arrived from the first keyframe on, and
+    /// some audio: with instant start, a joiner gets up to half a second of video at
+    /// once, before the first live audio packet.
     pub async fn wait_video(&mut self, n: usize) {
         let waited = timeout(WAIT, self.video_count.wait_for(|c| *c >= n)).await.map(|r| r.is_ok());
         assert_eq!(waited, Ok(true), "{n} video packets in time (got {})", *self.video_count.borrow());
+        self.wait_until("audio", |r| !r.audio.is_empty()).await;
     }
 
     pub fn video_count(&self) -> usize {

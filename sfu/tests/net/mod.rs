@@ -426,17 +426,17 @@ impl Net {
                 (self.meter)(true);
                 self.plane.handle_datagram(self.now, datagram.from, bytes);
                 (self.meter)(false);
-            } else if let Some(&i) = self.by_addr.get(&datagram.to) {
-                let client = &mut self.clients[i];
+            } else if let Some(client) = self.by_addr.get(&datagram.to).map(|i| &mut self.clients[*i]) {
                 let transport = TransportContext {
                     local_addr: client.addr,
                     peer_addr: datagram.from,
                     ecn: None,
                     transport_protocol: TransportProtocol::UDP,
                 };
+                // Every datagram due now is read before the client is polled (as `rtc`'s
+                // own event loops may do): the plane must not count on a client having
+                // taken in the end of its DTLS handshake before the next datagram.
                 let _ = client.pc.handle_read(TaggedBytesMut { now: self.now, transport, message: bytes });
-                // As a client's event loop would: read, then take what the read produced.
-                self.drain_client(i);
             }
         }
     }

@@ -31,7 +31,7 @@
 //!
 //! ```text
 //!  publisher: publish ─▶ connecting ─▶ connected ─▶ closed | failed ─▶ its viewers: StreamEnded
-//!  viewer:    view ─▶ (answer) | view with offer ─▶ connecting ─▶ connected: added to the Stream ─▶ closed | failed
+//!  viewer:    view ─▶ (answer) | view with offer ─▶ connecting ─▶ connected ─(JOIN_DELAY)─▶ added to the Stream ─▶ closed | failed
 //! ```
 
 mod negotiate;
@@ -52,6 +52,7 @@ use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
 use tracing::{debug, info};
 
 pub use self::negotiate::Negotiated;
+pub use self::route::JOIN_DELAY;
 use super::codecs::PublisherCodecs;
 use super::command::MediaStats;
 use super::config::MediaConfig;
@@ -87,6 +88,8 @@ struct Session {
     connected: bool,
     /// Dropped as failed if not connected by then.
     connect_by: Instant,
+    /// A connected viewer is added to its stream then (see [`JOIN_DELAY`]).
+    join_at: Option<Instant>,
     /// The pc's own next timeout, as of its last flush.
     timeout: Option<Instant>,
     /// Queued in `MediaPlane::dirty`.
@@ -227,6 +230,10 @@ impl MediaPlane {
                 mark(&mut self.dirty, id, session);
             }
         }
+        due.extend(self.sessions.iter().filter(|(_, s)| s.join_at.is_some_and(|t| t <= now)).map(|(id, _)| *id));
+        for id in due.drain(..) {
+            self.join_stream(id);
+        }
         due.extend(self.sessions.iter().filter(|(_, s)| !s.connected && s.connect_by <= now).map(|(id, _)| *id));
         // Oldest first (ids grow with creation, and so do deadlines): a publisher that
         // expires together with its viewers ends its stream, and they hear `StreamEnded`.
@@ -277,8 +284,11 @@ impl MediaPlane {
     /// When [`MediaPlane::handle_timeout`] should next run.
     pub fn poll_timeout(&mut self) -> Option<Instant> {
         self.flush();
-        let sessions =
-            self.sessions.values().flat_map(|s| [s.timeout, (!s.connected).then_some(s.connect_by)]).flatten();
+        let sessions = self
+            .sessions
+            .values()
+            .flat_map(|s| [s.timeout, (!s.connected).then_some(s.connect_by), s.join_at])
+            .flatten();
         let streams = self.streams.values().filter_map(|s| s.forward.poll_timeout());
         sessions.chain(streams).min()
     }

@@ -208,6 +208,7 @@ impl MediaPlane {
             role,
             connected: false,
             connect_by: self.now + self.config.connect_timeout,
+            join_at: None,
             timeout: None,
             dirty: false,
             candidates: 0,

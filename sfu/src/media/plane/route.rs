@@ -21,6 +21,14 @@ use crate::media::error::MediaError;
 use crate::media::publisher::KeyframeRequest;
 use crate::record::{TapItem, TapPacket};
 
+/// How long after a viewer's connection is up it is added to its stream (when instant
+/// start is on). The cached keyframe then goes out at once, and a client whose SRTP is
+/// not yet set up the instant its DTLS handshake ends would drop it: `rtc`, and the
+/// `webrtc` crate on it, take the handshake's end when they next poll, after the
+/// datagrams of the same read. A browser needs no wait; 20 ms is far below a frame's
+/// interval and well above a client's poll.
+pub const JOIN_DELAY: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// Sequence numbers answered per RTCP compound packet from a viewer: a viewer cannot
 /// make one datagram of NACKs cost more than this many retransmissions (a real
 /// viewer's NACKs name a few packets; 17 per NACK pair is the format's limit).
@@ -34,14 +42,30 @@ impl MediaPlane {
         }
         session.connected = true;
         Self::notify(&mut self.events, id, SessionEvent::Connected);
-        let Session { pc, role, stream_id, .. } = session;
-        let Role::Viewer(leg) = role else {
-            info!(session = %id, stream = %stream_id, "publisher connected");
+        if !matches!(session.role, Role::Viewer(_)) {
+            info!(session = %id, stream = %session.stream_id, "publisher connected");
             return;
-        };
+        }
+        if self.config.instant_start {
+            session.join_at = Some(self.now + JOIN_DELAY);
+        } else {
+            self.join_stream(id);
+        }
+    }
+
+    /// A connected viewer's [`JOIN_DELAY`] is up (or it has none): it is added to its
+    /// stream's forwarding, started at once on a fresh cached keyframe where there is
+    /// one (instant start).
+    pub(super) fn join_stream(&mut self, id: SessionId) {
+        let Some(session) = self.sessions.get_mut(&id) else { return };
+        session.join_at = None;
+        let Session { pc, role, stream_id, .. } = session;
+        let Role::Viewer(leg) = role else { return };
+        if leg.forwarding.is_some() {
+            return;
+        }
         let publisher = leg.publisher;
         let Some(stream) = self.streams.get_mut(&publisher) else { return };
-        // Started at once on a fresh cached keyframe where there is one (instant start).
         let (now, stats) = (self.now, &mut self.stats);
         let mut replayed = 0u64;
         let viewer = if self.config.instant_start {
