@@ -8,7 +8,7 @@
 //! ```text
 //!  handle_datagram(now, from, bytes) ─▶ demux ─▶ pc.handle_read ─▶ mark session dirty
 //!  publish / view / view_with_offer / viewer_answer / add_remote_candidate / close (now, …)
-//!  handle_timeout(now)               ─▶ due pcs, streams, connect deadlines
+//!  handle_timeout(now)               ─▶ due pcs, viewers' joins, connect deadlines, streams
 //!                                         │
 //!  poll_transmit() ─▶ flush: for each dirty session (FIFO, each once per pass):
 //!      events  ─▶ connected / failed / closed / new SSRC (simulcast layer)
@@ -17,7 +17,7 @@
 //!              ─▶ viewer PLI/FIR/REMB ─▶ Stream ─▶ Output::RequestKeyframe ─▶ PLI to publisher
 //!      writes  ─▶ outgoing datagrams (and the peer address is remembered for demux)
 //!  poll_event()   ─▶ Session(id, Connected | ViewerCount | Failed | StreamEnded) │ Gone(id)
-//!  poll_timeout() ─▶ earliest of every pc's timer, every stream's, connect deadlines
+//!  poll_timeout() ─▶ earliest of every pc's timer, join, connect deadline, every stream's
 //! ```
 //!
 //! The jobs, one file each: `negotiate` (SDP: publish, view, answers, candidates),
