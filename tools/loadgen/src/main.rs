@@ -105,8 +105,10 @@ async fn start_myvid(args: &Args) -> Result<(tokio::process::Child, String, temp
         .args(["dev", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir.path())
         // Every viewer comes from 127.0.0.1: the per-IP abuse limits (20 WHEP offers at
-        // once) would refuse all but the first few.
+        // once) would refuse all but the first few, and the per-IP connection cap (256,
+        // counting each WHEP session's signalling and its SFU attach link) all but ~250.
         .env("MYVID_LIMITS__ENABLED", "false")
+        .env("MYVID_LIMITS__MAX_CONNECTIONS_PER_IP", "1000000")
         .stdout(Stdio::piped())
         .stderr(stderr)
         .kill_on_drop(true)
