@@ -181,41 +181,43 @@ fn nacks_are_answered_from_the_cache_with_the_viewers_numbers() {
     assert_eq!(resent, vec![(viewer, lost_a.1, lost_a.2, true), (viewer, lost_b.1, lost_b.2, true)]);
 }
 
+/// One frame time of a three-layer publisher: a frame of each layer (3 packets; layer 0
+/// ≈ 72 kbit/s, 1 ≈ 360 kbit/s, 2 ≈ 1.44 Mbit/s at 30 fps), then any due timers.
+fn simulcast_step(stream: &mut Stream, publisher: &mut Publisher, received: &mut Received, now: &mut Instant) {
+    const SIZES: [usize; 3] = [100, 500, 2_000];
+    *now += Duration::from_millis(33);
+    for layer in 0..3u8 {
+        feed(stream, *now, &publisher.frame(layer, SIZES[usize::from(layer)]), received);
+    }
+    if stream.poll_timeout().is_some_and(|t| t <= *now) {
+        stream.handle_timeout(*now);
+    }
+}
+
 #[test]
 fn simulcast_viewers_follow_their_estimates_switching_at_keyframes() {
     let t0 = Instant::now();
     let mut stream = Stream::new(StreamConfig::default());
     let mut publisher = Publisher::new(60);
     let mut received = Received::new();
-    // Rates: layer 0 ≈ 72 kbit/s, 1 ≈ 360 kbit/s, 2 ≈ 1.44 Mbit/s at 30 fps, 3 packets a frame.
-    let sizes = [100, 500, 2_000];
     let mut now = t0;
-    let step = |stream: &mut Stream, publisher: &mut Publisher, received: &mut Received, now: &mut Instant| {
-        *now += Duration::from_millis(33);
-        for layer in 0..3u8 {
-            feed(stream, *now, &publisher.frame(layer, sizes[usize::from(layer)]), received);
-        }
-        if stream.poll_timeout().is_some_and(|t| t <= *now) {
-            stream.handle_timeout(*now);
-        }
-    };
     for _ in 0..40 {
-        step(&mut stream, &mut publisher, &mut received, &mut now);
+        simulcast_step(&mut stream, &mut publisher, &mut received, &mut now);
     }
     let viewer = stream.add_viewer(now);
     assert_eq!(outputs(&mut stream), vec![Output::RequestKeyframe { layer: 2 }], "no estimate yet: best layer");
     publisher.force_keyframe(2);
-    step(&mut stream, &mut publisher, &mut received, &mut now);
+    simulcast_step(&mut stream, &mut publisher, &mut received, &mut now);
     assert_eq!(stream.viewer_layer(viewer), Some(2));
 
     stream.handle_viewer_estimate(now, viewer, 500_000);
     assert_eq!(outputs(&mut stream), vec![Output::RequestKeyframe { layer: 1 }]);
     for _ in 0..5 {
-        step(&mut stream, &mut publisher, &mut received, &mut now);
+        simulcast_step(&mut stream, &mut publisher, &mut received, &mut now);
     }
     assert_eq!(stream.viewer_layer(viewer), Some(2), "keeps the old layer until the new one has a keyframe");
     publisher.force_keyframe(1);
-    step(&mut stream, &mut publisher, &mut received, &mut now);
+    simulcast_step(&mut stream, &mut publisher, &mut received, &mut now);
     assert_eq!(stream.viewer_layer(viewer), Some(1));
     let seqs = video_seqs(&received, viewer);
     assert!(contiguous(&seqs), "the viewer sees one gap-free sequence across the switch");
@@ -230,42 +232,32 @@ fn a_viewers_cap_bounds_its_layer_below_its_estimate_until_lifted() {
     let mut stream = Stream::new(StreamConfig::default());
     let mut publisher = Publisher::new(30);
     let mut received = Received::new();
-    let sizes = [100, 500, 2_000];
     let mut now = t0;
-    let step = |stream: &mut Stream, publisher: &mut Publisher, received: &mut Received, now: &mut Instant| {
-        *now += Duration::from_millis(33);
-        for layer in 0..3u8 {
-            feed(stream, *now, &publisher.frame(layer, sizes[usize::from(layer)]), received);
-        }
-        if stream.poll_timeout().is_some_and(|t| t <= *now) {
-            stream.handle_timeout(*now);
-        }
-    };
     for _ in 0..40 {
-        step(&mut stream, &mut publisher, &mut received, &mut now);
+        simulcast_step(&mut stream, &mut publisher, &mut received, &mut now);
     }
     let viewer = stream.add_viewer(now);
     stream.handle_viewer_estimate(now, viewer, 10_000_000);
     stream.handle_viewer_cap(now, viewer, Some(150_000));
     // The estimate alone allows layer 2; the cap allows only layer 0 (≈ 72 kbit/s).
     for _ in 0..35 {
-        step(&mut stream, &mut publisher, &mut received, &mut now);
+        simulcast_step(&mut stream, &mut publisher, &mut received, &mut now);
     }
     assert_eq!(stream.viewer_layer(viewer), Some(0), "held to the layer its cap allows");
     // A review (every REVIEW_INTERVAL) keeps to the cap, too.
     for _ in 0..30 {
-        step(&mut stream, &mut publisher, &mut received, &mut now);
+        simulcast_step(&mut stream, &mut publisher, &mut received, &mut now);
     }
     assert_eq!(stream.viewer_layer(viewer), Some(0));
 
     stream.handle_viewer_cap(now, viewer, None);
     for _ in 0..35 {
-        step(&mut stream, &mut publisher, &mut received, &mut now);
+        simulcast_step(&mut stream, &mut publisher, &mut received, &mut now);
     }
     assert_eq!(stream.viewer_layer(viewer), Some(2), "lifted: back to what its estimate allows");
     stream.handle_viewer_cap(now, viewer, Some(20_000_000));
     for _ in 0..35 {
-        step(&mut stream, &mut publisher, &mut received, &mut now);
+        simulcast_step(&mut stream, &mut publisher, &mut received, &mut now);
     }
     assert_eq!(stream.viewer_layer(viewer), Some(2), "a cap above the estimate changes nothing");
     assert!(contiguous(&video_seqs(&received, viewer)), "one gap-free sequence across the switches");
