@@ -61,3 +61,18 @@ pub struct Forward<'a> {
     /// True when this answers a NACK (send on the RTX stream where negotiated).
     pub retransmission: bool,
 }
+
+impl<'a> Forward<'a> {
+    /// `packet` with a viewer's sequence number and timestamp, as a fresh send.
+    pub fn of(packet: &'a InPacket, seq: u16, timestamp: u32) -> Self {
+        Forward {
+            kind: packet.kind,
+            seq,
+            timestamp,
+            marker: packet.marker,
+            payload_type: packet.payload_type,
+            payload: &packet.payload,
+            retransmission: false,
+        }
+    }
+}

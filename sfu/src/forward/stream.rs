@@ -187,15 +187,7 @@ impl Stream {
         for i in 0..count {
             let Some(packet) = u16::try_from(i).ok().and_then(|i| cache.get(first.wrapping_add(i))) else { break };
             if let Some((seq, timestamp)) = viewer.video.rewrite(now, packet) {
-                let forward = Forward {
-                    kind: packet.kind,
-                    seq,
-                    timestamp,
-                    marker: packet.marker,
-                    payload_type: packet.payload_type,
-                    payload: &packet.payload,
-                    retransmission: false,
-                };
+                let forward = Forward::of(packet, seq, timestamp);
                 send(id, forward);
             }
         }
@@ -310,15 +302,7 @@ impl Stream {
         for (index, slot) in self.viewers.iter_mut().enumerate() {
             let Some(viewer) = slot else { continue };
             if let Some((seq, timestamp)) = viewer.track(packet.kind).rewrite(now, packet) {
-                let forward = Forward {
-                    kind: packet.kind,
-                    seq,
-                    timestamp,
-                    marker: packet.marker,
-                    payload_type: packet.payload_type,
-                    payload: &packet.payload,
-                    retransmission: false,
-                };
+                let forward = Forward::of(packet, seq, timestamp);
                 let index = u32::try_from(index).unwrap_or(u32::MAX);
                 send(ViewerId { index, generation: viewer.generation }, forward);
             }
@@ -342,15 +326,8 @@ impl Stream {
             let Some(packet) = self.caches.get(usize::from(origin.layer)).and_then(|c| c.get(origin.seq)) else {
                 continue;
             };
-            let forward = Forward {
-                kind: MediaKind::Video,
-                seq: out_seq,
-                timestamp: packet.timestamp.wrapping_add(origin.ts_offset),
-                marker: packet.marker,
-                payload_type: packet.payload_type,
-                payload: &packet.payload,
-                retransmission: true,
-            };
+            let timestamp = packet.timestamp.wrapping_add(origin.ts_offset);
+            let forward = Forward { retransmission: true, ..Forward::of(packet, out_seq, timestamp) };
             send(id, forward);
         }
     }

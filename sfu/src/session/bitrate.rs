@@ -6,11 +6,9 @@
 //!                                                          └▶ media.set_max_bitrate(id, bps or none)
 //! ```
 
-use std::time::Duration;
-
 use tokio::sync::mpsc::Sender;
-use tokio::time::Instant;
 
+use super::per_second::PerSecond;
 use super::{Flow, Media, error_frame, media_error, send};
 use crate::media::MediaHandle;
 
@@ -19,40 +17,18 @@ use crate::media::MediaHandle;
 /// to the media task and may cost the publisher a keyframe.
 pub const MAX_BITRATE_CHANGES_PER_SECOND: u32 = 4;
 
-/// One connection's recent cap changes.
-#[derive(Debug, Default)]
-pub(super) struct CapChanges {
-    window_start: Option<Instant>,
-    in_window: u32,
-}
-
-impl CapChanges {
-    fn admit(&mut self) -> bool {
-        let now = Instant::now();
-        match self.window_start {
-            Some(start) if now.duration_since(start) < Duration::from_secs(1) => {}
-            _ => {
-                self.window_start = Some(now);
-                self.in_window = 0;
-            }
-        }
-        self.in_window += 1;
-        self.in_window <= MAX_BITRATE_CHANGES_PER_SECOND
-    }
-}
-
 /// Serves a `max_bitrate` frame (`bps` 0 lifts the cap).
 pub(super) async fn on_max_bitrate(
     media_handle: &MediaHandle,
     media: &Media,
-    changes: &mut CapChanges,
+    changes: &mut PerSecond,
     bps: u64,
     out: &Sender<String>,
 ) -> Flow {
     let Media::Viewing { id, .. } = media else {
         return send(out, &error_frame("unexpected_message", "only a viewer can cap its bit rate")).await;
     };
-    if !changes.admit() {
+    if !changes.admit(MAX_BITRATE_CHANGES_PER_SECOND) {
         let message = format!("at most {MAX_BITRATE_CHANGES_PER_SECOND} bit rate changes a second");
         return send(out, &error_frame("rate_limited", message)).await;
     }

@@ -20,14 +20,13 @@
 //! `not_live`.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use myvid_proto::chat::ChatRefusalCode;
 use myvid_proto::signal::{ClientMessage, ServerMessage};
 use tokio::sync::mpsc::Sender;
-use tokio::time::Instant;
 use tracing::{debug, info};
 
+use super::per_second::PerSecond;
 use super::{Flow, send};
 use crate::chat::{ChatIdentity, ChatLimits, Member, Received, Rooms};
 
@@ -78,27 +77,12 @@ impl Chat {
 /// One connection's chat state.
 pub(super) struct ChatConn {
     member: Option<Member>,
-    window_start: Option<Instant>,
-    frames_in_window: u32,
+    frames: PerSecond,
 }
 
 impl ChatConn {
     pub(super) fn new() -> ChatConn {
-        ChatConn { member: None, window_start: None, frames_in_window: 0 }
-    }
-
-    /// Whether one more chat frame fits in this second.
-    fn admit(&mut self) -> bool {
-        let now = Instant::now();
-        match self.window_start {
-            Some(start) if now.duration_since(start) < Duration::from_secs(1) => {}
-            _ => {
-                self.window_start = Some(now);
-                self.frames_in_window = 0;
-            }
-        }
-        self.frames_in_window += 1;
-        self.frames_in_window <= MAX_CHAT_FRAMES_PER_SECOND
+        ChatConn { member: None, frames: PerSecond::default() }
     }
 
     /// The next room event for this connection; never, when it is in no room.
@@ -123,7 +107,7 @@ impl Chat {
         conn: &mut ChatConn,
         out: &Sender<String>,
     ) -> Flow {
-        if !conn.admit() {
+        if !conn.frames.admit(MAX_CHAT_FRAMES_PER_SECOND) {
             debug!(stream = %stream_id, "chat frame over the per-connection rate dropped");
             return Flow::Continue;
         }

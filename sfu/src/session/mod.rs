@@ -52,6 +52,7 @@ mod bitrate;
 mod chat;
 pub mod gate;
 mod holders;
+mod per_second;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -63,12 +64,12 @@ use tokio::sync::mpsc::{Receiver, Sender};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
-use self::bitrate::CapChanges;
 pub use self::bitrate::MAX_BITRATE_CHANGES_PER_SECOND;
 use self::chat::{Chat, ChatConn};
 pub use self::chat::{ChatConfig, ChatTokenCheck, MAX_CHAT_FRAMES_PER_SECOND};
 use self::gate::{Admission, PublishGate, PublishRefusal};
 use self::holders::{Claim, Holders};
+use self::per_second::PerSecond;
 use crate::chat::{Publisher, Rooms};
 use crate::drain::{DRAINING_CODE, DRAINING_MESSAGE, Drain};
 use crate::media::{EventReceiver, MediaError, MediaHandle, SessionEvent, SessionId};
@@ -235,7 +236,7 @@ struct Conn {
     /// Its chat membership, if it sent `chat_join`.
     chat: ChatConn,
     /// Its recent `max_bitrate` changes (viewers).
-    cap_changes: CapChanges,
+    cap_changes: PerSecond,
 }
 
 impl Signalling {
@@ -325,7 +326,7 @@ impl Signalling {
             viewers: None,
             said_bye: false,
             chat: ChatConn::new(),
-            cap_changes: CapChanges::default(),
+            cap_changes: PerSecond::default(),
         };
         loop {
             let flow = tokio::select! {

@@ -62,12 +62,7 @@ impl MediaPlane {
         self.check_capacity()?;
         self.now = now;
         let (ufrag, mut pc) = peer::build(Leg::Publisher, now).map_err(internal)?;
-        let offer = RTCSessionDescription::offer(offer_sdp).map_err(bad_sdp)?;
-        pc.set_remote_description(now, offer).map_err(bad_sdp)?;
-        peer::add_host_candidate(&mut pc, self.announce).map_err(internal)?;
-        let answer = pc.create_answer(None).map_err(bad_sdp)?;
-        pc.set_local_description(now, answer).map_err(bad_sdp)?;
-        let answer_sdp = pc.local_description().ok_or(MediaError::Internal)?.sdp;
+        let answer_sdp = answer_offer(&mut pc, offer_sdp, self.announce, now)?;
         let codecs = PublisherCodecs::negotiated(&mut pc);
         let keyframe_request = codecs.keyframe_request;
         if codecs.codecs.is_empty() {
@@ -131,12 +126,7 @@ impl MediaPlane {
         self.now = now;
         let (ufrag, mut pc) = peer::build(Leg::Viewer, now).map_err(internal)?;
         let (mut video, mut audio) = self.add_send_tracks(&mut pc, publisher)?;
-        let offer = RTCSessionDescription::offer(offer_sdp).map_err(bad_sdp)?;
-        pc.set_remote_description(now, offer).map_err(bad_sdp)?;
-        peer::add_host_candidate(&mut pc, self.announce).map_err(internal)?;
-        let answer = pc.create_answer(None).map_err(bad_sdp)?;
-        pc.set_local_description(now, answer).map_err(bad_sdp)?;
-        let answer_sdp = pc.local_description().ok_or(MediaError::Internal)?.sdp;
+        let answer_sdp = answer_offer(&mut pc, offer_sdp, self.announce, now)?;
         let publisher_codecs = self.streams.get(&publisher).map(|s| s.codecs.codecs.as_slice()).unwrap_or_default();
         for track in [&mut video, &mut audio] {
             if let Some(mut sender) = pc.rtp_sender(track.sender) {
@@ -280,6 +270,22 @@ impl MediaPlane {
         mark(&mut self.dirty, id, session);
         Ok(())
     }
+}
+
+/// Applies a client's offer to `pc` and returns our answer, with our host candidate
+/// (`announce`) in it.
+fn answer_offer(
+    pc: &mut RTCPeerConnection,
+    offer_sdp: String,
+    announce: std::net::SocketAddr,
+    now: Instant,
+) -> Result<String, MediaError> {
+    let offer = RTCSessionDescription::offer(offer_sdp).map_err(bad_sdp)?;
+    pc.set_remote_description(now, offer).map_err(bad_sdp)?;
+    peer::add_host_candidate(pc, announce).map_err(internal)?;
+    let answer = pc.create_answer(None).map_err(bad_sdp)?;
+    pc.set_local_description(now, answer).map_err(bad_sdp)?;
+    Ok(pc.local_description().ok_or(MediaError::Internal)?.sdp)
 }
 
 /// Logs a stack failure that is not the client's fault and hides it from the client.
